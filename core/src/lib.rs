@@ -5,3 +5,8 @@
 
 pub mod crypto;
 pub mod growth;
+pub mod crdt;
+pub mod domain;
+pub mod error;
+
+pub use error::{Confirmation, Error, Result};

@@ -1,0 +1,98 @@
+//! The public error of the core: small, actionable, FFI-friendly, free of personal data.
+//!
+//! Modules keep their own error enums; [`Error`] is the one conversion point that the facade, the CLI and
+//! the bindings see. Messages name fields and ids, never names, NIK or addresses.
+
+use serde::Serialize;
+
+/// Something the kader must confirm before a value is stored (`--yes` in the CLI).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Confirmation {
+    /// Stable code, e.g. `who_flag_waz`, `nik_birth_date`, `possible_duplicate`.
+    pub code: String,
+    /// The field concerned, e.g. `weight_kg`, `nik`.
+    pub field: String,
+    /// One sentence in Bahasa Indonesia for the kader.
+    pub message_id: String,
+    /// The same in English, for logs and developers.
+    pub message_en: String,
+}
+
+/// Errors the core reports to its callers.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input: refused, nothing written.
+    #[error("{message_en}")]
+    InvalidInput {
+        field: String,
+        message_id: String,
+        message_en: String,
+    },
+    /// The value is plausible only if the kader confirms it; nothing written.
+    #[error("needs confirmation: {}", .reasons.iter().map(|r| r.message_en.as_str()).collect::<Vec<_>>().join("; "))]
+    NeedsConfirmation { reasons: Vec<Confirmation> },
+    /// No such child, conflict or record.
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// The key does not open this database.
+    #[error("the key does not open this database (wrong key)")]
+    WrongKey,
+    /// The database has not been set up with `init` or `team join`.
+    #[error("this database is not set up yet: run `timbang init` or `timbang team join` first")]
+    NotInitialized,
+    /// `init` on a database that already has a posyandu.
+    #[error("this database is already set up")]
+    AlreadyInitialized,
+    /// The database was written by a newer version of Timbang.
+    #[error("the database has schema version {found}, newer than this app supports ({supported}); update the app")]
+    TooNew { found: u32, supported: u32 },
+    /// The file is not a readable database; it was moved aside, not deleted.
+    #[error("the database file is damaged; it was moved aside to {moved_to}")]
+    Corrupt { moved_to: String },
+    /// A peer or network failure.
+    #[error("sync failed: {message}")]
+    Sync { message: String, retryable: bool },
+    /// Any other storage failure.
+    #[error("storage failure: {message}")]
+    Storage { message: String },
+}
+
+impl Error {
+    /// Bad input for `field`, with a sentence for the kader and one for the log.
+    pub fn invalid(field: &str, message_id: impl Into<String>, message_en: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field: field.to_owned(),
+            message_id: message_id.into(),
+            message_en: message_en.into(),
+        }
+    }
+
+    /// A storage failure described without personal data.
+    pub fn storage(message: impl std::fmt::Display) -> Self {
+        Self::Storage {
+            message: message.to_string(),
+        }
+    }
+
+    /// The sentence a kader should see (Bahasa Indonesia where one exists).
+    pub fn message_id(&self) -> String {
+        match self {
+            Self::InvalidInput { message_id, .. } => message_id.clone(),
+            Self::NeedsConfirmation { reasons } => reasons
+                .iter()
+                .map(|r| r.message_id.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Self::NotFound { what } => format!("{what} tidak ditemukan."),
+            Self::WrongKey => "Kunci tidak cocok dengan basis data ini.".into(),
+            Self::NotInitialized => {
+                "Basis data belum disiapkan: jalankan `timbang init` atau `timbang team join`.".into()
+            }
+            Self::AlreadyInitialized => "Basis data ini sudah disiapkan.".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Results of the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
