@@ -142,7 +142,14 @@ fn put_opt<T: Transactable>(tx: &mut T, o: &automerge::ObjId, k: &str, v: Option
 }
 
 /// Create the document of a newly registered child.
-pub fn new_child_doc(id: &ChildId, c: &NewChild, device: &str, actor: ActorId, now_ms: i64) -> Res<Automerge> {
+pub fn new_child_doc(
+    id: &ChildId,
+    c: &NewChild,
+    confirmed: &[String],
+    device: &str,
+    actor: ActorId,
+    now_ms: i64,
+) -> Res<Automerge> {
     let mut doc = Automerge::new().with_actor(actor);
     let mut tx = doc.transaction();
     tx.put(ROOT, "schema", DOC_SCHEMA)?;
@@ -160,6 +167,9 @@ pub fn new_child_doc(id: &ChildId, c: &NewChild, device: &str, actor: ActorId, n
     tx.put_object(ROOT, "visits", ObjType::Map)?;
     tx.put_object(ROOT, "merged_from", ObjType::Map)?;
     tx.put(ROOT, "deleted", false)?;
+    for code in confirmed {
+        tx.put(ROOT, format!("confirmed/{code}"), true)?;
+    }
     tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms / 1000));
     Ok(doc)
 }
@@ -507,7 +517,7 @@ mod tests {
     #[test]
     fn same_morning_on_two_phones_merges_field_by_field() {
         let id = ChildId::make();
-        let a = new_child_doc(&id, &child(), "hp-1", ActorId::random(), 0).unwrap();
+        let a = new_child_doc(&id, &child(), &[], "hp-1", ActorId::random(), 0).unwrap();
         let mut b = a.fork().with_actor(ActorId::random());
         let mut a = a;
         let day: NaiveDate = "2024-06-01".parse().unwrap();
@@ -522,7 +532,7 @@ mod tests {
     #[test]
     fn concurrent_different_values_are_kept_and_resolvable() {
         let id = ChildId::make();
-        let mut a = new_child_doc(&id, &child(), "hp-1", ActorId::random(), 0).unwrap();
+        let mut a = new_child_doc(&id, &child(), &[], "hp-1", ActorId::random(), 0).unwrap();
         let mut b = a.fork().with_actor(ActorId::random());
         let day: NaiveDate = "2024-06-01".parse().unwrap();
         write_visit(&mut a, day, &entry(Some(7_400), None), &[], "hp-1", 0).unwrap();
@@ -532,7 +542,10 @@ mod tests {
         let c = conflicts(&a).unwrap();
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].field, "weight_kg");
-        assert_eq!(c[0].values, vec![serde_json::json!(7.4), serde_json::json!(7.9)]);
+        assert_eq!(
+            c[0].values,
+            vec![serde_json::json!(7.4), serde_json::json!(7.9)]
+        );
         // Both replicas show the same winner.
         assert_eq!(read_child(&a).unwrap(), read_child(&b).unwrap());
         resolve(&mut b, &c[0].key, &Chosen::Int(7_400), 0).unwrap();

@@ -143,7 +143,9 @@ fn parse_fixed(
     if frac_part.len() as u32 > max_decimals {
         return Err(Error::invalid(
             field,
-            format!("{label_id} '{text}' terlalu rinci: paling banyak {max_decimals} angka di belakang koma."),
+            format!(
+                "{label_id} '{text}' terlalu rinci: paling banyak {max_decimals} angka di belakang koma."
+            ),
             format!("{field} '{text}' has more than {max_decimals} decimals"),
         ));
     }
@@ -196,7 +198,9 @@ pub fn parse_date(field: &str, label_id: &str, text: &str) -> Result<NaiveDate> 
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
         Error::invalid(
             field,
-            format!("{label_id} '{text}' tidak sah; tulis sebagai TTTT-BB-HH, misalnya 2024-03-15."),
+            format!(
+                "{label_id} '{text}' tidak sah; tulis sebagai TTTT-BB-HH, misalnya 2024-03-15."
+            ),
             format!("{field} '{text}' is not a valid YYYY-MM-DD date"),
         )
     })
@@ -222,7 +226,9 @@ pub fn parse_position(text: &str) -> Result<Position> {
         "standing" | "h" | "s" | "berdiri" => Ok(Position::Standing),
         _ => Err(Error::invalid(
             "position",
-            format!("Cara ukur '{text}' tidak sah; tulis lying (telentang) atau standing (berdiri)."),
+            format!(
+                "Cara ukur '{text}' tidak sah; tulis lying (telentang) atau standing (berdiri)."
+            ),
             format!("position '{text}' must be lying or standing"),
         )),
     }
@@ -429,7 +435,8 @@ pub fn validate_new_child(c: &NewChild, today: NaiveDate) -> Result<(NewChild, V
                 confirmations.push(Confirmation {
                     code: "nik_sex".into(),
                     field: "nik".into(),
-                    message_id: "Jenis kelamin menurut NIK anak berbeda dengan yang dicatat.".into(),
+                    message_id: "Jenis kelamin menurut NIK anak berbeda dengan yang dicatat."
+                        .into(),
                     message_en: "the NIK's sex part disagrees with the recorded sex".into(),
                 });
             }
@@ -453,7 +460,8 @@ pub fn validate_new_child(c: &NewChild, today: NaiveDate) -> Result<(NewChild, V
                 confirmations.push(Confirmation {
                     code: "mother_nik_sex".into(),
                     field: "mother_nik".into(),
-                    message_id: "NIK ibu menunjukkan jenis kelamin laki-laki; periksa kembali.".into(),
+                    message_id: "NIK ibu menunjukkan jenis kelamin laki-laki; periksa kembali."
+                        .into(),
                     message_en: "the mother's NIK encodes a male holder".into(),
                 });
             }
@@ -475,7 +483,9 @@ pub fn validate_new_child(c: &NewChild, today: NaiveDate) -> Result<(NewChild, V
                 return Err(Error::invalid(
                     "address",
                     "Alamat terlalu panjang atau berisi karakter yang tidak sah.",
-                    format!("address is longer than {MAX_ADDRESS_CHARS} characters or has control characters"),
+                    format!(
+                        "address is longer than {MAX_ADDRESS_CHARS} characters or has control characters"
+                    ),
                 ));
             }
             Some(a)
@@ -514,6 +524,25 @@ pub fn validate_visit_date(date: NaiveDate, birth_date: NaiveDate, today: NaiveD
         ));
     }
     Ok(())
+}
+
+/// Completed calendar months from `birth` to `date` (the age a kader reads off the KMS).
+pub fn completed_months(birth: NaiveDate, date: NaiveDate) -> u32 {
+    if date < birth {
+        return 0;
+    }
+    let mut m = (date.year() - birth.year()) * 12 + date.month() as i32 - birth.month() as i32;
+    if date.day() < birth.day() {
+        // Not yet the monthly birthday, unless the birthday does not exist this month (31st).
+        let last_day = NaiveDate::from_ymd_opt(date.year(), date.month(), 1)
+            .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+            .and_then(|d| d.pred_opt())
+            .map_or(31, |d| d.day());
+        if date.day() < last_day {
+            m -= 1;
+        }
+    }
+    m.max(0) as u32
 }
 
 /// Normalise a name for similarity: lower case, letters only, old and new Indonesian spellings folded
@@ -580,7 +609,9 @@ mod tests {
         assert_eq!(parse_weight_kg("0.5").unwrap(), 500);
         assert_eq!(parse_weight_kg("7").unwrap(), 7_000);
         assert_eq!(parse_weight_kg(".8").unwrap(), 800);
-        for bad in ["", "-1", "0", "0.000", "abc", "1.2345", "1e3", "1..2", "NaN", "inf"] {
+        for bad in [
+            "", "-1", "0", "0.000", "abc", "1.2345", "1e3", "1..2", "NaN", "inf",
+        ] {
             assert!(parse_weight_kg(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_height_cm("87.5").unwrap(), 875);
@@ -625,6 +656,15 @@ mod tests {
         let (_, conf) = validate_new_child(&c, d("2024-01-01")).unwrap();
         let codes: Vec<_> = conf.iter().map(|c| c.code.as_str()).collect();
         assert_eq!(codes, ["nik_sex"]);
+    }
+
+    #[test]
+    fn completed_months_by_calendar() {
+        assert_eq!(completed_months(d("2024-01-15"), d("2024-02-14")), 0);
+        assert_eq!(completed_months(d("2024-01-15"), d("2024-02-15")), 1);
+        assert_eq!(completed_months(d("2024-01-31"), d("2024-02-29")), 1);
+        assert_eq!(completed_months(d("2024-01-31"), d("2024-02-28")), 0);
+        assert_eq!(completed_months(d("2020-03-01"), d("2025-03-01")), 60);
     }
 
     #[test]

@@ -44,7 +44,9 @@ pub enum Error {
     #[error("this database is already set up")]
     AlreadyInitialized,
     /// The database was written by a newer version of Timbang.
-    #[error("the database has schema version {found}, newer than this app supports ({supported}); update the app")]
+    #[error(
+        "the database has schema version {found}, newer than this app supports ({supported}); update the app"
+    )]
     TooNew { found: u32, supported: u32 },
     /// The file is not a readable database; it was moved aside, not deleted.
     #[error("the database file is damaged; it was moved aside to {moved_to}")]
@@ -59,7 +61,11 @@ pub enum Error {
 
 impl Error {
     /// Bad input for `field`, with a sentence for the kader and one for the log.
-    pub fn invalid(field: &str, message_id: impl Into<String>, message_en: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: &str,
+        message_id: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Self {
         Self::InvalidInput {
             field: field.to_owned(),
             message_id: message_id.into(),
@@ -86,7 +92,8 @@ impl Error {
             Self::NotFound { what } => format!("{what} tidak ditemukan."),
             Self::WrongKey => "Kunci tidak cocok dengan basis data ini.".into(),
             Self::NotInitialized => {
-                "Basis data belum disiapkan: jalankan `timbang init` atau `timbang team join`.".into()
+                "Basis data belum disiapkan: jalankan `timbang init` atau `timbang team join`."
+                    .into()
             }
             Self::AlreadyInitialized => "Basis data ini sudah disiapkan.".into(),
             other => other.to_string(),

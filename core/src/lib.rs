@@ -3,10 +3,14 @@
 //! All behaviour of Timbang: the domain, the WHO growth engine, the encrypted SQLite store, one automerge
 //! document per child, phone-to-phone sync, and the [`Timbang`] facade that the CLI and the bindings use.
 
-pub mod crypto;
-pub mod growth;
 pub mod crdt;
+pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod growth;
 
 pub use error::{Confirmation, Error, Result};
+pub mod facade;
+pub mod store;
+
+pub use facade::{Clock, FixedDate, SystemClock, Timbang};

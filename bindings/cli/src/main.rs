@@ -1,1 +1,172 @@
-fn main() {}
+//! `timbang`: the command line over the core facade. Parsing and printing only; behaviour lives in
+//! `timbang-core`. Exit codes: 0 done, 2 bad input, 3 needs the kader's confirmation (`--yes`), 1 other.
+
+mod commands;
+mod demo;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Timbang: child growth monitoring for the posyandu, offline first.
+#[derive(Debug, Parser)]
+#[command(name = "timbang", version, about, long_about = None)]
+pub struct Cli {
+    /// Database file (default: timbang.db in the platform data directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// 32-byte key file (default: the database path + ".key", created on first use).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// The kader entering data (recorded in the audit log).
+    #[arg(long, global = true, value_name = "NAME", env = "TIMBANG_KADER")]
+    pub kader: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a whole posyandu story on a temporary database.
+    Demo(DemoArgs),
+    /// Set up this database as the first phone of a posyandu.
+    Init(InitArgs),
+    /// Register and look at children.
+    #[command(subcommand)]
+    Child(ChildCommand),
+    /// Record visits.
+    #[command(subcommand)]
+    Visit(VisitCommand),
+    /// The village list, most urgent first.
+    List(JsonArg),
+    /// Fields with concurrent different values, for the bidan to settle.
+    Conflicts(JsonArg),
+    /// Keep one value of a conflict.
+    Resolve { conflict_id: String, value: String },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's files in this folder instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[arg(long)]
+    pub posyandu: String,
+    #[arg(long)]
+    pub village: String,
+    #[arg(long)]
+    pub device: String,
+    /// KBM table for the KMS N/T status (default: the one cited in schema/id).
+    #[arg(long, value_name = "ID")]
+    pub kbm_table: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChildCommand {
+    /// Register a child; prints the new id alone on the last line.
+    Add(ChildAddArgs),
+    /// Show a child with all visits.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge a duplicate record into the one to keep.
+    Merge {
+        keep_id: String,
+        duplicate_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ChildAddArgs {
+    #[arg(long)]
+    pub name: String,
+    /// L (laki-laki) or P (perempuan).
+    #[arg(long)]
+    pub sex: String,
+    /// Date of birth, YYYY-MM-DD.
+    #[arg(long)]
+    pub dob: String,
+    #[arg(long)]
+    pub nik: Option<String>,
+    #[arg(long)]
+    pub kk: Option<String>,
+    /// Mother's name.
+    #[arg(long)]
+    pub mother: Option<String>,
+    #[arg(long)]
+    pub mother_nik: Option<String>,
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Register even if a possible duplicate or a NIK disagreement is found.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VisitCommand {
+    /// Record (or add to / correct) the visit of a date; prints the assessment.
+    Add(VisitAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VisitAddArgs {
+    pub id: String,
+    /// Visit date, YYYY-MM-DD.
+    #[arg(long)]
+    pub date: String,
+    /// Weight in kg.
+    #[arg(long, value_name = "KG")]
+    pub weight: Option<String>,
+    /// Length (lying) or height (standing) in cm.
+    #[arg(long, value_name = "CM")]
+    pub height: Option<String>,
+    /// lying or standing.
+    #[arg(long)]
+    pub position: Option<String>,
+    /// Head circumference in cm.
+    #[arg(long, value_name = "CM")]
+    pub head: Option<String>,
+    /// Mid-upper arm circumference (LiLA) in cm.
+    #[arg(long, value_name = "CM")]
+    pub muac: Option<String>,
+    /// Bilateral pitting oedema present.
+    #[arg(long)]
+    pub oedema: bool,
+    /// Store values that need confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = output::report_error(&e);
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! One function per command: parse arguments into core types, call the facade, print.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::json;
+use timbang_core::crypto::Key;
+use timbang_core::domain::{self, ChildId, NewChild, VisitEntry};
+use timbang_core::facade::{Clock, SystemClock, VisitResult};
+use timbang_core::{Error, FixedDate, Timbang};
+
+use crate::output::{self, CliError, line, num};
+use crate::{ChildAddArgs, ChildCommand, Cli, Command, InitArgs, VisitAddArgs, VisitCommand};
+
+/// The clock: the system's, or a fixed date from `TIMBANG_TODAY` (YYYY-MM-DD) for reproducible runs.
+pub fn clock() -> Result<Arc<dyn Clock>, CliError> {
+    match std::env::var("TIMBANG_TODAY") {
+        Ok(t) if !t.is_empty() => {
+            let d = domain::parse_date("TIMBANG_TODAY", "TIMBANG_TODAY", &t)?;
+            Ok(Arc::new(FixedDate(d)))
+        }
+        _ => Ok(Arc::new(SystemClock)),
+    }
+}
+
+fn default_db() -> Result<PathBuf, CliError> {
+    let dirs = directories::ProjectDirs::from("id", "Timbang", "timbang")
+        .ok_or_else(|| CliError::Other("no data directory on this platform; use --db".into()))?;
+    Ok(dirs.data_dir().join("timbang.db"))
+}
+
+fn key_path(db: &Path, key_file: Option<&Path>) -> PathBuf {
+    key_file.map_or_else(
+        || PathBuf::from(format!("{}.key", db.display())),
+        Path::to_path_buf,
+    )
+}
+
+/// Read the key file, or create one (mode 0600) when `create` and it does not exist.
+pub fn load_or_create_key(path: &Path, create: bool) -> Result<Key, CliError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Key::from_bytes(&bytes).map_err(|_| {
+            CliError::Other(format!(
+                "The key file {} must hold exactly 32 bytes.",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+            if let Some(dir) = path.parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)?;
+                }
+            }
+            let key = Key::make_random().map_err(|e| CliError::Other(e.to_string()))?;
+            write_private(path, key.as_bytes())?;
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CliError::Other(format!(
+            "Key file {} not found.",
+            path.display()
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Open the facade. `create` allows a new database (init, team join); other commands need an
+/// existing one, so a typo in `--db` does not leave empty databases around.
+pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
+    let db = match &cli.db {
+        Some(p) => p.clone(),
+        None => default_db()?,
+    };
+    if !create && !db.exists() {
+        return Err(CliError::Core(Error::NotInitialized));
+    }
+    if let Some(dir) = db.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let key = load_or_create_key(&key_path(&db, cli.key_file.as_deref()), create)?;
+    let mut t = Timbang::open(&db, &key, clock()?)?;
+    t.set_kader(cli.kader.clone());
+    Ok(t)
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Demo(args) => crate::demo::run(args),
+        Command::Init(args) => init(&cli, args),
+        Command::Child(ChildCommand::Add(args)) => child_add(&cli, args),
+        Command::Child(ChildCommand::Show { id, json }) => child_show(&cli, id, *json),
+        Command::Child(ChildCommand::Merge {
+            keep_id,
+            duplicate_id,
+            json,
+        }) => child_merge(&cli, keep_id, duplicate_id, *json),
+        Command::Visit(VisitCommand::Add(args)) => visit_add(&cli, args),
+        Command::List(a) => list(&cli, a.json),
+        Command::Conflicts(a) => conflicts(&cli, a.json),
+        Command::Resolve { conflict_id, value } => resolve(&cli, conflict_id, value),
+    }
+}
+
+fn init(cli: &Cli, a: &InitArgs) -> Result<(), CliError> {
+    let t = open(cli, true)?;
+    let s = t.init(&a.posyandu, &a.village, &a.device)?;
+    if let Some(k) = &a.kbm_table {
+        t.set_kbm_table(k)?;
+    }
+    let s = if a.kbm_table.is_some() {
+        t.settings()?
+    } else {
+        s
+    };
+    if a.json {
+        return output::json(&s);
+    }
+    line(format!(
+        "Posyandu {} (desa {}) siap di perangkat {}; tabel KBM {}.",
+        s.posyandu, s.village, s.device_name, s.kbm_table
+    ));
+    line(s.device_id);
+    Ok(())
+}
+
+/// Parse the registration arguments into a core value (bad input named by field).
+pub fn new_child(a: &ChildAddArgs) -> Result<NewChild, Error> {
+    Ok(NewChild {
+        name: a.name.clone(),
+        sex: domain::parse_sex(&a.sex)?,
+        birth_date: domain::parse_date("dob", "Tanggal lahir", &a.dob)?,
+        nik: a.nik.clone(),
+        kk: a.kk.clone(),
+        mother_name: a.mother.clone(),
+        mother_nik: a.mother_nik.clone(),
+        address: a.address.clone(),
+    })
+}
+
+fn child_add(cli: &Cli, a: &ChildAddArgs) -> Result<(), CliError> {
+    let c = new_child(a)?;
+    let t = open(cli, false)?;
+    match t.register_child(c.clone(), a.yes) {
+        Ok(r) => {
+            if a.json {
+                output::json(&json!({"child_id": r.child_id, "confirmed": r.confirmed}))?;
+            } else {
+                for c in &r.confirmed {
+                    line(format!("Dicatat dengan konfirmasi: {}", c.message_id));
+                }
+            }
+            line(r.child_id);
+            Ok(())
+        }
+        Err(Error::NeedsConfirmation { reasons }) => {
+            // Show the possible duplicates so the kader can check them.
+            if let Ok(cleaned) = domain::validate_new_child(&c, t.today()).map(|x| x.0) {
+                let dups = t.possible_duplicates(&cleaned)?;
+                if !dups.is_empty() {
+                    line("Kemungkinan anak yang sama sudah terdaftar:");
+                    for d in dups {
+                        line(format!(
+                            "  {}  {}  lahir {}  ibu {}  ({})",
+                            d.child_id,
+                            d.name,
+                            d.birth_date.map_or("-".into(), |b| b.to_string()),
+                            d.mother_name.as_deref().unwrap_or("-"),
+                            if d.reason == "same_nik" {
+                                "NIK sama"
+                            } else {
+                                "nama mirip"
+                            }
+                        ));
+                    }
+                }
+            }
+            Err(Error::NeedsConfirmation { reasons }.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn child_show(cli: &Cli, id: &str, as_json: bool) -> Result<(), CliError> {
+    let id = ChildId::parse(id)?;
+    let t = open(cli, false)?;
+    let c = t.child(&id)?;
+    if as_json {
+        return output::json(&c);
+    }
+    line(format!("{}  {}", c.child_id, c.name));
+    line(format!(
+        "  jenis kelamin {}  lahir {}  umur {} bulan",
+        c.sex.map_or("-", |s| match s {
+            domain::Sex::Male => "L",
+            domain::Sex::Female => "P",
+        }),
+        c.birth_date.map_or("-".into(), |d| d.to_string()),
+        c.age_months.map_or("-".into(), |m| m.to_string())
+    ));
+    if let Some(m) = &c.mother_name {
+        line(format!("  ibu {m}"));
+    }
+    for v in &c.visits {
+        let a = v.assessment.as_ref();
+        line(format!(
+            "  {}  BB {} kg  PB/TB {} cm  BB/U {}  TB/U {}  BB/TB {}  KMS {}  {}",
+            v.date,
+            num(v.weight_kg, 2),
+            num(v.height_cm, 1),
+            num(a.and_then(|a| a.z.waz), 2),
+            num(a.and_then(|a| a.z.haz), 2),
+            num(a.and_then(|a| a.z.whz), 2),
+            a.and_then(|a| a.kms).map_or("-".into(), |k| k.to_string()),
+            a.map(|a| a
+                .referral
+                .iter()
+                .map(|r| r.code())
+                .collect::<Vec<_>>()
+                .join(" "))
+                .unwrap_or_default()
+        ));
+    }
+    for k in &c.conflicts {
+        line(format!(
+            "  konflik {} {}: {:?}",
+            k.conflict_id, k.field, k.values
+        ));
+    }
+    Ok(())
+}
+
+/// Parse the visit arguments into a core value (bad input named by field).
+pub fn visit_entry(a: &VisitAddArgs) -> Result<VisitEntry, Error> {
+    let date = domain::parse_date("date", "Tanggal kunjungan", &a.date)?;
+    let position = a
+        .position
+        .as_deref()
+        .map(domain::parse_position)
+        .transpose()?;
+    Ok(VisitEntry {
+        date: Some(date),
+        weight_g: a
+            .weight
+            .as_deref()
+            .map(domain::parse_weight_kg)
+            .transpose()?,
+        height_mm: a
+            .height
+            .as_deref()
+            .map(domain::parse_height_cm)
+            .transpose()?,
+        position,
+        head_mm: a.head.as_deref().map(domain::parse_head_cm).transpose()?,
+        muac_mm: a.muac.as_deref().map(domain::parse_muac_cm).transpose()?,
+        oedema: a.oedema.then_some(true),
+    })
+}
+
+/// The JSON shape of an assessment after `visit add`.
+pub fn visit_json(r: &VisitResult) -> serde_json::Value {
+    let a = &r.assessment;
+    json!({
+        "child_id": r.child_id,
+        "date": r.date,
+        "age_days": a.age_days,
+        "age_months": a.age_months,
+        "waz": a.z.waz, "haz": a.z.haz, "whz": a.z.whz, "baz": a.z.baz, "hcz": a.z.hcz, "acz": a.z.acz,
+        "flags": {
+            "waz": a.z.flag_waz, "haz": a.z.flag_haz, "whz": a.z.flag_whz,
+            "baz": a.z.flag_baz, "hcz": a.z.flag_hcz, "acz": a.z.flag_acz,
+        },
+        "clenhei": a.z.clenhei,
+        "classes": a.classes,
+        "kms": a.kms,
+        "gain_g": a.gain_g,
+        "bgm": a.bgm,
+        "two_t": a.two_t,
+        "referral": a.referral.iter().map(|r| r.code()).collect::<Vec<_>>(),
+        "referral_text": a.referral.iter().map(|r| r.text_id()).collect::<Vec<_>>(),
+        "confirmed": r.confirmed,
+        "standard_version": a.standard_version,
+        "rules_version": a.rules_version,
+    })
+}
+
+fn visit_add(cli: &Cli, a: &VisitAddArgs) -> Result<(), CliError> {
+    let id = ChildId::parse(&a.id)?;
+    let entry = visit_entry(a)?;
+    let t = open(cli, false)?;
+    let r = t.record_visit(&id, entry, a.yes)?;
+    if a.json {
+        return output::json(&visit_json(&r));
+    }
+    let z = &r.assessment.z;
+    line(format!(
+        "{} umur {} bulan: BB/U {}  TB/U {}  BB/TB {}  IMT/U {}  LK/U {}  LiLA/U {}",
+        r.date,
+        r.assessment.age_months,
+        num(z.waz, 2),
+        num(z.haz, 2),
+        num(z.whz, 2),
+        num(z.baz, 2),
+        num(z.hcz, 2),
+        num(z.acz, 2)
+    ));
+    let c = &r.assessment.classes;
+    let labels: Vec<&str> = [
+        c.wfa.map(|x| x.label_id()),
+        c.hfa.map(|x| x.label_id()),
+        c.wfh.map(|x| x.label_id()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !labels.is_empty() {
+        line(format!("Status gizi: {}", labels.join("; ")));
+    }
+    if let Some(k) = r.assessment.kms {
+        line(format!("KMS: {k}"));
+    }
+    for reason in &r.assessment.referral {
+        line(format!("Rujuk: {}", reason.text_id()));
+    }
+    Ok(())
+}
+
+fn list(cli: &Cli, as_json: bool) -> Result<(), CliError> {
+    let t = open(cli, false)?;
+    let rows = t.village_list()?;
+    if as_json {
+        return output::json(&rows);
+    }
+    for r in &rows {
+        line(format!(
+            "{}  {:<24} {} {:>3} bl  terakhir {}  BB {}  TB {}  BB/U {}  TB/U {}  BB/TB {}  KMS {}  {}",
+            r.child_id,
+            r.name,
+            r.sex.map_or("-", |s| match s {
+                domain::Sex::Male => "L",
+                domain::Sex::Female => "P",
+            }),
+            r.age_months.map_or("-".into(), |m| m.to_string()),
+            r.last_visit.map_or("-".into(), |d| d.to_string()),
+            num(r.weight_kg, 2),
+            num(r.height_cm, 1),
+            num(r.waz, 2),
+            num(r.haz, 2),
+            num(r.whz, 2),
+            r.kms.as_deref().unwrap_or("-"),
+            r.referral.join(" ")
+        ));
+    }
+    Ok(())
+}
+
+fn conflicts(cli: &Cli, as_json: bool) -> Result<(), CliError> {
+    let t = open(cli, false)?;
+    let cs = t.conflicts()?;
+    if as_json {
+        return output::json(&cs);
+    }
+    if cs.is_empty() {
+        line("Tidak ada konflik.");
+    }
+    for c in &cs {
+        let vals: Vec<String> = c.values.iter().map(|v| v.to_string()).collect();
+        line(format!(
+            "{}  anak {}  {}{}: {}",
+            c.conflict_id,
+            c.child_id,
+            c.visit_date.map_or(String::new(), |d| format!("{d} ")),
+            c.field,
+            vals.join(" | ")
+        ));
+    }
+    Ok(())
+}
+
+fn resolve(cli: &Cli, conflict_id: &str, value: &str) -> Result<(), CliError> {
+    let t = open(cli, false)?;
+    t.resolve(conflict_id, value)?;
+    line(format!("Konflik {conflict_id} diselesaikan."));
+    Ok(())
+}
+
+fn child_merge(cli: &Cli, keep: &str, dup: &str, as_json: bool) -> Result<(), CliError> {
+    let keep = ChildId::parse(keep)?;
+    let dup = ChildId::parse(dup)?;
+    let t = open(cli, false)?;
+    let kept = t.merge_children(&keep, &dup)?;
+    if as_json {
+        return output::json(&json!({"child_id": kept, "merged": dup}));
+    }
+    line(format!("Data {dup} digabung ke {kept}."));
+    line(kept);
+    Ok(())
+}

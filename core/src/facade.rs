@@ -1,0 +1,1020 @@
+//! [`Timbang`]: the one entry point for the CLI and the bindings.
+//!
+//! Every write is one transaction: the document change, its sealed chunk, the projections and the audit
+//! row commit together or not at all. Input is validated before anything is written; a value that needs
+//! the kader's confirmation returns [`Error::NeedsConfirmation`] and writes nothing.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use automerge::Automerge;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use crate::crdt::{self, Chosen};
+use crate::crypto::{self, Key};
+use crate::domain::{self, ChildId, NewChild, Position, Sex, VisitEntry};
+use crate::error::{Confirmation, Error, Result};
+use crate::growth::{self, Assessment, ChildInfo, KbmTable, VisitInput};
+use crate::store::projection;
+use crate::store::{Store, StoreError};
+
+/// The host's clock. The CLI uses the system clock; tests and the demo fix the date.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+    /// Today's date where the posyandu is.
+    fn today(&self) -> NaiveDate;
+}
+
+/// The system clock; "today" is the local date.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+    fn today(&self) -> NaiveDate {
+        chrono::Local::now().date_naive()
+    }
+}
+
+/// A clock fixed on one date (time still advances, for ordering).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedDate(pub NaiveDate);
+
+impl Clock for FixedDate {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+    fn today(&self) -> NaiveDate {
+        self.0
+    }
+}
+
+/// This device's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceSettings {
+    pub device_id: String,
+    pub device_name: String,
+    pub posyandu: String,
+    pub village: String,
+    pub kbm_table: String,
+}
+
+/// A registered child's id and what the kader confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registered {
+    pub child_id: ChildId,
+    pub confirmed: Vec<Confirmation>,
+}
+
+/// A possible duplicate found at registration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DuplicateCandidate {
+    pub child_id: ChildId,
+    /// `same_nik` or `similar_name`.
+    pub reason: String,
+    pub name: String,
+    pub birth_date: Option<NaiveDate>,
+    pub mother_name: Option<String>,
+}
+
+/// The assessment of a visit as shown after entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VisitResult {
+    pub child_id: ChildId,
+    pub date: NaiveDate,
+    pub assessment: Assessment,
+    pub confirmed: Vec<String>,
+}
+
+/// A stored visit with its assessment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VisitView {
+    pub date: NaiveDate,
+    pub weight_kg: Option<f64>,
+    pub height_cm: Option<f64>,
+    pub position: Option<Position>,
+    pub head_circ_cm: Option<f64>,
+    pub muac_cm: Option<f64>,
+    pub oedema: Option<bool>,
+    pub confirmed: Vec<String>,
+    pub assessment: Option<Assessment>,
+}
+
+/// Everything about one child.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChildDetail {
+    pub child_id: ChildId,
+    /// Duplicates merged into this child.
+    pub merged_ids: Vec<ChildId>,
+    pub name: String,
+    pub sex: Option<Sex>,
+    pub birth_date: Option<NaiveDate>,
+    pub age_months: Option<u32>,
+    pub nik: Option<String>,
+    /// NIKs of merged duplicates that differ from this child's.
+    pub other_niks: Vec<String>,
+    pub kk: Option<String>,
+    pub mother_name: Option<String>,
+    pub mother_nik: Option<String>,
+    pub address: Option<String>,
+    pub visits: Vec<VisitView>,
+    pub conflicts: Vec<ConflictView>,
+}
+
+/// One row of the village list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VillageRow {
+    pub child_id: ChildId,
+    pub name: String,
+    pub sex: Option<Sex>,
+    pub birth_date: Option<NaiveDate>,
+    pub age_months: Option<u32>,
+    pub last_visit: Option<NaiveDate>,
+    pub weight_kg: Option<f64>,
+    pub height_cm: Option<f64>,
+    pub waz: Option<f64>,
+    pub haz: Option<f64>,
+    pub whz: Option<f64>,
+    pub kms: Option<String>,
+    /// Reason codes, most urgent first.
+    pub referral: Vec<String>,
+    /// The same reasons in Bahasa Indonesia, for the bidan.
+    pub referral_text: Vec<String>,
+    #[serde(skip)]
+    pub urgency: (u8, usize),
+}
+
+/// An open conflict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConflictView {
+    pub conflict_id: String,
+    /// The kept child the conflict belongs to.
+    pub child_id: ChildId,
+    /// The document holding it (differs from `child_id` for a merged duplicate).
+    pub doc_id: ChildId,
+    pub field: String,
+    pub visit_date: Option<NaiveDate>,
+    pub values: Vec<serde_json::Value>,
+}
+
+/// The core facade.
+#[derive(Debug)]
+pub struct Timbang {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    kader: Option<String>,
+}
+
+fn store_err(e: StoreError) -> Error {
+    e.into()
+}
+
+fn crdt_err(e: crdt::CrdtError) -> Error {
+    Error::storage(e)
+}
+
+fn kg(g: Option<u32>) -> Option<f64> {
+    g.map(|g| f64::from(g) / 1000.0)
+}
+
+fn cm(mm: Option<u32>) -> Option<f64> {
+    mm.map(|mm| f64::from(mm) / 10.0)
+}
+
+fn parse_sex_code(s: Option<String>) -> Option<Sex> {
+    match s.as_deref() {
+        Some("L") => Some(Sex::Male),
+        Some("P") => Some(Sex::Female),
+        _ => None,
+    }
+}
+
+fn parse_date_opt(s: Option<String>) -> Option<NaiveDate> {
+    s.and_then(|s| s.parse().ok())
+}
+
+fn not_found_child() -> Error {
+    Error::NotFound {
+        what: "child".into(),
+    }
+}
+
+impl Timbang {
+    /// Open (or create) the database at `path` with the host's 32-byte key.
+    pub fn open(path: &Path, key: &Key, clock: Arc<dyn Clock>) -> Result<Self> {
+        let store = Store::open(path, key).map_err(store_err)?;
+        Ok(Self {
+            store,
+            clock,
+            kader: None,
+        })
+    }
+
+    /// Name the kader whose entries follow (recorded in the audit log).
+    pub fn set_kader(&mut self, kader: Option<String>) {
+        self.kader = kader;
+    }
+
+    /// The underlying store (for sync and reports inside the core).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Today, by the host's clock.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+
+    /// Set up this database as the first phone of a posyandu.
+    pub fn init(&self, posyandu: &str, village: &str, device_name: &str) -> Result<DeviceSettings> {
+        let posyandu = domain::clean_name("posyandu", "Nama posyandu", posyandu)?;
+        let village = domain::clean_name("village", "Nama desa", village)?;
+        let device_name = domain::clean_name("device", "Nama perangkat", device_name)?;
+        self.store
+            .write(|tx| {
+                if Store::meta_get(tx, "device_id")?.is_some() {
+                    return Ok(Err(Error::AlreadyInitialized));
+                }
+                let device_id = uuid::Uuid::now_v7().to_string();
+                let actor = crypto::make_random_bytes::<16>()?;
+                Store::meta_set(tx, "device_id", device_id.as_bytes())?;
+                Store::meta_set(tx, "device_name", device_name.as_bytes())?;
+                Store::meta_set(tx, "posyandu", posyandu.as_bytes())?;
+                Store::meta_set(tx, "village", village.as_bytes())?;
+                Store::meta_set(tx, "actor", &actor)?;
+                Store::meta_set(tx, "kbm_table", KbmTable::default_table().id().as_bytes())?;
+                Store::audit(tx, &device_name, self.kader.as_deref(), "init", None, None)?;
+                Ok(Ok(()))
+            })
+            .map_err(store_err)??;
+        self.settings()
+    }
+
+    /// This device's settings; [`Error::NotInitialized`] before `init`.
+    pub fn settings(&self) -> Result<DeviceSettings> {
+        self.store
+            .read(|c| {
+                let get = |k: &str| Store::meta_text(c, k);
+                Ok(match (get("device_id")?, get("device_name")?) {
+                    (Some(device_id), Some(device_name)) => Some(DeviceSettings {
+                        device_id,
+                        device_name,
+                        posyandu: get("posyandu")?.unwrap_or_default(),
+                        village: get("village")?.unwrap_or_default(),
+                        kbm_table: get("kbm_table")?
+                            .unwrap_or_else(|| KbmTable::default_table().id().to_owned()),
+                    }),
+                    _ => None,
+                })
+            })
+            .map_err(store_err)?
+            .ok_or(Error::NotInitialized)
+    }
+
+    /// Choose the KBM table of this deployment (ids from [`KbmTable::ids`]).
+    pub fn set_kbm_table(&self, id: &str) -> Result<()> {
+        if KbmTable::by_id(id).is_none() {
+            return Err(Error::invalid(
+                "kbm_table",
+                format!(
+                    "Tabel KBM '{id}' tidak dikenal; pilihan: {}.",
+                    KbmTable::ids().join(", ")
+                ),
+                format!("unknown KBM table '{id}'"),
+            ));
+        }
+        let device = self.settings()?.device_name;
+        self.store
+            .write(|tx| {
+                Store::meta_set(tx, "kbm_table", id.as_bytes())?;
+                Store::audit(
+                    tx,
+                    &device,
+                    self.kader.as_deref(),
+                    "set_kbm_table",
+                    None,
+                    Some(id),
+                )
+            })
+            .map_err(store_err)
+    }
+
+    fn kbm(&self, settings: &DeviceSettings) -> &'static KbmTable {
+        KbmTable::by_id(&settings.kbm_table).unwrap_or_else(KbmTable::default_table)
+    }
+
+    fn actor(&self) -> Result<automerge::ActorId> {
+        let a = self
+            .store
+            .read(|c| Store::meta_get(c, "actor"))
+            .map_err(store_err)?
+            .ok_or(Error::NotInitialized)?;
+        Ok(crdt::actor_for(&a))
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    /// Children already registered who may be the same as `c`: the same NIK, or a similar name with a
+    /// birth date within 31 days and a similar mother's name (when both have one).
+    pub fn possible_duplicates(&self, c: &NewChild) -> Result<Vec<DuplicateCandidate>> {
+        let store = &self.store;
+        store
+            .read(|conn| {
+                let mut out: BTreeMap<String, DuplicateCandidate> = BTreeMap::new();
+                let row_to = |reason: &str, r: (String, Vec<u8>, Option<String>, Option<Vec<u8>>)| -> Result<DuplicateCandidate, StoreError> {
+                    let (id, name, birth, mother) = r;
+                    Ok(DuplicateCandidate {
+                        child_id: ChildId::parse(&id).map_err(|_| StoreError::Other("bad child id".into()))?,
+                        reason: reason.to_owned(),
+                        name: store.open_sealed("name", &id, &name)?,
+                        birth_date: parse_date_opt(birth),
+                        mother_name: store.open_opt("mother_name", &id, mother)?,
+                    })
+                };
+                if let Some(nik) = &c.nik {
+                    let tag = store.blind_index("nik", nik);
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT c.root_id, r.name, r.birth_date, r.mother_name FROM children c JOIN children r ON r.child_id = c.root_id
+                         WHERE c.nik_tag = ?1 AND r.deleted = 0",
+                    )?;
+                    let rows = stmt.query_map(params![tag], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                    for row in rows {
+                        let cand = row_to("same_nik", row?)?;
+                        out.insert(cand.child_id.to_string(), cand);
+                    }
+                }
+                let lo = c.birth_date - chrono::Duration::days(31);
+                let hi = c.birth_date + chrono::Duration::days(31);
+                let mut stmt = conn.prepare_cached(
+                    "SELECT child_id, name, birth_date, mother_name FROM children
+                     WHERE birth_date BETWEEN ?1 AND ?2 AND deleted = 0 AND root_id = child_id",
+                )?;
+                let rows = stmt.query_map(params![lo.to_string(), hi.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                for row in rows {
+                    let cand = row_to("similar_name", row?)?;
+                    if out.contains_key(cand.child_id.as_str()) {
+                        continue;
+                    }
+                    let name_ok = domain::name_similarity(&cand.name, &c.name) >= domain::SIMILAR_NAME;
+                    let mother_ok = match (&cand.mother_name, &c.mother_name) {
+                        (Some(a), Some(b)) => domain::name_similarity(a, b) >= domain::SIMILAR_NAME,
+                        _ => true,
+                    };
+                    if name_ok && mother_ok {
+                        out.insert(cand.child_id.to_string(), cand);
+                    }
+                }
+                Ok(out.into_values().collect())
+            })
+            .map_err(store_err)
+    }
+
+    /// Register a child. Needs `confirm` when the NIK disagrees with the birth date or sex, or when
+    /// possible duplicates exist (listed by [`Timbang::possible_duplicates`]).
+    pub fn register_child(&self, c: NewChild, confirm: bool) -> Result<Registered> {
+        let settings = self.settings()?;
+        let (c, mut confirmations) = domain::validate_new_child(&c, self.today())?;
+        let dups = self.possible_duplicates(&c)?;
+        if !dups.is_empty() {
+            let ids: Vec<String> = dups.iter().map(|d| d.child_id.to_string()).collect();
+            confirmations.push(Confirmation {
+                code: "possible_duplicate".into(),
+                field: "name".into(),
+                message_id: format!(
+                    "Mungkin anak ini sudah terdaftar ({}); periksa dulu.",
+                    ids.join(", ")
+                ),
+                message_en: format!("possible duplicate of {}", ids.join(", ")),
+            });
+        }
+        if !confirmations.is_empty() && !confirm {
+            return Err(Error::NeedsConfirmation {
+                reasons: confirmations,
+            });
+        }
+        let id = ChildId::make();
+        let codes: Vec<String> = confirmations.iter().map(|c| c.code.clone()).collect();
+        let doc = crdt::new_child_doc(
+            &id,
+            &c,
+            &codes,
+            &settings.device_name,
+            self.actor()?,
+            self.now_ms(),
+        )
+        .map_err(crdt_err)?;
+        let kbm = self.kbm(&settings);
+        self.store
+            .write(|tx| {
+                self.store.save_doc(tx, id.as_str(), &doc, None)?;
+                projection::apply_changed(&self.store, tx, &[(id.as_str(), &doc)], kbm)?;
+                let detail = if codes.is_empty() {
+                    None
+                } else {
+                    Some(codes.join(","))
+                };
+                Store::audit(
+                    tx,
+                    &settings.device_name,
+                    self.kader.as_deref(),
+                    "register_child",
+                    Some(&id),
+                    detail.as_deref(),
+                )
+            })
+            .map_err(store_err)?;
+        Ok(Registered {
+            child_id: id,
+            confirmed: confirmations,
+        })
+    }
+
+    /// The kept child an id now stands for (itself, or the child it was merged into).
+    pub fn resolve_id(&self, id: &ChildId) -> Result<ChildId> {
+        let root: Option<String> = self
+            .store
+            .read(|c| {
+                Ok(c.prepare_cached(
+                    "SELECT root_id FROM children WHERE child_id = ?1 AND deleted = 0",
+                )?
+                .query_row(params![id.as_str()], |r| r.get(0))
+                .optional()?)
+            })
+            .map_err(store_err)?;
+        root.map(|r| ChildId::parse(&r))
+            .transpose()?
+            .ok_or_else(not_found_child)
+    }
+
+    fn child_info(&self, root: &ChildId) -> Result<ChildInfo> {
+        let (sex, birth): (Option<String>, Option<String>) = self
+            .store
+            .read(|c| {
+                Ok(
+                    c.prepare_cached("SELECT sex, birth_date FROM children WHERE child_id = ?1")?
+                        .query_row(params![root.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?,
+                )
+            })
+            .map_err(store_err)?;
+        match (parse_sex_code(sex), parse_date_opt(birth)) {
+            (Some(sex), Some(birth_date)) => Ok(ChildInfo { sex, birth_date }),
+            _ => Err(Error::storage("child has no sex or birth date")),
+        }
+    }
+
+    fn visit_views(&self, root: &ChildId) -> Result<Vec<VisitView>> {
+        self.store
+            .read(|c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema, confirmed, assessment
+                     FROM visits WHERE child_id = ?1 ORDER BY visit_date",
+                )?;
+                let rows = stmt.query_map(params![root.as_str()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<u32>>(1)?,
+                        r.get::<_, Option<u32>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<u32>>(4)?,
+                        r.get::<_, Option<u32>>(5)?,
+                        r.get::<_, Option<bool>>(6)?,
+                        r.get::<_, String>(7)?,
+                        r.get::<_, String>(8)?,
+                    ))
+                })?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (d, w, h, p, hc, mu, oe, conf, a) = row?;
+                    out.push(VisitView {
+                        date: d.parse().map_err(|_| StoreError::Other("bad visit date".into()))?,
+                        weight_kg: kg(w),
+                        height_cm: cm(h),
+                        position: p.as_deref().and_then(|p| domain::parse_position(p).ok()),
+                        head_circ_cm: cm(hc),
+                        muac_cm: cm(mu),
+                        oedema: oe,
+                        confirmed: serde_json::from_str(&conf)?,
+                        assessment: serde_json::from_str(&a)?,
+                    });
+                }
+                Ok(out)
+            })
+            .map_err(store_err)
+    }
+
+    /// Record (add to or correct) the visit of `entry.date` for a child. Refuses values outside the hard
+    /// limits (naming the field); asks for confirmation of implausible ones; stores confirmed ones with
+    /// the confirmation recorded.
+    pub fn record_visit(
+        &self,
+        id: &ChildId,
+        entry: VisitEntry,
+        confirm: bool,
+    ) -> Result<VisitResult> {
+        let settings = self.settings()?;
+        let root = self.resolve_id(id)?;
+        let date = entry.date.ok_or_else(|| {
+            Error::invalid(
+                "date",
+                "Tanggal kunjungan wajib diisi.",
+                "visit date is required",
+            )
+        })?;
+        if entry.is_empty() {
+            return Err(Error::invalid(
+                "weight_kg",
+                "Isi paling sedikit satu ukuran (berat, panjang/tinggi, lingkar kepala, LiLA atau edema).",
+                "a visit needs at least one measurement",
+            ));
+        }
+        if entry.height_mm.is_some() && entry.position.is_none() {
+            return Err(Error::invalid(
+                "position",
+                "Cara ukur wajib diisi bersama panjang/tinggi badan: lying (telentang) atau standing (berdiri).",
+                "position (lying or standing) is required with a height",
+            ));
+        }
+        let child = self.child_info(&root)?;
+        domain::validate_visit_date(date, child.birth_date, self.today())?;
+        let entry_input = VisitInput {
+            date,
+            weight_kg: kg(entry.weight_g),
+            height_cm: cm(entry.height_mm),
+            position: entry.position,
+            head_cm: cm(entry.head_mm),
+            muac_cm: cm(entry.muac_mm),
+            oedema: entry.oedema.unwrap_or(false),
+        };
+        if let Err(e) = growth::check_hard_limits(&entry_input) {
+            return Err(Error::invalid(
+                e.field.code(),
+                e.message_id(),
+                e.to_string(),
+            ));
+        }
+        // The visit as it will be (existing fields of the day overlaid by this entry) and its history.
+        let views = self.visit_views(&root)?;
+        let mut fields = crdt::VisitFields::default();
+        let mut already_confirmed: Vec<String> = Vec::new();
+        let mut history = Vec::new();
+        for v in &views {
+            if v.date < date {
+                history.push(view_input(v));
+            } else if v.date == date {
+                fields.weight_g = v.weight_kg.map(|x| (x * 1000.0).round() as u32);
+                fields.height_mm = v.height_cm.map(|x| (x * 10.0).round() as u32);
+                fields.position = v.position;
+                fields.head_mm = v.head_circ_cm.map(|x| (x * 10.0).round() as u32);
+                fields.muac_mm = v.muac_cm.map(|x| (x * 10.0).round() as u32);
+                fields.oedema = v.oedema;
+                already_confirmed.clone_from(&v.confirmed);
+            }
+        }
+        fields.overlay(&entry);
+        let current = projection::visit_input(date, &fields);
+        let concerns: Vec<growth::Concern> = growth::plausibility(&child, &history, &current)
+            .into_iter()
+            .filter(|c| !already_confirmed.iter().any(|a| a == c.code))
+            .collect();
+        let confirmations: Vec<Confirmation> = concerns
+            .iter()
+            .map(|c| Confirmation {
+                code: c.code.to_owned(),
+                field: c.field.code().to_owned(),
+                message_id: c.message_id.clone(),
+                message_en: c.message_en.clone(),
+            })
+            .collect();
+        if !confirmations.is_empty() && !confirm {
+            return Err(Error::NeedsConfirmation {
+                reasons: confirmations,
+            });
+        }
+        let codes: Vec<String> = confirmations.iter().map(|c| c.code.clone()).collect();
+        let kbm = self.kbm(&settings);
+        let now = self.now_ms();
+        self.store
+            .write(|tx| {
+                let mut doc: Automerge = self
+                    .store
+                    .load_doc(tx, root.as_str())?
+                    .ok_or_else(|| StoreError::Other("child document missing".into()))?;
+                doc.set_actor(self.actor_in(tx)?);
+                let before = doc.get_heads();
+                crdt::write_visit(&mut doc, date, &entry, &codes, &settings.device_name, now)?;
+                self.store
+                    .save_doc(tx, root.as_str(), &doc, Some(&before))?;
+                projection::apply_changed(&self.store, tx, &[(root.as_str(), &doc)], kbm)?;
+                Store::audit(
+                    tx,
+                    &settings.device_name,
+                    self.kader.as_deref(),
+                    "record_visit",
+                    Some(&root),
+                    Some(&date.to_string()),
+                )
+            })
+            .map_err(store_err)?;
+        let assessment = self
+            .visit_views(&root)?
+            .into_iter()
+            .find(|v| v.date == date)
+            .and_then(|v| v.assessment)
+            .ok_or_else(|| Error::storage("assessment missing after write"))?;
+        Ok(VisitResult {
+            child_id: root,
+            date,
+            assessment,
+            confirmed: codes,
+        })
+    }
+
+    fn actor_in(&self, conn: &rusqlite::Connection) -> Result<automerge::ActorId, StoreError> {
+        Store::meta_get(conn, "actor")?
+            .map(|a| crdt::actor_for(&a))
+            .ok_or_else(|| StoreError::Other("device not initialised".into()))
+    }
+
+    /// Everything about one child (a merged duplicate's id shows the kept child).
+    pub fn child(&self, id: &ChildId) -> Result<ChildDetail> {
+        let root = self.resolve_id(id)?;
+        let store = &self.store;
+        type Row = (
+            Option<String>,
+            Option<String>,
+            Vec<u8>,
+            Option<Vec<u8>>,
+            Option<Vec<u8>>,
+            Option<Vec<u8>>,
+            Option<Vec<u8>>,
+            Option<Vec<u8>>,
+        );
+        let (detail_base, merged, other_niks) = store
+            .read(|c| {
+                let r: Row = c
+                    .prepare_cached("SELECT sex, birth_date, name, nik, kk, mother_name, mother_nik, address FROM children WHERE child_id = ?1")?
+                    .query_row(params![root.as_str()], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+                    })?;
+                let id = root.as_str();
+                let nik = store.open_opt("nik", id, r.3)?;
+                let base = (
+                    parse_sex_code(r.0),
+                    parse_date_opt(r.1),
+                    store.open_sealed("name", id, &r.2)?,
+                    nik.clone(),
+                    store.open_opt("kk", id, r.4)?,
+                    store.open_opt("mother_name", id, r.5)?,
+                    store.open_opt("mother_nik", id, r.6)?,
+                    store.open_opt("address", id, r.7)?,
+                );
+                let mut stmt = c.prepare_cached("SELECT child_id, nik FROM children WHERE root_id = ?1 AND child_id != ?1 ORDER BY child_id")?;
+                let rows = stmt.query_map(params![id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<Vec<u8>>>(1)?)))?;
+                let mut merged = Vec::new();
+                let mut others = Vec::new();
+                for row in rows {
+                    let (mid, mnik) = row?;
+                    if let Some(n) = store.open_opt("nik", &mid, mnik)? {
+                        if Some(&n) != nik.as_ref() && !others.contains(&n) {
+                            others.push(n);
+                        }
+                    }
+                    merged.push(mid);
+                }
+                Ok((base, merged, others))
+            })
+            .map_err(store_err)?;
+        let (sex, birth_date, name, nik, kk, mother_name, mother_nik, address) = detail_base;
+        let conflicts = self
+            .conflicts()?
+            .into_iter()
+            .filter(|c| c.child_id == root)
+            .collect();
+        Ok(ChildDetail {
+            age_months: birth_date.map(|b| domain::completed_months(b, self.today())),
+            child_id: root.clone(),
+            merged_ids: merged
+                .iter()
+                .filter_map(|m| ChildId::parse(m).ok())
+                .collect(),
+            name,
+            sex,
+            birth_date,
+            nik,
+            other_niks,
+            kk,
+            mother_name,
+            mother_nik,
+            address,
+            visits: self.visit_views(&root)?,
+            conflicts,
+        })
+    }
+
+    /// The village list: every kept child with the latest status, most urgent first.
+    pub fn village_list(&self) -> Result<Vec<VillageRow>> {
+        let today = self.today();
+        let store = &self.store;
+        let mut rows = store
+            .read(|c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT c.child_id, c.name, c.sex, c.birth_date, s.last_visit, s.last_weighing, s.weight_g, s.height_mm,
+                            s.waz, s.haz, s.whz, s.kms, s.referral
+                     FROM children c LEFT JOIN child_status s ON s.child_id = c.child_id
+                     WHERE c.root_id = c.child_id AND c.deleted = 0",
+                )?;
+                let mut out = Vec::new();
+                let mut q = stmt.query([])?;
+                while let Some(r) = q.next()? {
+                    let id: String = r.get(0)?;
+                    let name: Vec<u8> = r.get(1)?;
+                    let birth_date = parse_date_opt(r.get(3)?);
+                    let last_weighing = parse_date_opt(r.get(5)?);
+                    let referral_json: Option<String> = r.get(12)?;
+                    let mut reasons: Vec<growth::ReferralReason> = referral_json
+                        .as_deref()
+                        .map(serde_json::from_str::<Vec<String>>)
+                        .transpose()?
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|code| code.parse().ok())
+                        .collect();
+                    if let Some(b) = birth_date {
+                        if let Some(r) = growth::not_weighed_referral(last_weighing, b, today) {
+                            if !reasons.contains(&r) {
+                                reasons.push(r);
+                            }
+                        }
+                    }
+                    reasons.sort_by_key(|r| std::cmp::Reverse(r.urgency()));
+                    let urgency = (reasons.first().map_or(0, |r| r.urgency()), reasons.len());
+                    out.push(VillageRow {
+                        child_id: ChildId::parse(&id).map_err(|_| StoreError::Other("bad child id".into()))?,
+                        name: store.open_sealed("name", &id, &name)?,
+                        sex: parse_sex_code(r.get(2)?),
+                        birth_date,
+                        age_months: birth_date.map(|b| domain::completed_months(b, today)),
+                        last_visit: parse_date_opt(r.get(4)?),
+                        weight_kg: kg(r.get(6)?),
+                        height_cm: cm(r.get(7)?),
+                        waz: r.get(8)?,
+                        haz: r.get(9)?,
+                        whz: r.get(10)?,
+                        kms: r.get(11)?,
+                        referral: reasons.iter().map(|r| r.code().to_owned()).collect(),
+                        referral_text: reasons.iter().map(|r| r.text_id().to_owned()).collect(),
+                        urgency,
+                    });
+                }
+                Ok(out)
+            })
+            .map_err(store_err)?;
+        rows.sort_by(|a, b| {
+            b.urgency
+                .cmp(&a.urgency)
+                .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+                .then_with(|| a.child_id.cmp(&b.child_id))
+        });
+        Ok(rows)
+    }
+
+    /// Every open conflict.
+    pub fn conflicts(&self) -> Result<Vec<ConflictView>> {
+        let store = &self.store;
+        store
+            .read(|c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT k.conflict_id, ch.root_id, k.child_id, k.field, k.visit_date, k.payload
+                     FROM conflicts k JOIN children ch ON ch.child_id = k.child_id ORDER BY ch.root_id, k.visit_date, k.field",
+                )?;
+                let mut q = stmt.query([])?;
+                let mut out = Vec::new();
+                while let Some(r) = q.next()? {
+                    let cid: String = r.get(0)?;
+                    let root: String = r.get(1)?;
+                    let doc: String = r.get(2)?;
+                    let payload: Vec<u8> = r.get(5)?;
+                    let values: Vec<serde_json::Value> = serde_json::from_str(&store.open_sealed("conflicts", &cid, &payload)?)?;
+                    let bad = |_| StoreError::Other("bad child id".into());
+                    out.push(ConflictView {
+                        conflict_id: cid,
+                        child_id: ChildId::parse(&root).map_err(bad)?,
+                        doc_id: ChildId::parse(&doc).map_err(bad)?,
+                        field: r.get(3)?,
+                        visit_date: parse_date_opt(r.get(4)?),
+                        values,
+                    });
+                }
+                Ok(out)
+            })
+            .map_err(store_err)
+    }
+
+    /// Settle a conflict by keeping `value` (one of the conflicting values, typed as a person would).
+    pub fn resolve(&self, conflict_id: &str, value: &str) -> Result<()> {
+        let settings = self.settings()?;
+        let conflict = self
+            .conflicts()?
+            .into_iter()
+            .find(|c| c.conflict_id == conflict_id.trim())
+            .ok_or(Error::NotFound {
+                what: "conflict".into(),
+            })?;
+        let (chosen, shown) = parse_choice(&conflict.field, value)?;
+        let matches = conflict.values.iter().any(|v| match (v, &shown) {
+            (serde_json::Value::Number(a), serde_json::Value::Number(b)) => {
+                (a.as_f64().unwrap_or(f64::NAN) - b.as_f64().unwrap_or(f64::NAN)).abs() < 1e-9
+            }
+            (a, b) => a == b,
+        });
+        if !matches {
+            let options: Vec<String> = conflict.values.iter().map(|v| v.to_string()).collect();
+            return Err(Error::invalid(
+                "value",
+                format!(
+                    "Nilai itu bukan salah satu pilihan yang bertentangan ({}).",
+                    options.join(", ")
+                ),
+                format!(
+                    "the value is not one of the conflicting values for {}",
+                    conflict.field
+                ),
+            ));
+        }
+        let key: String = self
+            .store
+            .read(|c| {
+                Ok(
+                    c.prepare_cached("SELECT doc_key FROM conflicts WHERE conflict_id = ?1")?
+                        .query_row(params![conflict.conflict_id], |r| r.get(0))?,
+                )
+            })
+            .map_err(store_err)?;
+        let kbm = self.kbm(&settings);
+        let now = self.now_ms();
+        self.store
+            .write(|tx| {
+                let id = conflict.doc_id.as_str();
+                let mut doc = self
+                    .store
+                    .load_doc(tx, id)?
+                    .ok_or_else(|| StoreError::Other("document missing".into()))?;
+                doc.set_actor(self.actor_in(tx)?);
+                let before = doc.get_heads();
+                crdt::resolve(&mut doc, &key, &chosen, now)?;
+                self.store.save_doc(tx, id, &doc, Some(&before))?;
+                projection::apply_changed(&self.store, tx, &[(id, &doc)], kbm)?;
+                Store::audit(
+                    tx,
+                    &settings.device_name,
+                    self.kader.as_deref(),
+                    "resolve_conflict",
+                    Some(&conflict.child_id),
+                    Some(&conflict.conflict_id),
+                )
+            })
+            .map_err(store_err)
+    }
+
+    /// Merge `duplicate` into `keep`: a replicated operation; every phone ends with one child holding the
+    /// visits and identifiers of both, and later edits to the duplicate still arrive at `keep`.
+    pub fn merge_children(&self, keep: &ChildId, duplicate: &ChildId) -> Result<ChildId> {
+        let settings = self.settings()?;
+        let keep_root = self.resolve_id(keep)?;
+        let dup_root = self.resolve_id(duplicate)?;
+        if keep_root == dup_root {
+            return Err(Error::invalid(
+                "duplicate_id",
+                "Kedua ID sudah menunjuk anak yang sama.",
+                "both ids already refer to the same child",
+            ));
+        }
+        let kbm = self.kbm(&settings);
+        let now = self.now_ms();
+        self.store
+            .write(|tx| {
+                let actor = self.actor_in(tx)?;
+                let load = |id: &ChildId| -> Result<Automerge, StoreError> {
+                    let mut d = self
+                        .store
+                        .load_doc(tx, id.as_str())?
+                        .ok_or_else(|| StoreError::Other("document missing".into()))?;
+                    d.set_actor(actor.clone());
+                    Ok(d)
+                };
+                let mut dup_doc = load(&dup_root)?;
+                let mut keep_doc = load(&keep_root)?;
+                let (dup_before, keep_before) = (dup_doc.get_heads(), keep_doc.get_heads());
+                crdt::mark_merged_into(&mut dup_doc, &keep_root, now)?;
+                crdt::mark_merged_from(&mut keep_doc, &dup_root, now)?;
+                self.store
+                    .save_doc(tx, dup_root.as_str(), &dup_doc, Some(&dup_before))?;
+                self.store
+                    .save_doc(tx, keep_root.as_str(), &keep_doc, Some(&keep_before))?;
+                projection::apply_changed(
+                    &self.store,
+                    tx,
+                    &[
+                        (dup_root.as_str(), &dup_doc),
+                        (keep_root.as_str(), &keep_doc),
+                    ],
+                    kbm,
+                )?;
+                Store::audit(
+                    tx,
+                    &settings.device_name,
+                    self.kader.as_deref(),
+                    "merge_children",
+                    Some(&keep_root),
+                    Some(dup_root.as_str()),
+                )
+            })
+            .map_err(store_err)?;
+        Ok(keep_root)
+    }
+}
+
+fn view_input(v: &VisitView) -> VisitInput {
+    VisitInput {
+        date: v.date,
+        weight_kg: v.weight_kg,
+        height_cm: v.height_cm,
+        position: v.position,
+        head_cm: v.head_circ_cm,
+        muac_cm: v.muac_cm,
+        oedema: v.oedema.unwrap_or(false),
+    }
+}
+
+fn parse_bool(field: &str, text: &str) -> Result<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "ya" | "y" | "yes" | "1" => Ok(true),
+        "false" | "tidak" | "n" | "no" | "0" => Ok(false),
+        _ => Err(Error::invalid(
+            field,
+            format!("Nilai '{text}' harus ya atau tidak."),
+            format!("{field} must be true or false"),
+        )),
+    }
+}
+
+/// Parse the value a person typed to settle a conflict on `field`: the document value and how it is shown.
+fn parse_choice(field: &str, text: &str) -> Result<(Chosen, serde_json::Value)> {
+    Ok(match field {
+        "weight_kg" => {
+            let g = domain::parse_weight_kg(text)?;
+            (
+                Chosen::Int(i64::from(g)),
+                serde_json::json!(f64::from(g) / 1000.0),
+            )
+        }
+        "height_cm" | "head_circ_cm" | "muac_cm" => {
+            let mm = domain::parse_height_cm(text).map_err(|_| {
+                Error::invalid(
+                    "value",
+                    format!("Nilai '{text}' bukan ukuran cm yang sah."),
+                    format!("'{text}' is not a valid cm value"),
+                )
+            })?;
+            (
+                Chosen::Int(i64::from(mm)),
+                serde_json::json!(f64::from(mm) / 10.0),
+            )
+        }
+        "position" => {
+            let p = domain::parse_position(text)?;
+            let s = match p {
+                Position::Lying => "lying",
+                Position::Standing => "standing",
+            };
+            (Chosen::Str(s.into()), serde_json::json!(s))
+        }
+        "oedema" => {
+            let b = parse_bool("oedema", text)?;
+            (Chosen::Bool(b), serde_json::json!(b))
+        }
+        "sex" => {
+            let s = match domain::parse_sex(text)? {
+                Sex::Male => "L",
+                Sex::Female => "P",
+            };
+            (Chosen::Str(s.into()), serde_json::json!(s))
+        }
+        "birth_date" => {
+            let d = domain::parse_date("value", "Tanggal lahir", text)?.to_string();
+            (Chosen::Str(d.clone()), serde_json::json!(d))
+        }
+        _ => {
+            let t = text.trim().to_owned();
+            (Chosen::Str(t.clone()), serde_json::json!(t))
+        }
+    })
+}

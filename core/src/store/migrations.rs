@@ -1,0 +1,47 @@
+//! Numbered migrations from `schema/sqlite/`, included at compile time, each run in one transaction
+//! that also sets `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use super::{Res, StoreError};
+
+/// The migrations in order; migration `i` brings the schema to version `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../../../schema/sqlite/0001_initial.sql"),
+    include_str!("../../../schema/sqlite/0002_sync_bookkeeping.sql"),
+];
+
+/// The schema version this code writes.
+pub const LATEST: u32 = MIGRATIONS.len() as u32;
+
+/// The database's schema version.
+pub fn version(conn: &Connection) -> Res<u32> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Bring the schema up to `target` (≤ [`LATEST`]); each step is one transaction.
+pub fn migrate_to(conn: &Connection, target: u32) -> Res<()> {
+    let current = version(conn)?;
+    if current > LATEST {
+        return Err(StoreError::TooNew {
+            found: current,
+            supported: LATEST,
+        });
+    }
+    for v in current..target.min(LATEST) {
+        let sql = MIGRATIONS[v as usize];
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {};\nCOMMIT;",
+            v + 1
+        ))
+        .inspect_err(|_| {
+            let _ = conn.execute_batch("ROLLBACK");
+        })?;
+    }
+    Ok(())
+}
+
+/// Bring the schema up to date.
+pub fn migrate(conn: &Connection) -> Res<()> {
+    migrate_to(conn, LATEST)
+}

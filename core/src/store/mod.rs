@@ -1,0 +1,384 @@
+//! SQLite storage: open, migrations, one writer plus readers, sealed documents, projections, audit.
+//!
+//! The documents are the truth; every other table is a projection rebuilt from them in the same
+//! transaction that stores them ([`projection`]), so the two never disagree. Personal fields are sealed
+//! with a key derived from the host's 32-byte key; a canary in `meta` tells a wrong key from damage.
+
+pub mod migrations;
+pub mod projection;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use automerge::{Automerge, ChangeHash};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+
+use crate::crypto::{self, CryptoError, Key, Sealer};
+use crate::domain::ChildId;
+
+/// Errors of the store. None carries personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("document: {0}")]
+    Crdt(#[from] crate::crdt::CrdtError),
+    #[error("crypto: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("the key does not open this database")]
+    WrongKey,
+    #[error("schema version {found} is newer than supported {supported}")]
+    TooNew { found: u32, supported: u32 },
+    #[error("the database file is damaged; moved aside to {0}")]
+    Corrupt(PathBuf),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<StoreError> for crate::Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::WrongKey => crate::Error::WrongKey,
+            StoreError::TooNew { found, supported } => crate::Error::TooNew { found, supported },
+            StoreError::Corrupt(p) => crate::Error::Corrupt {
+                moved_to: p.display().to_string(),
+            },
+            other => crate::Error::storage(other),
+        }
+    }
+}
+
+pub(crate) type Res<T> = Result<T, StoreError>;
+
+const CANARY_AAD: &[u8] = b"timbang/meta/canary";
+const CANARY_TEXT: &[u8] = b"timbang-canary-v1";
+/// Compact a document (one full save) once it has this many chunks.
+pub const COMPACT_AFTER_CHUNKS: i64 = 24;
+
+/// The encrypted store.
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    sealer: Sealer,
+    index_key: Key,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn is_not_a_database(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::NotADatabase || f.code == rusqlite::ErrorCode::DatabaseCorrupt
+    )
+}
+
+fn move_aside(path: &Path) -> PathBuf {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let target = PathBuf::from(format!("{}.corrupt-{stamp}", path.display()));
+    let _ = std::fs::rename(path, &target);
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            let _ = std::fs::rename(&side, format!("{}{suffix}", target.display()));
+        }
+    }
+    target
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `path` with the host's key. Runs migrations in one
+    /// transaction; a wrong key gives [`StoreError::WrongKey`]; a damaged file is moved aside, never
+    /// deleted, and reported as [`StoreError::Corrupt`].
+    pub fn open(path: &Path, key: &Key) -> Res<Self> {
+        let seal_key = crypto::derive_key(key, b"timbang-store", b"seal-v1");
+        let index_key = crypto::derive_key(key, b"timbang-store", b"index-v1");
+        let sealer = Sealer::new(&seal_key);
+        let writer = Connection::open(path)?;
+        match Self::prepare(&writer, &sealer) {
+            Ok(()) => {}
+            Err(StoreError::Sqlite(e)) if is_not_a_database(&e) => {
+                drop(writer);
+                return Err(StoreError::Corrupt(move_aside(path)));
+            }
+            Err(e) => return Err(e),
+        }
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            sealer,
+            index_key,
+        })
+    }
+
+    fn prepare(conn: &Connection, sealer: &Sealer) -> Res<()> {
+        configure(conn)?;
+        migrations::migrate(conn)?;
+        let canary: Option<Vec<u8>> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'canary'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match canary {
+            Some(c) => match sealer.open(CANARY_AAD, &c) {
+                Ok(p) if p == CANARY_TEXT => Ok(()),
+                _ => Err(StoreError::WrongKey),
+            },
+            None => {
+                let c = sealer.seal(CANARY_AAD, CANARY_TEXT)?;
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('canary', ?1)",
+                    params![c],
+                )?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The database file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` on the read connection (sees committed data).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T> {
+        let conn = self
+            .reader
+            .lock()
+            .map_err(|_| StoreError::Other("reader lock poisoned".into()))?;
+        f(&conn)
+    }
+
+    /// Run `f` in one write transaction: committed when it returns Ok, rolled back otherwise.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Res<T>) -> Res<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Other("writer lock poisoned".into()))?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Seal a personal value bound to its table, column and row.
+    pub fn seal(&self, column: &str, row: &str, plain: &str) -> Res<Vec<u8>> {
+        Ok(self
+            .sealer
+            .seal(format!("{column}/{row}").as_bytes(), plain.as_bytes())?)
+    }
+
+    /// Open a value sealed by [`Store::seal`].
+    pub fn open_sealed(&self, column: &str, row: &str, sealed: &[u8]) -> Res<String> {
+        let p = self
+            .sealer
+            .open(format!("{column}/{row}").as_bytes(), sealed)?;
+        String::from_utf8(p).map_err(|_| StoreError::Other(format!("{column} is not text")))
+    }
+
+    /// Open an optional sealed value.
+    pub fn open_opt(
+        &self,
+        column: &str,
+        row: &str,
+        sealed: Option<Vec<u8>>,
+    ) -> Res<Option<String>> {
+        sealed
+            .map(|s| self.open_sealed(column, row, &s))
+            .transpose()
+    }
+
+    /// Keyed blind index of an identifier (same input, same tag; useless without the key).
+    pub fn blind_index(&self, purpose: &str, value: &str) -> Vec<u8> {
+        let mut data = purpose.as_bytes().to_vec();
+        data.push(0);
+        data.extend_from_slice(value.as_bytes());
+        crypto::hmac_sha256(&self.index_key, &data)[..16].to_vec()
+    }
+
+    /// Read a meta value.
+    pub fn meta_get(conn: &Connection, key: &str) -> Res<Option<Vec<u8>>> {
+        Ok(conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row(params![key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Read a meta value as text.
+    pub fn meta_text(conn: &Connection, key: &str) -> Res<Option<String>> {
+        Ok(Self::meta_get(conn, key)?.and_then(|v| String::from_utf8(v).ok()))
+    }
+
+    /// Write a meta value.
+    pub fn meta_set(conn: &Connection, key: &str, value: &[u8]) -> Res<()> {
+        conn.prepare_cached("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?
+            .execute(params![key, value])?;
+        Ok(())
+    }
+
+    /// Seal and write a secret meta value.
+    pub fn meta_set_secret(&self, conn: &Connection, key: &str, value: &[u8]) -> Res<()> {
+        let sealed = self.sealer.seal(format!("meta/{key}").as_bytes(), value)?;
+        Self::meta_set(conn, key, &sealed)
+    }
+
+    /// Read a secret meta value.
+    pub fn meta_get_secret(&self, conn: &Connection, key: &str) -> Res<Option<Vec<u8>>> {
+        Self::meta_get(conn, key)?
+            .map(|s| {
+                self.sealer
+                    .open(format!("meta/{key}").as_bytes(), &s)
+                    .map_err(StoreError::from)
+            })
+            .transpose()
+    }
+
+    /// Load a child's document, or None.
+    pub fn load_doc(&self, conn: &Connection, id: &str) -> Res<Option<Automerge>> {
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM doc_chunks WHERE child_id = ?1 ORDER BY seq")?;
+        let mut rows = stmt.query(params![id])?;
+        let aad = format!("doc/{id}");
+        let mut bytes = Vec::new();
+        let mut any = false;
+        while let Some(row) = rows.next()? {
+            let sealed: Vec<u8> = row.get(0)?;
+            bytes.extend(self.sealer.open(aad.as_bytes(), &sealed)?);
+            any = true;
+        }
+        if !any {
+            return Ok(None);
+        }
+        Ok(Some(Automerge::load(&bytes)?))
+    }
+
+    /// Persist a document: append what changed since `before` (its heads when loaded; None for a new
+    /// document), or compact it into one full save when it has many chunks. Returns true when anything
+    /// was written.
+    pub fn save_doc(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        doc: &Automerge,
+        before: Option<&[ChangeHash]>,
+    ) -> Res<bool> {
+        let heads = sorted_heads(doc);
+        let existing: Option<(Vec<u8>, i64)> = tx
+            .prepare_cached("SELECT heads, chunks FROM docs WHERE child_id = ?1")?
+            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let heads_blob = encode_heads(&heads);
+        if let Some((stored, _)) = &existing {
+            if *stored == heads_blob {
+                return Ok(false);
+            }
+        }
+        let aad = format!("doc/{id}");
+        let now = chrono::Utc::now().to_rfc3339();
+        let chunks = existing.as_ref().map_or(0, |e| e.1);
+        let compact = existing.is_none() || before.is_none() || chunks + 1 >= COMPACT_AFTER_CHUNKS;
+        if existing.is_none() {
+            tx.prepare_cached("INSERT INTO docs(child_id, heads, chunks, bytes, updated_at) VALUES (?1, ?2, 0, 0, ?3)")?
+                .execute(params![id, heads_blob, now])?;
+        }
+        if compact {
+            tx.prepare_cached("DELETE FROM doc_chunks WHERE child_id = ?1")?
+                .execute(params![id])?;
+            let full = doc.save();
+            let sealed = self.sealer.seal(aad.as_bytes(), &full)?;
+            tx.prepare_cached("INSERT INTO doc_chunks(child_id, data) VALUES (?1, ?2)")?
+                .execute(params![id, sealed])?;
+            tx.prepare_cached("UPDATE docs SET heads = ?2, chunks = 1, bytes = ?3, updated_at = ?4 WHERE child_id = ?1")?
+                .execute(params![id, heads_blob, sealed.len() as i64, now])?;
+        } else {
+            let inc = doc.save_after(before.unwrap_or(&[]));
+            let sealed = self.sealer.seal(aad.as_bytes(), &inc)?;
+            tx.prepare_cached("INSERT INTO doc_chunks(child_id, data) VALUES (?1, ?2)")?
+                .execute(params![id, sealed])?;
+            tx.prepare_cached("UPDATE docs SET heads = ?2, chunks = chunks + 1, bytes = bytes + ?3, updated_at = ?4 WHERE child_id = ?1")?
+                .execute(params![id, heads_blob, sealed.len() as i64, now])?;
+        }
+        Ok(true)
+    }
+
+    /// Every document's id and heads, without loading documents (for sync summaries).
+    pub fn all_heads(conn: &Connection) -> Res<Vec<(String, Vec<ChangeHash>)>> {
+        let mut stmt = conn.prepare_cached("SELECT child_id, heads FROM docs ORDER BY child_id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, blob) = row?;
+            out.push((id, decode_heads(&blob)));
+        }
+        Ok(out)
+    }
+
+    /// Append to the audit log (no personal data: ids and action kinds only).
+    pub fn audit(
+        tx: &Transaction<'_>,
+        device: &str,
+        kader: Option<&str>,
+        action: &str,
+        child: Option<&ChildId>,
+        detail: Option<&str>,
+    ) -> Res<()> {
+        tx.prepare_cached("INSERT INTO audit(at, device, kader, action, child_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![
+                chrono::Utc::now().to_rfc3339(),
+                device,
+                kader,
+                action,
+                child.map(ChildId::as_str),
+                detail
+            ])?;
+        Ok(())
+    }
+}
+
+/// Heads sorted, as stored.
+pub fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
+    let mut h = doc.get_heads();
+    h.sort();
+    h
+}
+
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn decode_heads(blob: &[u8]) -> Vec<ChangeHash> {
+    blob.chunks_exact(32)
+        .filter_map(|c| <[u8; 32]>::try_from(c).ok().map(ChangeHash))
+        .collect()
+}

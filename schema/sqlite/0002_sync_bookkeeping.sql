@@ -1,0 +1,31 @@
+-- Schema 2: sync bookkeeping in the same database.
+
+-- Visits waiting for ASIK/SATUSEHAT. A visit whose content changes goes back to 'pending'.
+-- `server_ids` keeps the ids the server returned as soon as they are known (JSON), so a retry after an
+-- ambiguous failure looks up instead of creating twice.
+CREATE TABLE outbox (
+    child_id    TEXT NOT NULL,
+    visit_date  TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'rejected')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    server_ids  TEXT,
+    changed_at  TEXT NOT NULL,
+    PRIMARY KEY (child_id, visit_date)
+) WITHOUT ROWID;
+CREATE INDEX outbox_by_state ON outbox(state);
+
+-- Phone-to-phone sync: the automerge sync state per peer and document, to resume cheaply.
+CREATE TABLE peer_docs (
+    peer_id  TEXT NOT NULL,
+    child_id TEXT NOT NULL,
+    state    BLOB NOT NULL,
+    PRIMARY KEY (peer_id, child_id)
+) WITHOUT ROWID;
+
+-- One row per peer this device has synced with.
+CREATE TABLE peers (
+    peer_id      TEXT PRIMARY KEY NOT NULL,
+    last_sync_at TEXT,
+    sessions     INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
