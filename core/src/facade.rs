@@ -1018,3 +1018,38 @@ fn parse_choice(field: &str, text: &str) -> Result<(Chosen, serde_json::Value)> 
         }
     })
 }
+
+impl Timbang {
+    /// Rebuild every projection from the documents (after a projection change, or to check that the
+    /// projections agree with the documents). Works in batches so memory stays bounded.
+    pub fn rebuild_projections(&self) -> Result<usize> {
+        let settings = self.settings()?;
+        let kbm = self.kbm(&settings);
+        let ids: Vec<String> = self
+            .store
+            .read(|c| Ok(Store::all_heads(c)?.into_iter().map(|(id, _)| id).collect()))
+            .map_err(store_err)?;
+        self.store
+            .write(|tx| {
+                tx.execute_batch("DELETE FROM visits; DELETE FROM child_status; DELETE FROM conflicts; DELETE FROM children;")?;
+                Ok(())
+            })
+            .map_err(store_err)?;
+        for batch in ids.chunks(200) {
+            self.store
+                .write(|tx| {
+                    let mut docs = Vec::with_capacity(batch.len());
+                    for id in batch {
+                        if let Some(d) = self.store.load_doc(tx, id)? {
+                            docs.push((id.as_str(), d));
+                        }
+                    }
+                    let refs: Vec<(&str, &Automerge)> = docs.iter().map(|(i, d)| (*i, d)).collect();
+                    projection::apply_changed(&self.store, tx, &refs, kbm)?;
+                    Ok(())
+                })
+                .map_err(store_err)?;
+        }
+        Ok(ids.len())
+    }
+}

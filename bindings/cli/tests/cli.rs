@@ -1,0 +1,424 @@
+//! The `timbang` binary as a person (or an outside test) drives it: real files, real exit codes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const TODAY: &str = "2025-06-15";
+
+struct Env {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("posyandu.db");
+    Env { _dir: dir, db }
+}
+
+fn run(e: &Env, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_timbang"))
+        .arg("--db")
+        .arg(&e.db)
+        .args(args)
+        .env("TIMBANG_TODAY", TODAY)
+        .env_remove("TIMBANG_KADER")
+        .output()
+        .unwrap()
+}
+
+fn ok(e: &Env, args: &[&str]) -> String {
+    let o = run(e, args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn last_line(s: &str) -> String {
+    s.trim_end().lines().last().unwrap().trim().to_owned()
+}
+
+fn setup() -> (Env, String) {
+    let e = env();
+    ok(
+        &e,
+        &[
+            "init",
+            "--posyandu",
+            "Melati",
+            "--village",
+            "Sukamaju",
+            "--device",
+            "hp-1",
+        ],
+    );
+    let id = last_line(&ok(
+        &e,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Budi Santoso",
+            "--sex",
+            "L",
+            "--dob",
+            "2024-01-10",
+            "--mother",
+            "Siti Aminah",
+        ],
+    ));
+    ok(
+        &e,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2024-06-10",
+            "--weight",
+            "7.4",
+            "--height",
+            "65.5",
+            "--position",
+            "lying",
+        ],
+    );
+    (e, id)
+}
+
+/// Every row of every table, audit log included: equal digests mean equal content (documents,
+/// projections, outbox, settings, audit).
+fn digest(db: &Path) -> String {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let tables: Vec<String> = {
+        let mut s = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap();
+        s.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let mut out = String::new();
+    for t in tables {
+        let mut s = conn
+            .prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2"))
+            .unwrap();
+        let n = s.column_count();
+        let mut rows = s.query([]).unwrap();
+        out.push_str(&format!("[{t}]\n"));
+        while let Some(r) = rows.next().unwrap() {
+            for i in 0..n {
+                let v: rusqlite::types::Value = r.get(i).unwrap();
+                out.push_str(&format!("{v:?}|"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn the_happy_path_prints_what_the_contract_says() {
+    let (e, id) = setup();
+    assert_eq!(
+        id.len(),
+        36,
+        "child add prints the id alone on its last line"
+    );
+    let out = ok(
+        &e,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2024-07-10",
+            "--weight",
+            "7.9",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for k in ["waz", "haz", "whz", "baz", "hcz", "acz", "kms", "referral"] {
+        assert!(v.get(k).is_some(), "visit add --json lacks {k}: {v}");
+    }
+    assert_eq!(v["kms"], "N");
+    let list: serde_json::Value = serde_json::from_str(&ok(&e, &["list", "--json"])).unwrap();
+    let row = &list[0];
+    for k in [
+        "child_id",
+        "name",
+        "sex",
+        "birth_date",
+        "age_months",
+        "last_visit",
+        "weight_kg",
+        "height_cm",
+        "waz",
+        "haz",
+        "whz",
+        "kms",
+        "referral",
+    ] {
+        assert!(row.get(k).is_some(), "list --json lacks {k}: {row}");
+    }
+    assert_eq!(row["child_id"], id.as_str());
+    assert_eq!(row["sex"], "L");
+    assert_eq!(row["weight_kg"], 7.9);
+    assert!(row["referral"].is_array());
+    let show: serde_json::Value =
+        serde_json::from_str(&ok(&e, &["child", "show", &id, "--json"])).unwrap();
+    assert_eq!(show["visits"].as_array().unwrap().len(), 2);
+    assert_eq!(show["name"], "Budi Santoso");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_sentence_and_writes_nothing() {
+    let (e, id) = setup();
+    let add = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["child", "add"].iter().map(|s| s.to_string()).collect();
+        let mut fields: Vec<(&str, String)> = vec![
+            ("--name", "Ani Lestari".into()),
+            ("--sex", "P".into()),
+            ("--dob", "2024-03-01".into()),
+        ];
+        let mut rest = Vec::new();
+        let mut i = 0;
+        while i < extra.len() {
+            if let Some(f) = fields.iter_mut().find(|f| f.0 == extra[i]) {
+                f.1 = extra[i + 1].to_owned();
+            } else {
+                rest.push(extra[i].to_owned());
+                rest.push(extra[i + 1].to_owned());
+            }
+            i += 2;
+        }
+        for (k, val) in fields {
+            v.push(k.into());
+            v.push(val);
+        }
+        v.extend(rest);
+        v
+    };
+    let visit = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["visit", "add", &id, "--date", "2024-07-10"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let long_name = "A".repeat(101);
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("empty name", add(&["--name", ""])),
+        ("name without letters", add(&["--name", "12345"])),
+        ("name too long", add(&["--name", &long_name])),
+        ("sex", add(&["--sex", "X"])),
+        ("dob not a date", add(&["--dob", "2024-13-01"])),
+        ("dob in the future", add(&["--dob", "2030-01-01"])),
+        ("dob too old", add(&["--dob", "2010-01-01"])),
+        ("nik too short", add(&["--nik", "320101520523001"])),
+        ("nik letters", add(&["--nik", "32010152052300AB"])),
+        ("nik province", add(&["--nik", "9901014103240001"])),
+        ("nik day", add(&["--nik", "3201013203240001"])),
+        ("nik month", add(&["--nik", "3201014113240001"])),
+        ("nik serial", add(&["--nik", "3201014103240000"])),
+        ("kk length", add(&["--kk", "32010120101500"])),
+        ("kk province", add(&["--kk", "0001012010150003"])),
+        ("mother nik", add(&["--mother-nik", "12"])),
+        ("mother name without letters", add(&["--mother", "!!!"])),
+        (
+            "visit bad id",
+            vec![
+                "visit".into(),
+                "add".into(),
+                "not-an-id".into(),
+                "--date".into(),
+                "2024-07-10".into(),
+                "--weight".into(),
+                "8".into(),
+            ],
+        ),
+        (
+            "visit date invalid",
+            vec![
+                "visit".into(),
+                "add".into(),
+                id.clone(),
+                "--date".into(),
+                "2024-02-30".into(),
+                "--weight".into(),
+                "8".into(),
+            ],
+        ),
+        (
+            "visit date future",
+            vec![
+                "visit".into(),
+                "add".into(),
+                id.clone(),
+                "--date".into(),
+                "2025-07-01".into(),
+                "--weight".into(),
+                "8".into(),
+            ],
+        ),
+        (
+            "visit before birth",
+            vec![
+                "visit".into(),
+                "add".into(),
+                id.clone(),
+                "--date".into(),
+                "2023-12-01".into(),
+                "--weight".into(),
+                "3".into(),
+            ],
+        ),
+        ("weight zero", visit(&["--weight", "0"])),
+        ("weight negative", visit(&["--weight", "-3"])),
+        ("weight text", visit(&["--weight", "abc"])),
+        ("weight above 40", visit(&["--weight", "45"])),
+        ("weight below 0.5", visit(&["--weight", "0.3"])),
+        ("weight too precise", visit(&["--weight", "8.1234"])),
+        (
+            "height above 140",
+            visit(&["--height", "150", "--position", "lying"]),
+        ),
+        (
+            "height below 35",
+            visit(&["--height", "30", "--position", "lying"]),
+        ),
+        (
+            "height too precise",
+            visit(&["--height", "66.25", "--position", "lying"]),
+        ),
+        ("height without position", visit(&["--height", "66"])),
+        (
+            "position unknown",
+            visit(&["--height", "66", "--position", "sideways"]),
+        ),
+        ("head above 60", visit(&["--head", "70"])),
+        ("muac below 5", visit(&["--muac", "3"])),
+        ("muac above 30", visit(&["--muac", "35"])),
+        ("no measurement", visit(&[])),
+        (
+            "show bad id",
+            vec!["child".into(), "show".into(), "123".into()],
+        ),
+        (
+            "merge bad id",
+            vec!["child".into(), "merge".into(), id.clone(), "nope".into()],
+        ),
+        (
+            "merge with itself",
+            vec!["child".into(), "merge".into(), id.clone(), id.clone()],
+        ),
+    ];
+    assert!(cases.len() >= 30);
+    let before = digest(&e.db);
+    for (what, args) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run(&e, &args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{what}: exit {:?}, stderr {err}",
+            o.status.code()
+        );
+        let text = err.trim();
+        assert!(
+            !text.is_empty() && text.lines().count() == 1,
+            "{what}: one sentence, got {text:?}"
+        );
+        assert_eq!(digest(&e.db), before, "{what} changed the database");
+    }
+}
+
+#[test]
+fn values_needing_confirmation_exit_3_and_write_nothing_until_yes() {
+    let (e, id) = setup();
+    let before = digest(&e.db);
+    // A weight typed ten times too large (7.4 kg last month, 74 would be refused; 40 kg is inside the
+    // hard limits but absurd for a 6-month-old).
+    let args = [
+        "visit",
+        "add",
+        &id,
+        "--date",
+        "2024-07-10",
+        "--weight",
+        "39",
+    ];
+    let o = run(&e, &args);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--yes"));
+    assert_eq!(digest(&e.db), before);
+    // A NIK whose birth date disagrees (born 1 March 2024 per NIK, 10 January per the register).
+    let o = run(
+        &e,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Citra",
+            "--sex",
+            "P",
+            "--dob",
+            "2024-01-10",
+            "--nik",
+            "3201014103240001",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(digest(&e.db), before);
+    // A possible duplicate.
+    let o = run(
+        &e,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Boedi Santoso",
+            "--sex",
+            "L",
+            "--dob",
+            "2024-01-12",
+            "--mother",
+            "Siti Aminah",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&id),
+        "the candidate is listed"
+    );
+    assert_eq!(digest(&e.db), before);
+    // With --yes it is stored, the confirmation recorded.
+    let mut yes: Vec<&str> = args.to_vec();
+    yes.extend(["--yes", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&ok(&e, &yes)).unwrap();
+    assert!(!v["confirmed"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn commands_on_a_missing_database_fail_without_creating_it() {
+    let e = env();
+    let o = run(&e, &["list"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!e.db.exists());
+}

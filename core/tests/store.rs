@@ -1,0 +1,344 @@
+//! The encrypted store end to end through the facade, on real SQLite files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use timbang_core::crypto::Key;
+use timbang_core::domain::{ChildId, NewChild, Sex};
+use timbang_core::store::migrations;
+use timbang_core::{Error, Timbang};
+
+const NAME: &str = "Zulaikha Kartosoewirjo";
+const NIK: &str = "3273015705230007"; // girl, born 17 May 2023
+const KK: &str = "3273012010150003";
+const MOTHER: &str = "Wilhelmina Sastrodiharjo";
+const MOTHER_NIK: &str = "3273016408950002";
+const ADDRESS: &str = "Gang Kenari Lestari 17";
+
+fn distinctive() -> NewChild {
+    NewChild {
+        name: NAME.into(),
+        sex: Sex::Female,
+        birth_date: d("2023-05-17"),
+        nik: Some(NIK.into()),
+        kk: Some(KK.into()),
+        mother_name: Some(MOTHER.into()),
+        mother_nik: Some(MOTHER_NIK.into()),
+        address: Some(ADDRESS.into()),
+    }
+}
+
+fn file_bytes(p: &std::path::Path) -> Vec<u8> {
+    let mut all = std::fs::read(p).unwrap();
+    for s in ["-wal", "-shm"] {
+        if let Ok(b) = std::fs::read(format!("{}{s}", p.display())) {
+            all.extend(b);
+        }
+    }
+    all
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn personal_data_never_reaches_the_files_in_plain_text() {
+    let p = phone("hp-1");
+    let id = p.t.register_child(distinctive(), false).unwrap().child_id;
+    // Read back through the facade: it is all there.
+    let c = p.t.child(&id).unwrap();
+    assert_eq!((c.name.as_str(), c.nik.as_deref()), (NAME, Some(NIK)));
+    assert_eq!(c.address.as_deref(), Some(ADDRESS));
+    // The database file and its WAL (not yet checkpointed) hold none of it.
+    let bytes = file_bytes(&p.path);
+    for needle in [
+        NAME, "Zulaikha", NIK, KK, MOTHER, MOTHER_NIK, ADDRESS, "Kenari",
+    ] {
+        assert!(
+            !contains(&bytes, needle),
+            "{needle} found in the database files"
+        );
+    }
+    // And after a checkpoint, on the main file alone.
+    drop(p.t);
+    let conn = rusqlite::Connection::open(&p.path).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    drop(conn);
+    let bytes = file_bytes(&p.path);
+    for needle in [NAME, NIK, KK, MOTHER, MOTHER_NIK, ADDRESS] {
+        assert!(!contains(&bytes, needle), "{needle} found after checkpoint");
+    }
+}
+
+#[test]
+fn a_wrong_key_is_reported_as_such() {
+    let p = phone("hp-1");
+    p.t.register_child(child("Anak Satu", Sex::Male, "2024-01-01"), false)
+        .unwrap();
+    drop(p.t);
+    let other = Key::make_random().unwrap();
+    let err = Timbang::open(
+        &p.path,
+        &other,
+        std::sync::Arc::new(timbang_core::FixedDate(d(TODAY))),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::WrongKey), "{err:?}");
+    // The right key still opens it.
+    let t = open(&p.path, &p.key);
+    assert_eq!(t.village_list().unwrap().len(), 1);
+}
+
+#[test]
+fn a_damaged_file_is_moved_aside_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("timbang.db");
+    std::fs::write(
+        &path,
+        b"this is not a database, but someone's data may be in it".repeat(100),
+    )
+    .unwrap();
+    let err = Timbang::open(
+        &path,
+        &Key::make_random().unwrap(),
+        std::sync::Arc::new(timbang_core::FixedDate(d(TODAY))),
+    )
+    .unwrap_err();
+    let Error::Corrupt { moved_to } = err else {
+        panic!("{err:?}")
+    };
+    assert!(std::path::Path::new(&moved_to).exists());
+    assert!(!path.exists());
+}
+
+#[test]
+fn a_newer_schema_is_refused_untouched() {
+    let p = phone("hp-1");
+    drop(p.t);
+    let conn = rusqlite::Connection::open(&p.path).unwrap();
+    conn.pragma_update(None, "user_version", migrations::LATEST + 1)
+        .unwrap();
+    drop(conn);
+    let before = std::fs::read(&p.path).unwrap();
+    let err = Timbang::open(
+        &p.path,
+        &p.key,
+        std::sync::Arc::new(timbang_core::FixedDate(d(TODAY))),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::TooNew { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&p.path).unwrap(), before);
+}
+
+fn schema_of(conn: &rusqlite::Connection) -> Vec<(String, String)> {
+    let mut s = conn
+        .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn every_older_schema_upgrades_to_the_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = rusqlite::Connection::open(dir.path().join("fresh.db")).unwrap();
+    migrations::migrate(&fresh).unwrap();
+    let want = schema_of(&fresh);
+    for old in 0..migrations::LATEST {
+        let path = dir.path().join(format!("v{old}.db"));
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        migrations::migrate_to(&conn, old).unwrap();
+        assert_eq!(migrations::version(&conn).unwrap(), old);
+        drop(conn);
+        // Opening through the store upgrades it.
+        let key = Key::make_random().unwrap();
+        let t = open(&path, &key);
+        t.init("P", "D", "hp").unwrap();
+        drop(t);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        assert_eq!(migrations::version(&conn).unwrap(), migrations::LATEST);
+        assert_eq!(schema_of(&conn), want, "upgrade from v{old}");
+    }
+}
+
+#[test]
+fn the_audit_log_is_append_only_and_names_no_one() {
+    let p = phone("hp-1");
+    let id = p.t.register_child(distinctive(), false).unwrap().child_id;
+    let conn = rusqlite::Connection::open(&p.path).unwrap();
+    let (n, action): (i64, String) = conn
+        .query_row(
+            "SELECT count(*), max(action) FROM audit WHERE child_id = ?1",
+            [id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((n, action.as_str()), (1, "register_child"));
+    assert!(conn.execute("UPDATE audit SET action = 'x'", []).is_err());
+    assert!(conn.execute("DELETE FROM audit", []).is_err());
+    let dump: String = conn
+        .query_row(
+            "SELECT group_concat(coalesce(detail,'') || device || action, ' ') FROM audit",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!dump.contains("Zulaikha") && !dump.contains(NIK));
+}
+
+#[test]
+fn registering_the_same_nik_or_a_similar_child_needs_confirmation() {
+    let p = phone("hp-1");
+    let first = p.t.register_child(distinctive(), false).unwrap().child_id;
+    // Same NIK, different spelling of the name.
+    let mut again = distinctive();
+    again.name = "Zulaeha K".into();
+    let err = p.t.register_child(again.clone(), false).unwrap_err();
+    let Error::NeedsConfirmation { reasons } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(reasons.iter().any(|r| r.code == "possible_duplicate"));
+    assert!(!err.to_string().contains("Zula"), "no names in errors");
+    let cands = p.t.possible_duplicates(&again).unwrap();
+    assert_eq!(cands.len(), 1);
+    assert_eq!(
+        (cands[0].child_id.clone(), cands[0].reason.as_str()),
+        (first.clone(), "same_nik")
+    );
+    // Similar name (old spelling), birth 20 days apart, similar mother: a candidate; no NIK needed.
+    let mut similar = child("Zoelaikha Kartosuwiryo", Sex::Female, "2023-06-06");
+    similar.mother_name = Some("Wilhelmina Sastrodiharjo".into());
+    assert_eq!(
+        p.t.possible_duplicates(&similar).unwrap()[0].reason,
+        "similar_name"
+    );
+    // A different mother: not a candidate.
+    similar.mother_name = Some("Ratna Dewi".into());
+    assert!(p.t.possible_duplicates(&similar).unwrap().is_empty());
+    // Born 40 days apart: not a candidate.
+    let far = child("Zulaikha Kartosoewirjo", Sex::Female, "2023-06-26");
+    assert!(p.t.possible_duplicates(&far).unwrap().is_empty());
+    // Confirmed: registered, with the confirmation recorded.
+    let r = p.t.register_child(again, true).unwrap();
+    assert!(r.confirmed.iter().any(|c| c.code == "possible_duplicate"));
+    assert_eq!(p.t.village_list().unwrap().len(), 2);
+}
+
+#[test]
+fn visits_record_assess_and_project() {
+    let p = phone("hp-1");
+    let id =
+        p.t.register_child(child("Budi Santoso", Sex::Male, "2024-01-10"), false)
+            .unwrap()
+            .child_id;
+    let r =
+        p.t.record_visit(&id, weighing("2024-06-10", 7_400, Some(655)), false)
+            .unwrap();
+    assert_eq!(
+        r.assessment.kms.map(|k| k.to_string()).as_deref(),
+        Some("B")
+    );
+    assert!(
+        r.assessment.z.waz.is_some()
+            && r.assessment.z.haz.is_some()
+            && r.assessment.z.whz.is_some()
+    );
+    assert_eq!(r.assessment.standard_version, "WHO-2006");
+    // Next month, gained 500 g (KBM at 6 months is 400 g): N.
+    let r =
+        p.t.record_visit(&id, weighing("2024-07-10", 7_900, None), false)
+            .unwrap();
+    assert_eq!(
+        r.assessment.kms.map(|k| k.to_string()).as_deref(),
+        Some("N")
+    );
+    // Same day again adds the height to that visit.
+    let mut h = weighing("2024-07-10", 0, Some(675));
+    h.weight_g = None;
+    p.t.record_visit(&id, h, false).unwrap();
+    let c = p.t.child(&id).unwrap();
+    assert_eq!(c.visits.len(), 2);
+    assert_eq!(
+        (c.visits[1].weight_kg, c.visits[1].height_cm),
+        (Some(7.9), Some(67.5))
+    );
+    let list = p.t.village_list().unwrap();
+    assert_eq!(list[0].last_visit, Some(d("2024-07-10")));
+    assert_eq!(list[0].kms.as_deref(), Some("N"));
+    // Not weighed since July 2024 by June 2025: flagged for the bidan.
+    assert!(list[0].referral.iter().any(|r| r == "TIDAK_DITIMBANG_3BLN"));
+}
+
+#[test]
+fn projections_rebuilt_from_documents_equal_the_live_ones() {
+    let p = phone("hp-1");
+    let a =
+        p.t.register_child(child("Anak Satu", Sex::Male, "2024-01-10"), false)
+            .unwrap()
+            .child_id;
+    let b =
+        p.t.register_child(child("Anak Dua", Sex::Female, "2023-11-02"), false)
+            .unwrap()
+            .child_id;
+    for (m, w) in [
+        ("2024-06-10", 7_400),
+        ("2024-07-12", 7_700),
+        ("2024-08-09", 7_750),
+    ] {
+        p.t.record_visit(&a, weighing(m, w, Some(660)), true)
+            .unwrap();
+        p.t.record_visit(&b, weighing(m, w + 300, Some(680)), true)
+            .unwrap();
+    }
+    let projections = |path| {
+        let all = content_digest(path);
+        // Only the projection tables.
+        all.split("\n[")
+            .filter(|s| {
+                ["children]", "visits]", "child_status]", "conflicts]"]
+                    .iter()
+                    .any(|t| s.starts_with(t))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let before = projections(&p.path);
+    let _ = (a, b);
+    assert_eq!(p.t.rebuild_projections().unwrap(), 2);
+    let after = projections(&p.path);
+    // Sealed columns use fresh nonces, so compare the unsealed columns only.
+    let strip = |s: &str| -> String {
+        s.lines()
+            .map(|l| {
+                l.split('|')
+                    .filter(|c| !c.starts_with("Blob"))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&before), strip(&after));
+}
+
+#[test]
+fn unknown_ids_and_uninitialised_databases_are_clear_errors() {
+    let p = phone("hp-1");
+    let err = p.t.child(&ChildId::make()).unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }));
+    let dir = tempfile::tempdir().unwrap();
+    let t = open(&dir.path().join("x.db"), &Key::make_random().unwrap());
+    let err = t
+        .register_child(child("Anak", Sex::Male, "2024-01-01"), false)
+        .unwrap_err();
+    assert!(matches!(err, Error::NotInitialized), "{err:?}");
+    assert!(matches!(
+        p.t.init("A", "B", "C").unwrap_err(),
+        Error::AlreadyInitialized
+    ));
+}
