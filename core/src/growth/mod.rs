@@ -2,8 +2,47 @@
 //! plausibility at entry. Pure: no I/O, no clock (callers pass dates), no dependency on other modules of
 //! this crate.
 //!
-//! INTERFACE CONTRACT (the rest of the crate codes against exactly these names; bodies are being
-//! written in a separate branch).
+//! * [`zscores`]: the six WHO z-scores of one measurement, exactly as WHO Anthro (R package 1.1.0)
+//!   computes them (tables embedded at build time; no allocation on this path).
+//! * [`classify`]: Permenkes 2/2020 classes of those z-scores.
+//! * [`assess_visit`]: the one call per visit: z-scores, classes, KMS status against a [`KbmTable`],
+//!   2T, BGM and [`ReferralReason`]s, stamped with [`STANDARD_VERSION`] and the rules version.
+//! * [`check_hard_limits`] and [`plausibility`]: the two tiers of checks at entry.
+//! * [`anthro_csv::run_batch`]: the streaming back-end of `timbang anthro`.
+//!
+//! ```
+//! use timbang_core::growth::{Measurement, Position, Sex, zscores};
+//! let z = zscores(&Measurement {
+//!     sex: Sex::Female, age_days: 1754, weight_kg: Some(9.8), height_cm: Some(95.95),
+//!     position: Some(Position::Standing), head_cm: Some(50.6), muac_cm: Some(16.4), oedema: false,
+//! });
+//! assert_eq!(z.waz, Some(-4.24));
+//! assert_eq!(z.whz, Some(-4.20));
+//! ```
+
+pub mod anthro_csv;
+mod assess;
+mod classify;
+mod kms;
+mod plausibility;
+mod referral;
+mod tables;
+mod zscore;
+
+pub use anthro_csv::{BatchError, BatchSummary, run_batch};
+pub use assess::{Assessment, ChildInfo, VisitInput, age_days, assess_visit, rules_version};
+pub use classify::{Classes, HfaClass, WfaClass, WfhClass, classify};
+pub use kms::{KbmTable, KmsStatus, completed_months};
+pub use plausibility::{
+    Concern, Field, HEAD_LIMITS_CM, HEIGHT_LIMITS_CM, HardLimitError, MUAC_LIMITS_CM,
+    WEIGHT_LIMITS_KG, check_hard_limits, check_visit_date, plausibility,
+};
+pub use referral::{ReferralReason, not_weighed_referral};
+pub use tables::warm_up;
+pub use zscore::{
+    MAX_AGE_DAYS, adjusted_length, lms_value, median_head_cm, median_length_cm, median_muac_cm,
+    median_weight_kg, weight_at_waz, zscores,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -42,10 +81,6 @@ pub struct Measurement {
     pub oedema: bool,
 }
 
-pub fn zscores(_m: &Measurement) -> ZScores {
-    unimplemented!("growth engine branch")
-}
-
 /// z-scores rounded to 2 decimals (None when undefined) with WHO flags.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct ZScores {
@@ -65,172 +100,51 @@ pub struct ZScores {
     pub clenhei: Option<f64>,
 }
 
-// ---- contract stubs, replaced by the growth branch ----
-use chrono::NaiveDate;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum KmsStatus {
-    N,
-    T,
-    O,
-    B,
-}
-impl std::fmt::Display for KmsStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{self:?}")
-    }
-}
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ReferralReason {
-    TwoT,
-    Bgm,
-    GiziBuruk,
-    GiziKurang,
-    Oedema,
-    SangatPendek,
-    PendekBaru,
-    WeightLoss,
-    Implausible,
-    NotWeighed3Months,
-}
-impl ReferralReason {
-    pub fn code(&self) -> &'static str {
-        unimplemented!()
-    }
-    pub fn text_id(&self) -> &'static str {
-        unimplemented!()
-    }
-    pub fn urgency(&self) -> u8 {
-        unimplemented!()
-    }
-}
-impl std::str::FromStr for ReferralReason {
+impl std::str::FromStr for Sex {
     type Err = ();
-    fn from_str(_s: &str) -> Result<Self, ()> {
-        unimplemented!()
+    /// `L`/`M` = male, `P`/`F` = female (case-insensitive, surrounding spaces ignored).
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim() {
+            "L" | "l" | "M" | "m" => Ok(Sex::Male),
+            "P" | "p" | "F" | "f" => Ok(Sex::Female),
+            _ => Err(()),
+        }
     }
 }
-#[derive(Debug)]
-pub struct KbmTable;
-impl KbmTable {
-    pub fn default_table() -> &'static KbmTable {
-        &KbmTable
-    }
-    pub fn by_id(_id: &str) -> Option<&'static KbmTable> {
-        unimplemented!()
-    }
-    pub fn ids() -> Vec<&'static str> {
-        unimplemented!()
-    }
-    pub fn id(&self) -> &str {
-        unimplemented!()
-    }
-}
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ChildInfo {
-    pub sex: Sex,
-    pub birth_date: NaiveDate,
-}
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VisitInput {
-    pub date: NaiveDate,
-    pub weight_kg: Option<f64>,
-    pub height_cm: Option<f64>,
-    pub position: Option<Position>,
-    pub head_cm: Option<f64>,
-    pub muac_cm: Option<f64>,
-    pub oedema: bool,
-}
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct Classes {
-    pub wfa: Option<Lbl>,
-    pub hfa: Option<Lbl>,
-    pub wfh: Option<Lbl>,
-}
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Lbl;
-impl Lbl {
-    pub fn label_id(&self) -> &'static str {
-        unimplemented!()
-    }
-}
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Assessment {
-    pub age_days: i64,
-    pub age_months: u32,
-    pub z: ZScores,
-    pub classes: Classes,
-    pub kms: Option<KmsStatus>,
-    pub bgm: bool,
-    pub two_t: bool,
-    pub gain_g: Option<i64>,
-    pub referral: Vec<ReferralReason>,
-    pub standard_version: String,
-    pub rules_version: String,
-}
-pub fn assess_visit(
-    _c: &ChildInfo,
-    _h: &[VisitInput],
-    _p: &[Assessment],
-    _cur: &VisitInput,
-    _k: &KbmTable,
-) -> Assessment {
-    unimplemented!()
-}
-pub fn not_weighed_referral(
-    _l: Option<NaiveDate>,
-    _b: NaiveDate,
-    _t: NaiveDate,
-) -> Option<ReferralReason> {
-    unimplemented!()
-}
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Weight,
-    Height,
-    Head,
-    Muac,
-    Date,
-}
-impl Field {
+
+impl Sex {
+    /// `L` or `P`.
     pub fn code(&self) -> &'static str {
-        unimplemented!()
-    }
-    pub fn label_id(&self) -> &'static str {
-        unimplemented!()
-    }
-}
-#[derive(Debug)]
-pub struct HardLimitError {
-    pub field: Field,
-    pub value: f64,
-    pub min: f64,
-    pub max: f64,
-}
-impl HardLimitError {
-    pub fn message_id(&self) -> String {
-        unimplemented!()
+        match self {
+            Sex::Male => "L",
+            Sex::Female => "P",
+        }
     }
 }
-impl std::fmt::Display for HardLimitError {
-    fn fmt(&self, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        unimplemented!()
+
+impl std::str::FromStr for Position {
+    type Err = ();
+    /// `lying`/`l` or `standing`/`h` (case-insensitive).
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("lying") || s.eq_ignore_ascii_case("l") {
+            Ok(Position::Lying)
+        } else if s.eq_ignore_ascii_case("standing") || s.eq_ignore_ascii_case("h") {
+            Ok(Position::Standing)
+        } else {
+            Err(())
+        }
     }
 }
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Concern {
-    pub field: Field,
-    pub code: &'static str,
-    pub message_id: String,
-    pub message_en: String,
-}
-impl Serialize for Field {
-    fn serialize<S: serde::Serializer>(&self, _s: S) -> Result<S::Ok, S::Error> {
-        unimplemented!()
+
+impl ZScores {
+    /// True when any z-score carries a WHO flag.
+    pub fn any_flag(&self) -> bool {
+        self.flag_waz
+            || self.flag_haz
+            || self.flag_whz
+            || self.flag_baz
+            || self.flag_hcz
+            || self.flag_acz
     }
-}
-pub fn check_hard_limits(_v: &VisitInput) -> Result<(), HardLimitError> {
-    unimplemented!()
-}
-pub fn plausibility(_c: &ChildInfo, _h: &[VisitInput], _cur: &VisitInput) -> Vec<Concern> {
-    unimplemented!()
 }

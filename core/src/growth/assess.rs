@@ -1,0 +1,239 @@
+//! Whole-visit assessment: z-scores, Permenkes classes, KMS status, 2T, BGM and referral reasons.
+//! The one call the store makes per visit.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::kms::{KbmTable, KmsStatus, completed_months, gain_grams, month_index};
+use super::referral::{ReferralReason, not_weighed_referral};
+use super::{
+    Classes, HfaClass, Measurement, Position, RULES_VERSION, STANDARD_VERSION, Sex, WfhClass,
+    ZScores, classify, zscores,
+};
+
+/// What the growth engine needs to know about a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildInfo {
+    pub sex: Sex,
+    pub birth_date: NaiveDate,
+}
+
+/// The measurements of one visit (one child, one day).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitInput {
+    pub date: NaiveDate,
+    pub weight_kg: Option<f64>,
+    pub height_cm: Option<f64>,
+    pub position: Option<Position>,
+    pub head_cm: Option<f64>,
+    pub muac_cm: Option<f64>,
+    pub oedema: bool,
+}
+
+impl VisitInput {
+    /// The engine's view of this visit for a child.
+    pub fn measurement(&self, child: &ChildInfo) -> Measurement {
+        Measurement {
+            sex: child.sex,
+            age_days: age_days(child.birth_date, self.date),
+            weight_kg: self.weight_kg,
+            height_cm: self.height_cm,
+            position: self.position,
+            head_cm: self.head_cm,
+            muac_cm: self.muac_cm,
+            oedema: self.oedema,
+        }
+    }
+}
+
+/// Whole days from birth to `date` (negative when `date` is before birth).
+pub fn age_days(birth: NaiveDate, date: NaiveDate) -> i64 {
+    (date - birth).num_days()
+}
+
+/// Everything the engine concludes about one visit. Stored with the visit, with the versions it was
+/// computed with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub age_days: i64,
+    /// Completed calendar months (see [`completed_months`]).
+    pub age_months: u32,
+    pub z: ZScores,
+    pub classes: Classes,
+    /// `None` when this visit has no weight.
+    pub kms: Option<KmsStatus>,
+    /// Bawah garis merah: weight-for-age z < -3.
+    pub bgm: bool,
+    /// This weighing T and the previous month's weighing T.
+    pub two_t: bool,
+    /// Gain in grams: since the previous month's weighing when the status is N or T, otherwise since the
+    /// latest earlier weighing; `None` without a weight now or before.
+    pub gain_g: Option<i64>,
+    /// Most urgent first.
+    pub referral: Vec<ReferralReason>,
+    pub standard_version: String,
+    /// `permenkes-2-2020+kbm:<table id>`.
+    pub rules_version: String,
+}
+
+/// The full rules version for a KBM table.
+pub fn rules_version(kbm: &KbmTable) -> String {
+    format!("{RULES_VERSION}+kbm:{}", kbm.id())
+}
+
+/// KMS status of `current` (which has a weight), its comparator's index in `history`, and the gain
+/// used for N/T.
+fn kms_status(
+    child: &ChildInfo,
+    history: &[VisitInput],
+    date: NaiveDate,
+    weight: f64,
+    kbm: &KbmTable,
+) -> (KmsStatus, Option<usize>, Option<i64>) {
+    let weighed = |v: &VisitInput| v.weight_kg.is_some() && v.date < date;
+    if !history.iter().any(weighed) {
+        return (KmsStatus::B, None, None);
+    }
+    let prev_month = month_index(date) - 1;
+    let comparator = history
+        .iter()
+        .rposition(|v| weighed(v) && month_index(v.date) == prev_month);
+    let Some(j) = comparator else {
+        return (KmsStatus::O, None, None);
+    };
+    let before = history[j].weight_kg.unwrap_or(f64::NAN);
+    let gain = gain_grams(weight, before);
+    let months = completed_months(child.birth_date, date);
+    let min = kbm.min_gain_for_rule(months).map_or(i64::MAX, i64::from);
+    let status = if gain >= min {
+        KmsStatus::N
+    } else {
+        KmsStatus::T
+    };
+    (status, Some(j), Some(gain))
+}
+
+/// Assesses one visit. `history` holds the child's earlier visits sorted by date (all before
+/// `current.date`); `previous` their assessments in the same order (used to look back for 2T and for
+/// "newly pendek"; when it does not line up with `history`, the needed look-backs are recomputed).
+pub fn assess_visit(
+    child: &ChildInfo,
+    history: &[VisitInput],
+    previous: &[Assessment],
+    current: &VisitInput,
+    kbm: &KbmTable,
+) -> Assessment {
+    let m = current.measurement(child);
+    let z = zscores(&m);
+    let classes = classify(&z);
+    let aligned = previous.len() == history.len();
+
+    let last_weighing = history
+        .iter()
+        .rposition(|v| v.weight_kg.is_some() && v.date < current.date);
+
+    let (kms, two_t, gain_g) = match current.weight_kg {
+        None => (None, false, None),
+        Some(w) => {
+            let (status, comparator, gain) = kms_status(child, history, current.date, w, kbm);
+            let two_t = status == KmsStatus::T
+                && comparator.is_some_and(|j| {
+                    let prev_status = if aligned {
+                        previous[j].kms
+                    } else {
+                        history[j]
+                            .weight_kg
+                            .map(|pw| kms_status(child, &history[..j], history[j].date, pw, kbm).0)
+                    };
+                    prev_status == Some(KmsStatus::T)
+                });
+            let gain = gain.or_else(|| {
+                last_weighing.and_then(|j| history[j].weight_kg.map(|pw| gain_grams(w, pw)))
+            });
+            (Some(status), two_t, gain)
+        }
+    };
+    let bgm = z.waz.is_some_and(|v| v < -3.0);
+
+    let mut referral = Vec::new();
+    if two_t {
+        referral.push(ReferralReason::TwoT);
+    }
+    if bgm {
+        referral.push(ReferralReason::Bgm);
+    }
+    match classes.wfh.or(classes.bfa) {
+        Some(WfhClass::GiziBuruk) => referral.push(ReferralReason::GiziBuruk),
+        Some(WfhClass::GiziKurang) => referral.push(ReferralReason::GiziKurang),
+        _ => {}
+    }
+    if current.oedema {
+        referral.push(ReferralReason::Oedema);
+    }
+    match classes.hfa {
+        Some(HfaClass::SangatPendek) => referral.push(ReferralReason::SangatPendek),
+        Some(HfaClass::Pendek) => {
+            let before = previous_hfa(child, history, previous, aligned, current.date);
+            if !matches!(before, Some(HfaClass::Pendek | HfaClass::SangatPendek)) {
+                referral.push(ReferralReason::PendekBaru);
+            }
+        }
+        _ => {}
+    }
+    if let (Some(w), Some(j)) = (current.weight_kg, last_weighing)
+        && history[j].weight_kg.is_some_and(|pw| gain_grams(w, pw) < 0)
+    {
+        referral.push(ReferralReason::WeightLoss);
+    }
+    if z.flag_waz || z.flag_haz || z.flag_whz || z.flag_baz || z.flag_hcz || z.flag_acz {
+        referral.push(ReferralReason::Implausible);
+    }
+    if current.weight_kg.is_none()
+        && let Some(r) = not_weighed_referral(
+            last_weighing.map(|j| history[j].date),
+            child.birth_date,
+            current.date,
+        )
+    {
+        referral.push(r);
+    }
+    referral.sort_by_key(|r| std::cmp::Reverse(r.urgency()));
+
+    Assessment {
+        age_days: m.age_days,
+        age_months: completed_months(child.birth_date, current.date),
+        z,
+        classes,
+        kms,
+        bgm,
+        two_t,
+        gain_g,
+        referral,
+        standard_version: STANDARD_VERSION.to_owned(),
+        rules_version: rules_version(kbm),
+    }
+}
+
+/// Length/height-for-age class at the latest earlier visit that has one.
+fn previous_hfa(
+    child: &ChildInfo,
+    history: &[VisitInput],
+    previous: &[Assessment],
+    aligned: bool,
+    date: NaiveDate,
+) -> Option<HfaClass> {
+    if aligned {
+        previous
+            .iter()
+            .zip(history)
+            .rev()
+            .filter(|(_, v)| v.date < date)
+            .find_map(|(a, _)| a.classes.hfa)
+    } else {
+        history
+            .iter()
+            .rev()
+            .filter(|v| v.date < date && v.height_cm.is_some())
+            .find_map(|v| classify(&zscores(&v.measurement(child))).hfa)
+    }
+}

@@ -1,0 +1,147 @@
+//! Referral reasons shown to the bidan, with stable codes, Bahasa Indonesia text and an urgency for
+//! sorting the village list.
+
+use chrono::NaiveDate;
+
+use super::kms::{completed_months, month_index};
+
+/// Why a child should be seen by the bidan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReferralReason {
+    /// Two consecutive T (tidak naik) weighings.
+    TwoT,
+    /// Below the red line: weight-for-age z < -3.
+    Bgm,
+    /// Weight-for-length/height (or BMI-for-age) z < -3.
+    GiziBuruk,
+    /// Weight-for-length/height (or BMI-for-age) z from -3 to < -2.
+    GiziKurang,
+    /// Bilateral pitting oedema.
+    Oedema,
+    /// Length/height-for-age z < -3.
+    SangatPendek,
+    /// Pendek now and not pendek/sangat pendek at the previous length/height measurement.
+    PendekBaru,
+    /// Weight lower than at the previous weighing.
+    WeightLoss,
+    /// A WHO-flagged (implausible) z-score: check the measurement.
+    Implausible,
+    /// No weighing for 3 calendar months or more.
+    NotWeighed3Months,
+}
+
+impl ReferralReason {
+    /// Every reason.
+    pub const ALL: &'static [ReferralReason] = &[
+        ReferralReason::TwoT,
+        ReferralReason::Bgm,
+        ReferralReason::GiziBuruk,
+        ReferralReason::GiziKurang,
+        ReferralReason::Oedema,
+        ReferralReason::SangatPendek,
+        ReferralReason::PendekBaru,
+        ReferralReason::WeightLoss,
+        ReferralReason::Implausible,
+        ReferralReason::NotWeighed3Months,
+    ];
+
+    /// Stable code (storage, JSON, CLI).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReferralReason::TwoT => "2T",
+            ReferralReason::Bgm => "BGM",
+            ReferralReason::GiziBuruk => "GIZI_BURUK",
+            ReferralReason::GiziKurang => "GIZI_KURANG",
+            ReferralReason::Oedema => "EDEMA",
+            ReferralReason::SangatPendek => "SANGAT_PENDEK",
+            ReferralReason::PendekBaru => "PENDEK_BARU",
+            ReferralReason::WeightLoss => "BB_TURUN",
+            ReferralReason::Implausible => "NILAI_JANGGAL",
+            ReferralReason::NotWeighed3Months => "TIDAK_DITIMBANG_3BLN",
+        }
+    }
+
+    /// One line for the bidan, in Bahasa Indonesia.
+    pub fn text_id(&self) -> &'static str {
+        match self {
+            ReferralReason::TwoT => "Berat badan tidak naik dua kali berturut-turut (2T)",
+            ReferralReason::Bgm => "Berat badan di bawah garis merah (BGM, BB/U < -3 SD)",
+            ReferralReason::GiziBuruk => "Gizi buruk (BB/PB atau BB/TB < -3 SD)",
+            ReferralReason::GiziKurang => "Gizi kurang (BB/PB atau BB/TB -3 SD sampai < -2 SD)",
+            ReferralReason::Oedema => "Edema (bengkak) pada kedua punggung kaki",
+            ReferralReason::SangatPendek => "Sangat pendek (PB/U atau TB/U < -3 SD)",
+            ReferralReason::PendekBaru => "Baru terdeteksi pendek (PB/U atau TB/U < -2 SD)",
+            ReferralReason::WeightLoss => "Berat badan turun dibanding penimbangan sebelumnya",
+            ReferralReason::Implausible => "Nilai pengukuran janggal; periksa dan ukur ulang",
+            ReferralReason::NotWeighed3Months => "Tidak ditimbang 3 bulan atau lebih",
+        }
+    }
+
+    /// Urgency for sorting (higher = more urgent). Oedema and gizi buruk first (possible severe acute
+    /// malnutrition), a missed weighing last.
+    pub fn urgency(&self) -> u8 {
+        match self {
+            ReferralReason::Oedema => 10,
+            ReferralReason::GiziBuruk => 9,
+            ReferralReason::Bgm => 8,
+            ReferralReason::TwoT => 7,
+            ReferralReason::GiziKurang => 6,
+            ReferralReason::WeightLoss => 5,
+            ReferralReason::SangatPendek => 4,
+            ReferralReason::PendekBaru => 3,
+            ReferralReason::Implausible => 2,
+            ReferralReason::NotWeighed3Months => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for ReferralReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for ReferralReason {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        ReferralReason::ALL
+            .iter()
+            .copied()
+            .find(|r| r.code() == s)
+            .ok_or(())
+    }
+}
+
+impl serde::Serialize for ReferralReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReferralReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        s.parse()
+            .map_err(|()| serde::de::Error::custom(format!("unknown referral reason {s:?}")))
+    }
+}
+
+/// `NotWeighed3Months` when the last weighing is 3 or more calendar months before today's month
+/// (weighed in January: referred from April). A child never weighed is measured from the birth date,
+/// and only once it is at least 3 completed months old.
+pub fn not_weighed_referral(
+    last_weighing: Option<NaiveDate>,
+    birth_date: NaiveDate,
+    today: NaiveDate,
+) -> Option<ReferralReason> {
+    let since = match last_weighing {
+        Some(d) => d,
+        None => {
+            if completed_months(birth_date, today) < 3 {
+                return None;
+            }
+            birth_date
+        }
+    };
+    (month_index(today) - month_index(since) >= 3).then_some(ReferralReason::NotWeighed3Months)
+}

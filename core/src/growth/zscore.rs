@@ -1,0 +1,194 @@
+//! WHO 2006 z-scores, exactly as WHO's `anthro` R package (1.1.0) computes them.
+//!
+//! The method is in `reference/who-2006/README.md`; the few details that README leaves open follow the
+//! R source (`R/z-score-helper.R`, `R/z-score-weight-for-lenhei.R`, `R/z-score.R`):
+//!
+//! * a measurement that is missing, not finite or `<= 0` gives no z-score;
+//! * age is whole days; z-scores exist for days 0..=1826 (months = days / 30.4375 < 60);
+//!   arm circumference from day 91; a negative age gives no z-score and no length adjustment;
+//! * weight-for-length/height between two 0.1 cm rows: `low = trunc(h*10)/10`,
+//!   `diff = (h - low)/0.1`, and L, M, S are interpolated only when `diff > 0`;
+//! * the range check (45..=110 or 65..=120) is on the adjusted, unrounded length;
+//! * z is rounded to 2 decimals (half away from zero; `-0.00` is written as `0.00`) and the flags are
+//!   taken on the rounded value.
+//!
+//! The hot path allocates nothing: the tables are parsed once into static arrays.
+
+use super::tables::{self, Lms, Table};
+use super::{Measurement, Position, Sex, ZScores};
+
+/// Last day with a z-score (months = 1826 / 30.4375 = 59.99).
+pub const MAX_AGE_DAYS: i64 = 1826;
+/// Standing measurements up to this age (months < 9) are "implausible in position" and not adjusted.
+pub const C9MO_MAX_DAYS: i64 = 273;
+/// From this age the table is height (standing); below it, length (lying).
+pub const HEIGHT_FROM_DAYS: i64 = 731;
+
+/// Plain LMS z-score: `((y/M)^L - 1) / (S L)`.
+#[inline]
+pub fn lms_z(y: f64, lms: &Lms) -> f64 {
+    ((y / lms.m).powf(lms.l) - 1.0) / (lms.s * lms.l)
+}
+
+/// The measurement at z-score `z`: `M (1 + L S z)^(1/L)` (the inverse of [`lms_z`]).
+#[inline]
+pub fn lms_value(z: f64, l: f64, m: f64, s: f64) -> f64 {
+    m * (1.0 + l * s * z).powf(1.0 / l)
+}
+
+/// LMS z-score with WHO's restricted rule beyond +/-3 SD.
+#[inline]
+pub fn lms_z_restricted(y: f64, lms: &Lms) -> f64 {
+    let z = lms_z(y, lms);
+    if z > 3.0 {
+        let sd3 = lms_value(3.0, lms.l, lms.m, lms.s);
+        let sd23 = sd3 - lms_value(2.0, lms.l, lms.m, lms.s);
+        3.0 + (y - sd3) / sd23
+    } else if z < -3.0 {
+        let sd3 = lms_value(-3.0, lms.l, lms.m, lms.s);
+        let sd23 = lms_value(-2.0, lms.l, lms.m, lms.s) - sd3;
+        -3.0 + (y - sd3) / sd23
+    } else {
+        z
+    }
+}
+
+/// Rounds to 2 decimals, half away from zero, and turns `-0.0` into `0.0`.
+#[inline]
+pub fn round2(z: f64) -> f64 {
+    let r = (z * 100.0).round() / 100.0;
+    if r == 0.0 { 0.0 } else { r }
+}
+
+/// A usable measurement: present, finite and positive (WHO: `measure <= 0` gives NA).
+#[inline]
+fn usable(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite() && *x > 0.0)
+}
+
+/// The length/height WHO uses: +0.7 cm for standing under 731 days (except days <= 273, where standing
+/// is implausible and nothing is adjusted), -0.7 cm for lying from 731 days. `None` position: no
+/// adjustment. A negative age: no adjustment.
+#[inline]
+pub fn adjusted_length(age_days: i64, height_cm: f64, position: Option<Position>) -> f64 {
+    match position {
+        Some(Position::Standing) if age_days > C9MO_MAX_DAYS && age_days < HEIGHT_FROM_DAYS => {
+            height_cm + 0.7
+        }
+        Some(Position::Lying) if age_days >= HEIGHT_FROM_DAYS => height_cm - 0.7,
+        _ => height_cm,
+    }
+}
+
+#[inline]
+fn age_z(table: &Table, sex: Sex, age: i64, y: Option<f64>, restricted: bool) -> Option<f64> {
+    let y = y?;
+    let lms = table.get(sex, age)?;
+    let z = if restricted {
+        lms_z_restricted(y, lms)
+    } else {
+        lms_z(y, lms)
+    };
+    z.is_finite().then(|| round2(z))
+}
+
+/// Weight-for-length (days < 731) or weight-for-height (from 731 days), with WHO's interpolation.
+#[inline]
+fn wflh_z(sex: Sex, age: i64, weight: f64, clenhei: f64) -> Option<f64> {
+    let (table, lo, hi) = if age < HEIGHT_FROM_DAYS {
+        (&*tables::WFL, 45.0, 110.0)
+    } else {
+        (&*tables::WFH, 65.0, 120.0)
+    };
+    if !(clenhei >= lo && clenhei <= hi) {
+        return None;
+    }
+    let tenths = (clenhei * 10.0).trunc();
+    let low = tenths / 10.0;
+    let diff = (clenhei - low) / 0.1;
+    let key = tenths as i64;
+    let a = table.get(sex, key)?;
+    let lms = if diff > 0.0 {
+        let b = table.get(sex, key + 1)?;
+        Lms {
+            l: a.l + diff * (b.l - a.l),
+            m: a.m + diff * (b.m - a.m),
+            s: a.s + diff * (b.s - a.s),
+        }
+    } else {
+        *a
+    };
+    let z = lms_z_restricted(weight, &lms);
+    z.is_finite().then(|| round2(z))
+}
+
+/// All six WHO z-scores for one measurement, rounded to 2 decimals, with WHO's flags.
+///
+/// `position: None` means "measured the way the age asks" (no adjustment).
+pub fn zscores(m: &Measurement) -> ZScores {
+    let age = m.age_days;
+    let height = usable(m.height_cm);
+    let clenhei = height.map(|h| {
+        if age >= 0 {
+            adjusted_length(age, h, m.position)
+        } else {
+            h
+        }
+    });
+    let mut z = ZScores {
+        clenhei,
+        ..ZScores::default()
+    };
+    if !(0..=MAX_AGE_DAYS).contains(&age) {
+        return z;
+    }
+    let sex = m.sex;
+    let weight = if m.oedema { None } else { usable(m.weight_kg) };
+    let clen = clenhei.filter(|c| c.is_finite() && *c > 0.0);
+
+    z.waz = age_z(&tables::WFA, sex, age, weight, true);
+    z.haz = age_z(&tables::LHFA, sex, age, clen, false);
+    if let (Some(w), Some(c)) = (weight, clen) {
+        z.whz = wflh_z(sex, age, w, c);
+        let bmi = w / ((c / 100.0) * (c / 100.0));
+        z.baz = age_z(&tables::BFA, sex, age, Some(bmi), true);
+    }
+    z.hcz = age_z(&tables::HCFA, sex, age, usable(m.head_cm), false);
+    z.acz = age_z(&tables::ACFA, sex, age, usable(m.muac_cm), true);
+
+    z.flag_waz = z.waz.is_some_and(|v| !(-6.0..=5.0).contains(&v));
+    z.flag_haz = z.haz.is_some_and(|v| v.abs() > 6.0);
+    z.flag_whz = z.whz.is_some_and(|v| v.abs() > 5.0);
+    z.flag_baz = z.baz.is_some_and(|v| v.abs() > 5.0);
+    z.flag_hcz = z.hcz.is_some_and(|v| v.abs() > 5.0);
+    z.flag_acz = z.acz.is_some_and(|v| v.abs() > 5.0);
+    z
+}
+
+/// The WHO median weight (kg) for sex and age in days, if the age is in the table.
+pub fn median_weight_kg(sex: Sex, age_days: i64) -> Option<f64> {
+    tables::WFA.get(sex, age_days).map(|r| r.m)
+}
+
+/// The WHO median length/height (cm) for sex and age in days.
+pub fn median_length_cm(sex: Sex, age_days: i64) -> Option<f64> {
+    tables::LHFA.get(sex, age_days).map(|r| r.m)
+}
+
+/// The WHO median head circumference (cm) for sex and age in days.
+pub fn median_head_cm(sex: Sex, age_days: i64) -> Option<f64> {
+    tables::HCFA.get(sex, age_days).map(|r| r.m)
+}
+
+/// The WHO median arm circumference (cm) for sex and age in days (the table starts at day 91; younger
+/// ages use day 91).
+pub fn median_muac_cm(sex: Sex, age_days: i64) -> Option<f64> {
+    tables::ACFA.get(sex, age_days.max(91)).map(|r| r.m)
+}
+
+/// The weight (kg) at weight-for-age z-score `z` (inverse LMS, no restricted rule), for sex and age.
+pub fn weight_at_waz(sex: Sex, age_days: i64, z: f64) -> Option<f64> {
+    tables::WFA
+        .get(sex, age_days)
+        .map(|r| lms_value(z, r.l, r.m, r.s))
+}
