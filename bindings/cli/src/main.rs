@@ -136,19 +136,19 @@ pub struct VisitAddArgs {
     #[arg(long)]
     pub date: String,
     /// Weight in kg.
-    #[arg(long, value_name = "KG")]
+    #[arg(long, value_name = "KG", allow_hyphen_values = true)]
     pub weight: Option<String>,
     /// Length (lying) or height (standing) in cm.
-    #[arg(long, value_name = "CM")]
+    #[arg(long, value_name = "CM", allow_hyphen_values = true)]
     pub height: Option<String>,
     /// lying or standing.
     #[arg(long)]
     pub position: Option<String>,
     /// Head circumference in cm.
-    #[arg(long, value_name = "CM")]
+    #[arg(long, value_name = "CM", allow_hyphen_values = true)]
     pub head: Option<String>,
     /// Mid-upper arm circumference (LiLA) in cm.
-    #[arg(long, value_name = "CM")]
+    #[arg(long, value_name = "CM", allow_hyphen_values = true)]
     pub muac: Option<String>,
     /// Bilateral pitting oedema present.
     #[arg(long)]
