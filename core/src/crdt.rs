@@ -272,12 +272,11 @@ fn scalar_u32(s: &ScalarValue) -> Option<u32> {
 
 /// Read the whole document into plain data.
 pub fn read_child(doc: &Automerge) -> Res<ChildDoc> {
-    if let Some((Value::Scalar(s), _)) = doc.get(ROOT, "schema")? {
-        if let ScalarValue::Int(v) = s.as_ref() {
-            if *v > DOC_SCHEMA {
-                return Err(CrdtError::TooNew(*v));
-            }
-        }
+    if let Some((Value::Scalar(s), _)) = doc.get(ROOT, "schema")?
+        && let ScalarValue::Int(v) = s.as_ref()
+        && *v > DOC_SCHEMA
+    {
+        return Err(CrdtError::TooNew(*v));
     }
     let id_text = get_str(doc, &ROOT, "child_id")?.ok_or(CrdtError::Missing("child_id"))?;
     let id = ChildId::parse(&id_text).map_err(|_| CrdtError::Missing("child_id"))?;
@@ -322,10 +321,10 @@ pub fn read_child(doc: &Automerge) -> Res<ChildDoc> {
             "recorded_by" => v.recorded_by = s.as_str().map(str::to_owned),
             "deleted" => v.deleted = s.as_bool().unwrap_or(false),
             other => {
-                if let Some(code) = other.strip_prefix("confirmed/") {
-                    if s.as_bool() == Some(true) {
-                        v.confirmed.insert(code.to_owned());
-                    }
+                if let Some(code) = other.strip_prefix("confirmed/")
+                    && s.as_bool() == Some(true)
+                {
+                    v.confirmed.insert(code.to_owned());
                 }
             }
         }

@@ -682,11 +682,10 @@ impl Timbang {
                 let mut others = Vec::new();
                 for row in rows {
                     let (mid, mnik) = row?;
-                    if let Some(n) = store.open_opt("nik", &mid, mnik)? {
-                        if Some(&n) != nik.as_ref() && !others.contains(&n) {
+                    if let Some(n) = store.open_opt("nik", &mid, mnik)?
+                        && Some(&n) != nik.as_ref() && !others.contains(&n) {
                             others.push(n);
                         }
-                    }
                     merged.push(mid);
                 }
                 Ok((base, merged, others))
@@ -747,13 +746,11 @@ impl Timbang {
                         .iter()
                         .filter_map(|code| code.parse().ok())
                         .collect();
-                    if let Some(b) = birth_date {
-                        if let Some(r) = growth::not_weighed_referral(last_weighing, b, today) {
-                            if !reasons.contains(&r) {
+                    if let Some(b) = birth_date
+                        && let Some(r) = growth::not_weighed_referral(last_weighing, b, today)
+                            && !reasons.contains(&r) {
                                 reasons.push(r);
                             }
-                        }
-                    }
                     reasons.sort_by_key(|r| std::cmp::Reverse(r.urgency()));
                     let urgency = (reasons.first().map_or(0, |r| r.urgency()), reasons.len());
                     out.push(VillageRow {

@@ -46,10 +46,10 @@ pub fn load_or_create_key(path: &Path, create: bool) -> Result<Key, CliError> {
             ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-            if let Some(dir) = path.parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)?;
-                }
+            if let Some(dir) = path.parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir)?;
             }
             let key = Key::make_random().map_err(|e| CliError::Other(e.to_string()))?;
             write_private(path, key.as_bytes())?;
@@ -88,10 +88,10 @@ pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
     if !create && !db.exists() {
         return Err(CliError::Core(Error::NotInitialized));
     }
-    if let Some(dir) = db.parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)?;
-        }
+    if let Some(dir) = db.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
     }
     let key = load_or_create_key(&key_path(&db, cli.key_file.as_deref()), create)?;
     let mut t = Timbang::open(&db, &key, clock()?)?;
@@ -115,6 +115,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::List(a) => list(&cli, a.json),
         Command::Conflicts(a) => conflicts(&cli, a.json),
         Command::Resolve { conflict_id, value } => resolve(&cli, conflict_id, value),
+        Command::Anthro { input, output } => anthro(input, output),
     }
 }
 
@@ -411,4 +412,52 @@ fn child_merge(cli: &Cli, keep: &str, dup: &str, as_json: bool) -> Result<(), Cl
     line(format!("Data {dup} digabung ke {kept}."));
     line(kept);
     Ok(())
+}
+
+fn anthro(input: &Path, output: &Path) -> Result<(), CliError> {
+    use timbang_core::growth::anthro_csv::{BatchError, run_batch};
+    let file = std::fs::File::open(input).map_err(|e| {
+        CliError::Core(Error::invalid(
+            "input",
+            format!(
+                "Berkas masukan {} tidak bisa dibuka ({e}).",
+                input.display()
+            ),
+            format!("cannot open input {}: {e}", input.display()),
+        ))
+    })?;
+    // Write beside the target and rename at the end, so a failed run leaves no half-written output.
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {human_pos} baris {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let result = {
+        let writer = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file());
+        run_batch(
+            std::io::BufReader::with_capacity(1 << 16, file),
+            writer,
+            &mut |rows| bar.set_position(rows),
+        )
+    };
+    bar.finish_and_clear();
+    match result {
+        Ok(summary) => {
+            tmp.persist(output)
+                .map_err(|e| CliError::Other(e.to_string()))?;
+            eprintln!("{} baris ditulis ke {}.", summary.rows, output.display());
+            Ok(())
+        }
+        Err(BatchError::Io(e)) => Err(CliError::Other(format!("Gagal membaca atau menulis: {e}."))),
+        Err(e) => Err(CliError::Core(Error::invalid(
+            "input",
+            format!("Berkas masukan salah: {e}."),
+            e.to_string(),
+        ))),
+    }
 }

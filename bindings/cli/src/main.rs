@@ -43,6 +43,13 @@ pub enum Command {
     List(JsonArg),
     /// Fields with concurrent different values, for the bidan to settle.
     Conflicts(JsonArg),
+    /// Batch WHO z-scores: a CSV of measurements in, a CSV of z-scores and flags out.
+    Anthro {
+        #[arg(long, value_name = "IN.csv")]
+        input: PathBuf,
+        #[arg(long, value_name = "OUT.csv")]
+        output: PathBuf,
+    },
     /// Keep one value of a conflict.
     Resolve { conflict_id: String, value: String },
 }

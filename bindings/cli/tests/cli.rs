@@ -422,3 +422,60 @@ fn commands_on_a_missing_database_fail_without_creating_it() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!e.db.exists());
 }
+
+#[test]
+fn anthro_reproduces_every_public_case_and_refuses_bad_rows_without_output() {
+    let e = env();
+    let cases = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schema/who-2006/public_cases.csv"
+    );
+    let out = e.db.with_file_name("out.csv");
+    ok(
+        &e,
+        &[
+            "anthro",
+            "--input",
+            cases,
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
+    let mut expected = csv::Reader::from_path(cases).unwrap();
+    let eh = expected.headers().unwrap().clone();
+    let mut got = csv::Reader::from_path(&out).unwrap();
+    let gh = got.headers().unwrap().clone();
+    assert_eq!(
+        gh.iter().collect::<Vec<_>>(),
+        [
+            "case_id", "waz", "haz", "whz", "baz", "hcz", "acz", "flag_waz", "flag_haz",
+            "flag_whz", "flag_baz", "flag_hcz", "flag_acz", "clenhei"
+        ]
+    );
+    let mut n = 0;
+    for (x, g) in expected.records().zip(got.records()) {
+        let (x, g) = (x.unwrap(), g.unwrap());
+        for (i, col) in gh.iter().enumerate() {
+            let xi = eh.iter().position(|h| h == col).unwrap();
+            assert_eq!(&g[i], &x[xi], "case {} column {col}", &x[0]);
+        }
+        n += 1;
+    }
+    assert_eq!(n, 800);
+    let bad = e.db.with_file_name("bad.csv");
+    std::fs::write(&bad, "case_id,sex,birth_date,measure_date,weight_kg\nA,M,2024-01-01,2024-06-01,7.1\nB,X,2024-01-01,2024-06-01,7.1\n").unwrap();
+    let out2 = e.db.with_file_name("out2.csv");
+    let o = run(
+        &e,
+        &[
+            "anthro",
+            "--input",
+            bad.to_str().unwrap(),
+            "--output",
+            out2.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 3"));
+    assert!(!out2.exists());
+}

@@ -297,10 +297,10 @@ impl Store {
             .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let heads_blob = encode_heads(&heads);
-        if let Some((stored, _)) = &existing {
-            if *stored == heads_blob {
-                return Ok(false);
-            }
+        if let Some((stored, _)) = &existing
+            && *stored == heads_blob
+        {
+            return Ok(false);
         }
         let aad = format!("doc/{id}");
         let now = chrono::Utc::now().to_rfc3339();

@@ -367,6 +367,8 @@ fn rebuild_group(
         .rev()
         .find(|((_, v), _)| v.weight_g.is_some())
         .map(|(_, a)| a);
+    // Latest defined value of each indicator (a visit may carry only some measurements).
+    let latest = |f: fn(&Assessment) -> Option<f64>| assessments.iter().rev().find_map(f);
     let referral: Vec<&str> = last_a
         .map(|a| a.referral.iter().map(|r| r.code()).collect())
         .unwrap_or_default();
@@ -384,8 +386,8 @@ fn rebuild_group(
         last_weighing.and_then(|(_, v)| v.weight_g),
         last_height,
         last_w_a.and_then(|a| a.z.waz),
-        last_a.and_then(|a| a.z.haz),
-        last_a.and_then(|a| a.z.whz),
+        latest(|a| a.z.haz),
+        latest(|a| a.z.whz),
         last_w_a.and_then(|a| a.kms).map(|k| k.to_string()),
         serde_json::to_string(&referral)?,
         visits.len() as i64,
