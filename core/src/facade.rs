@@ -1050,3 +1050,62 @@ impl Timbang {
         Ok(ids.len())
     }
 }
+
+impl Timbang {
+    /// Register many children with their past visits in one transaction per call (bulk import of an
+    /// existing register). Every child and visit is validated first (identity rules, visit dates, hard
+    /// limits); any bad value refuses the whole batch with the field named, nothing written. Values
+    /// that would need confirmation at the posyandu are stored with the concern recorded as confirmed
+    /// by the import. No duplicate check: the caller decides what is the same child.
+    pub fn import_batch(&self, items: &[(NewChild, Vec<VisitEntry>)]) -> Result<Vec<ChildId>> {
+        let settings = self.settings()?;
+        let today = self.today();
+        let actor = self.actor()?;
+        let kbm = self.kbm(&settings);
+        let mut docs: Vec<(ChildId, Automerge)> = Vec::with_capacity(items.len());
+        for (c, visits) in items {
+            let (c, confirmations) = domain::validate_new_child(c, today)?;
+            let codes: Vec<String> = confirmations.into_iter().map(|c| c.code).collect();
+            let id = ChildId::make();
+            let now = self.now_ms();
+            let mut doc =
+                crdt::new_child_doc(&id, &c, &codes, &settings.device_name, actor.clone(), now).map_err(crdt_err)?;
+            let info = ChildInfo { sex: c.sex, birth_date: c.birth_date };
+            let mut history: Vec<VisitInput> = Vec::new();
+            let mut visits = visits.clone();
+            visits.sort_by_key(|v| v.date);
+            for v in &visits {
+                let date = v.date.ok_or_else(|| Error::invalid("date", "Tanggal kunjungan wajib diisi.", "visit date is required"))?;
+                domain::validate_visit_date(date, c.birth_date, today)?;
+                let input = VisitInput {
+                    date,
+                    weight_kg: kg(v.weight_g),
+                    height_cm: cm(v.height_mm),
+                    position: v.position,
+                    head_cm: cm(v.head_mm),
+                    muac_cm: cm(v.muac_mm),
+                    oedema: v.oedema.unwrap_or(false),
+                };
+                if let Err(e) = growth::check_hard_limits(&input) {
+                    return Err(Error::invalid(e.field.code(), e.message_id(), e.to_string()));
+                }
+                let concerns: Vec<String> =
+                    growth::plausibility(&info, &history, &input).into_iter().map(|c| c.code.to_owned()).collect();
+                crdt::write_visit(&mut doc, date, v, &concerns, &settings.device_name, now).map_err(crdt_err)?;
+                history.push(input);
+            }
+            docs.push((id, doc));
+        }
+        self.store
+            .write(|tx| {
+                for (id, doc) in &docs {
+                    self.store.save_doc(tx, id.as_str(), doc, None)?;
+                }
+                let refs: Vec<(&str, &Automerge)> = docs.iter().map(|(i, d)| (i.as_str(), d)).collect();
+                projection::apply_changed(&self.store, tx, &refs, kbm)?;
+                Store::audit(tx, &settings.device_name, self.kader.as_deref(), "import_batch", None, Some(&docs.len().to_string()))
+            })
+            .map_err(store_err)?;
+        Ok(docs.into_iter().map(|(id, _)| id).collect())
+    }
+}
