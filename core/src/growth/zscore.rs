@@ -26,8 +26,14 @@ pub const HEIGHT_FROM_DAYS: i64 = 731;
 
 /// Plain LMS z-score: `((y/M)^L - 1) / (S L)`.
 #[inline]
-pub fn lms_z(y: f64, lms: &Lms) -> f64 {
-    ((y / lms.m).powf(lms.l) - 1.0) / (lms.s * lms.l)
+pub(crate) fn lms_z(y: f64, lms: &Lms) -> f64 {
+    if lms.l == 1.0 {
+        // Bit-identical to the general formula (x^1 = x, S*1 = S), without the `powf`: every row of
+        // the length/height and head circumference tables has L = 1.
+        (y / lms.m - 1.0) / lms.s
+    } else {
+        ((y / lms.m).powf(lms.l) - 1.0) / (lms.s * lms.l)
+    }
 }
 
 /// The measurement at z-score `z`: `M (1 + L S z)^(1/L)` (the inverse of [`lms_z`]).
@@ -38,7 +44,7 @@ pub fn lms_value(z: f64, l: f64, m: f64, s: f64) -> f64 {
 
 /// LMS z-score with WHO's restricted rule beyond +/-3 SD.
 #[inline]
-pub fn lms_z_restricted(y: f64, lms: &Lms) -> f64 {
+pub(crate) fn lms_z_restricted(y: f64, lms: &Lms) -> f64 {
     let z = lms_z(y, lms);
     if z > 3.0 {
         let sd3 = lms_value(3.0, lms.l, lms.m, lms.s);
