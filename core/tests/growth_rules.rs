@@ -1,5 +1,10 @@
 //! Permenkes classes, KMS status, referral reasons, hard limits, concerns and batch errors.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::disallowed_names,
+    clippy::type_complexity,
+    clippy::cloned_ref_to_slice_refs
+)]
 
 use chrono::NaiveDate;
 use timbang_core::growth::*;
