@@ -13,7 +13,7 @@
 //! length in its shortest decimal form (`100`, `81.41`), empty without a length.
 //!
 //! **A bad row aborts the run** with [`BatchError::BadValue`] naming the line (1-based, the header is
-//! line 1) and the column; nothing after the last complete good row is written (the output stays a
+//! line 1) and the column; the complete good rows before it are written, nothing of the bad one (the output stays a
 //! valid CSV of the rows before it). A CLI user fixes the file and runs it again. A measurement date
 //! before the birth date is a bad row. Values that parse but are implausible are computed exactly as WHO
 //! Anthro does (a measurement `<= 0` gives an empty z-score; the hard limits of data entry do not apply).
@@ -315,28 +315,55 @@ pub fn run_batch<R: Read, W: Write>(
         .flexible(true)
         .buffer_capacity(1 << 16)
         .from_reader(input);
-    let csv_err = |e: csv::Error| {
-        let line = e.position().map_or(0, csv::Position::line);
-        match e.into_kind() {
-            csv::ErrorKind::Io(io) => BatchError::Io(io),
-            kind => BatchError::Csv {
-                line,
-                message: match kind {
-                    csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_owned(),
-                    csv::ErrorKind::UnequalLengths { .. } => "wrong number of fields".to_owned(),
-                    _ => "unreadable record".to_owned(),
-                },
-            },
-        }
-    };
     let cols = Columns::from_header(rdr.byte_headers().map_err(csv_err)?)?;
     let n_fields = rdr.byte_headers().map_err(csv_err)?.len();
 
     let mut out: Vec<u8> = Vec::with_capacity(FLUSH_AT + 4096);
     out.extend_from_slice(OUTPUT_HEADER.as_bytes());
-    let mut rec = csv::ByteRecord::new();
     let mut summary = BatchSummary::default();
+    let result = rows(
+        &mut rdr,
+        &cols,
+        n_fields,
+        &mut out,
+        &mut output,
+        &mut summary,
+        progress,
+    );
+    // On a bad row, the complete good rows before it are still written; then the error is returned.
+    output.write_all(&out)?;
+    output.flush()?;
+    result?;
+    progress(summary.rows);
+    Ok(summary)
+}
 
+fn csv_err(e: csv::Error) -> BatchError {
+    let line = e.position().map_or(0, csv::Position::line);
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => BatchError::Io(io),
+        kind => BatchError::Csv {
+            line,
+            message: match kind {
+                csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_owned(),
+                csv::ErrorKind::UnequalLengths { .. } => "wrong number of fields".to_owned(),
+                _ => "unreadable record".to_owned(),
+            },
+        },
+    }
+}
+
+/// The row loop: appends complete output rows to `out`, flushing it to `output` now and then.
+fn rows<R: Read, W: Write>(
+    rdr: &mut csv::Reader<R>,
+    cols: &Columns,
+    n_fields: usize,
+    out: &mut Vec<u8>,
+    output: &mut W,
+    summary: &mut BatchSummary,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), BatchError> {
+    let mut rec = csv::ByteRecord::new();
     while rdr.read_byte_record(&mut rec).map_err(csv_err)? {
         let line = rec.position().map_or(0, csv::Position::line);
         let bad = |column: &'static str, reason: &'static str| BatchError::BadValue {
@@ -392,10 +419,10 @@ pub fn run_batch<R: Read, W: Write>(
         };
         let z = zscores(&m);
 
-        push_csv_field(&mut out, field(&rec, cols.case_id));
+        push_csv_field(out, field(&rec, cols.case_id));
         for v in [z.waz, z.haz, z.whz, z.baz, z.hcz, z.acz] {
             out.push(b',');
-            push_z(&mut out, v);
+            push_z(out, v);
         }
         for (v, f) in [
             (z.waz, z.flag_waz),
@@ -406,10 +433,10 @@ pub fn run_batch<R: Read, W: Write>(
             (z.acz, z.flag_acz),
         ] {
             out.push(b',');
-            push_flag(&mut out, v, f);
+            push_flag(out, v, f);
         }
         out.push(b',');
-        push_len(&mut out, z.clenhei);
+        push_len(out, z.clenhei);
         out.push(b'\n');
 
         summary.rows += 1;
@@ -423,17 +450,14 @@ pub fn run_batch<R: Read, W: Write>(
             summary.without_z += 1;
         }
         if out.len() >= FLUSH_AT {
-            output.write_all(&out)?;
+            output.write_all(out)?;
             out.clear();
         }
-        if summary.rows % PROGRESS_EVERY == 0 {
+        if summary.rows.is_multiple_of(PROGRESS_EVERY) {
             progress(summary.rows);
         }
     }
-    output.write_all(&out)?;
-    output.flush()?;
-    progress(summary.rows);
-    Ok(summary)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,18 +15,43 @@ pub(crate) struct Lms {
     pub s: f64,
 }
 
+/// A table row: LMS plus the SD3 and SD2-SD3 distances of WHO's restricted rule, computed once at load
+/// (the same arithmetic as on the fly, so results are bit-identical).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Row {
+    pub lms: Lms,
+    pub sd3neg: f64,
+    pub sd23neg: f64,
+    pub sd3pos: f64,
+    pub sd23pos: f64,
+}
+
+impl Row {
+    fn new(lms: Lms) -> Self {
+        let sd = |k: f64| super::zscore::lms_value(k, lms.l, lms.m, lms.s);
+        let (sd3neg, sd2neg, sd2pos, sd3pos) = (sd(-3.0), sd(-2.0), sd(2.0), sd(3.0));
+        Row {
+            lms,
+            sd3neg,
+            sd23neg: sd2neg - sd3neg,
+            sd3pos,
+            sd23pos: sd3pos - sd2pos,
+        }
+    }
+}
+
 /// A table indexed by whole days (age tables) or by tenths of a centimetre above `first`
 /// (length/height tables), one `Vec` per sex.
 #[derive(Debug)]
 pub(crate) struct Table {
     /// Index value of row 0: day 0 (or 91 for arm circumference), or 45.0 / 65.0 cm.
     pub first: i64,
-    rows: [Vec<Lms>; 2],
+    rows: [Vec<Row>; 2],
 }
 
 impl Table {
     #[inline]
-    fn sex_rows(&self, sex: Sex) -> &[Lms] {
+    fn sex_rows(&self, sex: Sex) -> &[Row] {
         match sex {
             Sex::Male => &self.rows[0],
             Sex::Female => &self.rows[1],
@@ -35,7 +60,7 @@ impl Table {
 
     /// The row for index value `key` (a day, or tenths of a cm), if the table has it.
     #[inline]
-    pub fn get(&self, sex: Sex, key: i64) -> Option<&Lms> {
+    pub fn get(&self, sex: Sex, key: i64) -> Option<&Row> {
         let i = key.checked_sub(self.first)?;
         usize::try_from(i)
             .ok()
@@ -56,7 +81,7 @@ impl Table {
     reason = "embedded data; a defect must fail loudly in tests"
 )]
 fn parse(text: &str, scale: f64) -> Table {
-    let mut rows: [Vec<Lms>; 2] = [Vec::new(), Vec::new()];
+    let mut rows: [Vec<Row>; 2] = [Vec::new(), Vec::new()];
     let mut first: [Option<i64>; 2] = [None, None];
     for line in text.lines().skip(1) {
         let line = line.trim();
@@ -81,7 +106,7 @@ fn parse(text: &str, scale: f64) -> Table {
             rows[sex].len() as i64,
             "WHO table: rows not contiguous"
         );
-        rows[sex].push(Lms { l, m, s });
+        rows[sex].push(Row::new(Lms { l, m, s }));
     }
     assert_eq!(first[0], first[1], "WHO table: sexes start differently");
     Table {
@@ -135,9 +160,9 @@ mod tests {
             assert_eq!(WFH.len(sex), 551);
         }
         // spot checks against the CSV text
-        let r = WFA.get(Sex::Male, 0).unwrap();
+        let r = WFA.get(Sex::Male, 0).unwrap().lms;
         assert_eq!((r.l, r.m, r.s), (0.3487, 3.3464, 0.14602));
-        let r = WFL.get(Sex::Male, 451).unwrap();
+        let r = WFL.get(Sex::Male, 451).unwrap().lms;
         assert_eq!((r.l, r.m, r.s), (-0.3521, 2.4577, 0.09176));
         assert!(WFA.get(Sex::Male, 1827).is_none());
         assert!(WFA.get(Sex::Male, -1).is_none());

@@ -14,7 +14,7 @@
 //!
 //! The hot path allocates nothing: the tables are parsed once into static arrays.
 
-use super::tables::{self, Lms, Table};
+use super::tables::{self, Lms, Row, Table};
 use super::{Measurement, Position, Sex, ZScores};
 
 /// Last day with a z-score (months = 1826 / 30.4375 = 59.99).
@@ -26,8 +26,14 @@ pub const HEIGHT_FROM_DAYS: i64 = 731;
 
 /// Plain LMS z-score: `((y/M)^L - 1) / (S L)`.
 #[inline]
-pub fn lms_z(y: f64, lms: &Lms) -> f64 {
-    ((y / lms.m).powf(lms.l) - 1.0) / (lms.s * lms.l)
+pub(crate) fn lms_z(y: f64, lms: &Lms) -> f64 {
+    if lms.l == 1.0 {
+        // Bit-identical to the general formula (x^1 = x, S*1 = S), without the `powf`: every row of
+        // the length/height and head circumference tables has L = 1.
+        (y / lms.m - 1.0) / lms.s
+    } else {
+        ((y / lms.m).powf(lms.l) - 1.0) / (lms.s * lms.l)
+    }
 }
 
 /// The measurement at z-score `z`: `M (1 + L S z)^(1/L)` (the inverse of [`lms_z`]).
@@ -38,7 +44,7 @@ pub fn lms_value(z: f64, l: f64, m: f64, s: f64) -> f64 {
 
 /// LMS z-score with WHO's restricted rule beyond +/-3 SD.
 #[inline]
-pub fn lms_z_restricted(y: f64, lms: &Lms) -> f64 {
+pub(crate) fn lms_z_restricted(y: f64, lms: &Lms) -> f64 {
     let z = lms_z(y, lms);
     if z > 3.0 {
         let sd3 = lms_value(3.0, lms.l, lms.m, lms.s);
@@ -50,6 +56,20 @@ pub fn lms_z_restricted(y: f64, lms: &Lms) -> f64 {
         -3.0 + (y - sd3) / sd23
     } else {
         z
+    }
+}
+
+/// The restricted z-score from a table row with its SD3/SD2 distances cached. Tests `y` against SD3
+/// instead of computing the plain z first (the same decision up to 1e-15 at the boundary, where both
+/// formulas give 3.00), which saves the `powf` for values beyond +/-3 SD.
+#[inline]
+fn row_z_restricted(y: f64, row: &Row) -> f64 {
+    if y > row.sd3pos {
+        3.0 + (y - row.sd3pos) / row.sd23pos
+    } else if y < row.sd3neg {
+        -3.0 + (y - row.sd3neg) / row.sd23neg
+    } else {
+        lms_z(y, &row.lms)
     }
 }
 
@@ -83,11 +103,11 @@ pub fn adjusted_length(age_days: i64, height_cm: f64, position: Option<Position>
 #[inline]
 fn age_z(table: &Table, sex: Sex, age: i64, y: Option<f64>, restricted: bool) -> Option<f64> {
     let y = y?;
-    let lms = table.get(sex, age)?;
+    let row = table.get(sex, age)?;
     let z = if restricted {
-        lms_z_restricted(y, lms)
+        row_z_restricted(y, row)
     } else {
-        lms_z(y, lms)
+        lms_z(y, &row.lms)
     };
     z.is_finite().then(|| round2(z))
 }
@@ -108,17 +128,17 @@ fn wflh_z(sex: Sex, age: i64, weight: f64, clenhei: f64) -> Option<f64> {
     let diff = (clenhei - low) / 0.1;
     let key = tenths as i64;
     let a = table.get(sex, key)?;
-    let lms = if diff > 0.0 {
-        let b = table.get(sex, key + 1)?;
-        Lms {
+    let z = if diff > 0.0 {
+        let (a, b) = (&a.lms, &table.get(sex, key + 1)?.lms);
+        let lms = Lms {
             l: a.l + diff * (b.l - a.l),
             m: a.m + diff * (b.m - a.m),
             s: a.s + diff * (b.s - a.s),
-        }
+        };
+        lms_z_restricted(weight, &lms)
     } else {
-        *a
+        row_z_restricted(weight, a)
     };
-    let z = lms_z_restricted(weight, &lms);
     z.is_finite().then(|| round2(z))
 }
 
@@ -167,28 +187,28 @@ pub fn zscores(m: &Measurement) -> ZScores {
 
 /// The WHO median weight (kg) for sex and age in days, if the age is in the table.
 pub fn median_weight_kg(sex: Sex, age_days: i64) -> Option<f64> {
-    tables::WFA.get(sex, age_days).map(|r| r.m)
+    tables::WFA.get(sex, age_days).map(|r| r.lms.m)
 }
 
 /// The WHO median length/height (cm) for sex and age in days.
 pub fn median_length_cm(sex: Sex, age_days: i64) -> Option<f64> {
-    tables::LHFA.get(sex, age_days).map(|r| r.m)
+    tables::LHFA.get(sex, age_days).map(|r| r.lms.m)
 }
 
 /// The WHO median head circumference (cm) for sex and age in days.
 pub fn median_head_cm(sex: Sex, age_days: i64) -> Option<f64> {
-    tables::HCFA.get(sex, age_days).map(|r| r.m)
+    tables::HCFA.get(sex, age_days).map(|r| r.lms.m)
 }
 
 /// The WHO median arm circumference (cm) for sex and age in days (the table starts at day 91; younger
 /// ages use day 91).
 pub fn median_muac_cm(sex: Sex, age_days: i64) -> Option<f64> {
-    tables::ACFA.get(sex, age_days.max(91)).map(|r| r.m)
+    tables::ACFA.get(sex, age_days.max(91)).map(|r| r.lms.m)
 }
 
 /// The weight (kg) at weight-for-age z-score `z` (inverse LMS, no restricted rule), for sex and age.
 pub fn weight_at_waz(sex: Sex, age_days: i64, z: f64) -> Option<f64> {
     tables::WFA
         .get(sex, age_days)
-        .map(|r| lms_value(z, r.l, r.m, r.s))
+        .map(|r| lms_value(z, r.lms.l, r.lms.m, r.lms.s))
 }
