@@ -181,16 +181,19 @@ impl Sealer {
     pub fn seal_counter(&self, counter: u64, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         let mut body = plaintext.to_vec();
         // Sealing only fails for inputs longer than GCM's limit (64 GiB).
-        let _ = self.key.seal_in_place_append_tag(
-            counter_nonce(counter),
-            Aad::from(aad),
-            &mut body,
-        );
+        let _ =
+            self.key
+                .seal_in_place_append_tag(counter_nonce(counter), Aad::from(aad), &mut body);
         body
     }
 
     /// Open a counter-sealed message.
-    pub fn open_counter(&self, counter: u64, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn open_counter(
+        &self,
+        counter: u64,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         let mut body = sealed.to_vec();
         let plain = self
             .key
@@ -218,7 +221,10 @@ mod tests {
         assert_eq!(s.open(b"children.name", &sealed)?, b"Siti");
         assert_eq!(s.open(b"children.nik", &sealed), Err(CryptoError::Open));
         let other = Sealer::new(&Key::make_random()?);
-        assert_eq!(other.open(b"children.name", &sealed), Err(CryptoError::Open));
+        assert_eq!(
+            other.open(b"children.name", &sealed),
+            Err(CryptoError::Open)
+        );
         let mut tampered = sealed.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
