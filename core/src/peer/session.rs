@@ -23,8 +23,8 @@
 //! each side carries nothing. Then one side sends finish, the other acks; each stores everything before
 //! sending, so both know the session completed with everything stored.
 //!
-//! Received documents are stored in batches ([`SessionConfig::batch_docs`]) and at the end of every
-//! turn, so a dropped connection keeps what arrived and the next session's summary finds only the rest;
+//! Received documents are stored in batches (at most [`SessionConfig::batch_docs`], and whatever a
+//! frame brought before the next frame is read), so a dropped connection keeps what arrived and the next session's summary finds only the rest;
 //! at most a window of documents is held in memory at a time.
 
 use super::channel::{MAX_MESSAGE, SecureChannel};
@@ -65,7 +65,7 @@ pub enum Role {
 /// Tuning of a session. The defaults suit phones with 5,000 children.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// Store received documents once this many are waiting (and at the end of every turn).
+    /// Store received documents once this many are waiting (and after every frame).
     pub batch_docs: usize,
     /// Target size of one batch frame in bytes (a single larger document gets a frame of its own).
     pub frame_budget: usize,
@@ -613,12 +613,14 @@ impl<S: Read + Write> Session<'_, S> {
                     _ => return Err(PeerError::Protocol("unknown batch item")),
                 }
                 items += 1;
+                if self.dirty.len() >= self.cfg.batch_docs {
+                    self.flush(false)?;
+                }
             }
-            if self.dirty.len() >= self.cfg.batch_docs {
-                self.flush(false)?;
-            }
+            // What arrived in this frame is stored before the next is read: a dropped link loses at
+            // most one frame.
+            self.flush(false)?;
             if kind == M_BATCH_LAST {
-                self.flush(false)?;
                 return Ok(TurnEnd::Turn { empty: items == 0 });
             }
         }
