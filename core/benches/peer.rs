@@ -27,7 +27,11 @@ fn agreeing_and_one_differs(cr: &mut Criterion) {
     let team = TeamSecret::make().unwrap();
     let t = Instant::now();
     let a = store_with(0..5000, 12);
-    eprintln!("built 5,000 children with 12 visits in {:?} ({} bytes saved)", t.elapsed(), a.saved_bytes());
+    eprintln!(
+        "built 5,000 children with 12 visits in {:?} ({} bytes saved)",
+        t.elapsed(),
+        a.saved_bytes()
+    );
     let mut x = a.clone();
     let mut y = a.clone();
     let (c, _) = sync_pair(&mut x, &mut y, &team);
@@ -35,7 +39,9 @@ fn agreeing_and_one_differs(cr: &mut Criterion) {
 
     let mut g = cr.benchmark_group("peer");
     g.sample_size(10);
-    g.bench_function("agreeing_5000", |b| b.iter(|| sync_pair(&mut x, &mut y, &team)));
+    g.bench_function("agreeing_5000", |b| {
+        b.iter(|| sync_pair(&mut x, &mut y, &team))
+    });
 
     let mut changed = a.clone();
     let mut doc = changed.get(&child_id(4321)).unwrap();
@@ -95,7 +101,9 @@ fn doc_size(cr: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("save_60_visits", |b| b.iter(|| doc.save()));
     let bytes = doc.save();
-    g.bench_function("load_60_visits", |b| b.iter(|| automerge::Automerge::load(&bytes).unwrap()));
+    g.bench_function("load_60_visits", |b| {
+        b.iter(|| automerge::Automerge::load(&bytes).unwrap())
+    });
     g.finish();
 }
 

@@ -12,7 +12,12 @@ use timbang_core::peer::memory::MemoryStore;
 #[derive(Debug, Clone)]
 enum Op {
     /// Record a visit for child `child` on phone `phone`.
-    Visit { phone: usize, child: usize, day: usize, weight: i64 },
+    Visit {
+        phone: usize,
+        child: usize,
+        day: usize,
+        weight: i64,
+    },
     /// Register a new child on phone `phone`.
     NewChild { phone: usize },
     /// Sync phone `a` (dialling) with phone `b`.
