@@ -8,9 +8,9 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod growth;
-
-pub use error::{Confirmation, Error, Result};
 pub mod facade;
+pub mod peer;
 pub mod store;
 
+pub use error::{Confirmation, Error, Result};
 pub use facade::{Clock, FixedDate, SystemClock, Timbang};

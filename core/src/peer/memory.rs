@@ -1,0 +1,134 @@
+//! An in-memory [`SyncStore`] for tests, benchmarks and the demo. Documents are kept as their compact
+//! `save()` bytes with their heads beside them, as the SQLite store keeps them, so `heads()` loads
+//! nothing.
+
+use super::{PeerError, SyncStore};
+use automerge::{Automerge, ChangeHash};
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Clone)]
+struct Stored {
+    bytes: Vec<u8>,
+    heads: Vec<ChangeHash>,
+}
+
+/// Documents and per-peer sync states in memory.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    docs: BTreeMap<String, Stored>,
+    peer_states: HashMap<(String, String), Vec<u8>>,
+    /// Calls to [`SyncStore::store`] so far.
+    pub store_calls: usize,
+    /// Calls to [`SyncStore::load`] so far.
+    pub load_calls: usize,
+    /// Most documents passed to one [`SyncStore::store`] call.
+    pub largest_store_batch: usize,
+}
+
+fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
+    let mut h = doc.get_heads();
+    h.sort();
+    h
+}
+
+impl MemoryStore {
+    /// Put (replace) a document.
+    pub fn put(&mut self, doc_id: &str, doc: &Automerge) {
+        self.docs.insert(
+            doc_id.to_string(),
+            Stored {
+                bytes: doc.save(),
+                heads: sorted_heads(doc),
+            },
+        );
+    }
+
+    /// A copy of a document.
+    pub fn get(&self, doc_id: &str) -> Option<Automerge> {
+        self.docs
+            .get(doc_id)
+            .and_then(|s| Automerge::load(&s.bytes).ok())
+    }
+
+    /// Heads of one document, sorted.
+    pub fn heads_of(&self, doc_id: &str) -> Option<Vec<ChangeHash>> {
+        self.docs.get(doc_id).map(|s| s.heads.clone())
+    }
+
+    /// Every (doc id, heads) pair, sorted by id.
+    pub fn all_heads(&self) -> Vec<(String, Vec<ChangeHash>)> {
+        self.docs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.heads.clone()))
+            .collect()
+    }
+
+    /// Ids of every document, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        self.docs.keys().cloned().collect()
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether the store holds no document.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Sum of the stored (compact `save()`) sizes of every document.
+    pub fn saved_bytes(&self) -> usize {
+        self.docs.values().map(|s| s.bytes.len()).sum()
+    }
+
+    /// Number of per-peer sync states kept.
+    pub fn peer_state_count(&self) -> usize {
+        self.peer_states.len()
+    }
+}
+
+impl SyncStore for MemoryStore {
+    fn heads(&mut self) -> Result<Vec<(String, Vec<ChangeHash>)>, PeerError> {
+        Ok(self.all_heads())
+    }
+
+    fn load(&mut self, doc_id: &str) -> Result<Option<Automerge>, PeerError> {
+        self.load_calls += 1;
+        match self.docs.get(doc_id) {
+            None => Ok(None),
+            Some(s) => Automerge::load(&s.bytes)
+                .map(Some)
+                .map_err(|_| PeerError::Store("a stored document could not be loaded".into())),
+        }
+    }
+
+    fn store(&mut self, docs: &mut [(String, Automerge)]) -> Result<(), PeerError> {
+        self.store_calls += 1;
+        self.largest_store_batch = self.largest_store_batch.max(docs.len());
+        for (id, doc) in docs.iter() {
+            self.put(id, doc);
+        }
+        Ok(())
+    }
+
+    fn load_peer_state(&mut self, peer: &str, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        Ok(self
+            .peer_states
+            .get(&(peer.to_string(), doc_id.to_string()))
+            .cloned())
+    }
+
+    fn save_peer_states(
+        &mut self,
+        peer: &str,
+        states: &[(String, Vec<u8>)],
+    ) -> Result<(), PeerError> {
+        for (id, s) in states {
+            self.peer_states
+                .insert((peer.to_string(), id.clone()), s.clone());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,102 @@
+//! Device-to-device sync over any byte pipe.
+//!
+//! This module owns everything two phones of one team need to exchange child documents with no server
+//! and no signal: the pairing code that carries the team secret ([`pairing`]), the authenticated and
+//! encrypted frame channel over any `Read + Write` ([`channel`]), and the sync session that brings two
+//! stores to the same documents in one conversation ([`session`]). Storage is reached only through
+//! [`SyncStore`], so the SQLite store, the in-memory store of tests ([`memory::MemoryStore`]) and any
+//! future relay share one protocol.
+//!
+//! ```
+//! # #![allow(clippy::unwrap_used)]
+//! use timbang_core::peer::{self, memory::MemoryStore, pairing::TeamSecret, pipe, SecureChannel};
+//!
+//! let team = TeamSecret::make().unwrap();
+//! let (a, b) = pipe::duplex();
+//! let team_b = team.clone();
+//! let server = std::thread::spawn(move || {
+//!     let mut store = MemoryStore::default();
+//!     let (mut ch, peer_id) = SecureChannel::accept(b, &team_b, "phone-b").unwrap();
+//!     peer::sync_as_server(&mut ch, &mut store, &peer_id).unwrap()
+//! });
+//! let mut store = MemoryStore::default();
+//! let (mut ch, peer_id) = SecureChannel::connect(a, &team, "phone-a").unwrap();
+//! assert_eq!(peer_id, "phone-b");
+//! let stats = peer::sync_as_client(&mut ch, &mut store, &peer_id).unwrap();
+//! assert!(stats.completed);
+//! server.join().unwrap();
+//! ```
+
+pub mod channel;
+pub mod memory;
+pub mod pairing;
+pub mod pipe;
+pub mod session;
+pub mod tcp;
+mod wire;
+
+pub use channel::SecureChannel;
+pub use pairing::{TeamSecret, make_pairing_code, parse_pairing_code};
+pub use session::{Role, SessionConfig, SyncStats, run_session, sync_as_client, sync_as_server};
+
+use automerge::{Automerge, ChangeHash};
+
+/// Errors of device-to-device sync. Messages carry no personal data and no key material.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// The byte pipe failed (connection refused, reset, timed out...).
+    #[error("the connection failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The other side closed the connection before the session completed.
+    #[error("the connection closed before the session completed")]
+    Closed,
+    /// The other phone is not paired with this team (other team or wrong secret).
+    #[error("the other device is not paired with this team")]
+    NotPaired,
+    /// A frame failed authentication: altered, replayed, reordered or cut in transit.
+    #[error("a frame failed authentication (altered, replayed or reordered in transit)")]
+    Tampered,
+    /// A frame larger than the channel accepts.
+    #[error("a frame of {0} bytes exceeds the limit of {max} bytes", max = channel::MAX_FRAME)]
+    FrameTooLarge(usize),
+    /// The other side broke the protocol (unexpected or malformed message).
+    #[error("protocol error: {0}")]
+    Protocol(&'static str),
+    /// The other side speaks a protocol version we do not.
+    #[error("the other device speaks peer protocol version {0}, this one speaks {v}", v = channel::PROTOCOL_VERSION)]
+    Version(u8),
+    /// The pairing code could not be read.
+    #[error("the pairing code is not valid: {0}")]
+    PairingCode(&'static str),
+    /// A document or sync message could not be decoded or applied.
+    #[error("a document could not be merged: {0}")]
+    Document(String),
+    /// The store failed; the message names the operation, never the data.
+    #[error("the store failed: {0}")]
+    Store(String),
+    /// A cryptographic primitive failed (random source).
+    #[error("cryptography failed: {0}")]
+    Crypto(#[from] crate::crypto::CryptoError),
+}
+
+/// What a sync session needs from storage. The SQLite store implements it; [`memory::MemoryStore`] is
+/// the in-memory one for tests and benchmarks.
+pub trait SyncStore {
+    /// Every document this device holds: (doc id, its current heads sorted). Cheap: served from a table,
+    /// no document loads.
+    fn heads(&mut self) -> Result<Vec<(String, Vec<ChangeHash>)>, PeerError>;
+    /// Load one document; None when absent.
+    fn load(&mut self, doc_id: &str) -> Result<Option<Automerge>, PeerError>;
+    /// Persist documents that received changes (called once per batch; the store writes them and their
+    /// projections in ONE transaction). `docs` holds each changed doc after the incoming changes were
+    /// applied.
+    fn store(&mut self, docs: &mut [(String, Automerge)]) -> Result<(), PeerError>;
+    /// Per-peer, per-document automerge sync state (sync::State::encode / decode) to resume cheaply.
+    fn load_peer_state(&mut self, peer: &str, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError>;
+    /// Save per-peer, per-document sync states (one transaction).
+    fn save_peer_states(
+        &mut self,
+        peer: &str,
+        states: &[(String, Vec<u8>)],
+    ) -> Result<(), PeerError>;
+}

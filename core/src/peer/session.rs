@@ -1,0 +1,716 @@
+//! One sync session between two paired devices: both stores end with the same documents.
+//!
+//! Messages travel sealed over a [`SecureChannel`], strictly taking turns (so no pipe can deadlock with
+//! both sides writing). Each message starts with a kind byte:
+//!
+//! | kind | name      | from   | body                                                              |
+//! |------|-----------|--------|-------------------------------------------------------------------|
+//! | 1    | summary   | client | version u8, doc count, SHA-256 over every sorted (id, heads)      |
+//! | 2    | in sync   | server | nothing: the summaries agree, the session is over once acked      |
+//! | 3    | buckets   | server | bucket count n (power of two), n truncated bucket hashes (8 bytes) |
+//! | 4    | heads     | client | indices of differing buckets, then (id, heads) of the client's docs in them |
+//! | 5    | plan      | server | ids the server lacks (client sends them whole), ids both hold but differ |
+//! | 6/7  | batch     | both   | items: 1 = whole doc (id, `save()`), 2 = sync message (id, automerge sync message); 7 = more frames of this turn follow |
+//! | 8    | finish    | both   | nothing: I have nothing more and stored everything                 |
+//! | 9    | ack       | both   | nothing: I stored everything too; the session completed            |
+//! | 10   | abort     | both   | nothing: the sender failed locally (its store); no detail crosses   |
+//!
+//! The summary costs a few hundred bytes whatever the size of the stores, so phones that agree are
+//! done in one round trip. Otherwise the server sends bucket hashes (documents spread over buckets by
+//! the hash of their id), the client answers with its heads in the buckets that differ, and the server
+//! plans: documents one side lacks travel whole (compact `save()`), documents both hold but that
+//! differ run automerge's sync protocol, many per frame, a window of them at a time, until a turn from
+//! each side carries nothing. Then one side sends finish, the other acks; each stores everything before
+//! sending, so both know the session completed with everything stored.
+//!
+//! Received documents are stored in batches (at most [`SessionConfig::batch_docs`], and whatever a
+//! frame brought before the next frame is read), so a dropped connection keeps what arrived and the next session's summary finds only the rest;
+//! at most a window of documents is held in memory at a time.
+
+use super::channel::{MAX_MESSAGE, SecureChannel};
+use super::wire::{Reader, Writer};
+use super::{PeerError, SyncStore};
+use crate::crypto;
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::io::{Read, Write};
+
+const M_SUMMARY: u8 = 1;
+const M_IN_SYNC: u8 = 2;
+const M_BUCKETS: u8 = 3;
+const M_HEADS: u8 = 4;
+const M_PLAN: u8 = 5;
+const M_BATCH_LAST: u8 = 6;
+const M_BATCH_MORE: u8 = 7;
+const M_FINISH: u8 = 8;
+const M_ACK: u8 = 9;
+const M_ABORT: u8 = 10;
+const ITEM_DOC: u8 = 1;
+const ITEM_SYNC: u8 = 2;
+const SESSION_VERSION: u8 = 1;
+const MAX_BUCKETS: usize = 4096;
+const DOCS_PER_BUCKET: usize = 32;
+const MAX_TURNS: u64 = 100_000;
+
+/// Which end of the channel this device is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The device that dialled (`peer sync --connect`).
+    Client,
+    /// The device that listened (`peer serve`).
+    Server,
+}
+
+/// Tuning of a session. The defaults suit phones with 5,000 children.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Store received documents once this many are waiting (and after every frame).
+    pub batch_docs: usize,
+    /// Target size of one batch frame in bytes (a single larger document gets a frame of its own).
+    pub frame_budget: usize,
+    /// How many documents may run automerge sync at the same time (bounds memory).
+    pub sync_window: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            batch_docs: 200,
+            frame_budget: 256 * 1024,
+            sync_window: 100,
+        }
+    }
+}
+
+/// What a session did, as seen from this device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    /// Bytes this device wrote on the channel, handshake and framing included.
+    pub sent_bytes: u64,
+    /// Bytes this device read from the channel, handshake and framing included.
+    pub received_bytes: u64,
+    /// Documents sent whole or with changes in a sync message.
+    pub docs_sent: usize,
+    /// Documents that received changes here (whole or through sync).
+    pub docs_received: usize,
+    /// Documents written to the store.
+    pub docs_stored: usize,
+    /// Calls to [`SyncStore::store`].
+    pub store_batches: usize,
+    /// Turns this device sent (summary exchange included).
+    pub rounds: u64,
+    /// Whether the session completed on both sides (always true in an `Ok`).
+    pub completed: bool,
+}
+
+/// Run a session as the device that dialled.
+pub fn sync_as_client<S: Read + Write>(
+    channel: &mut SecureChannel<S>,
+    store: &mut dyn SyncStore,
+    peer_id: &str,
+) -> Result<SyncStats, PeerError> {
+    run_session(
+        channel,
+        store,
+        peer_id,
+        Role::Client,
+        &SessionConfig::default(),
+    )
+}
+
+/// Run a session as the device that was dialled.
+pub fn sync_as_server<S: Read + Write>(
+    channel: &mut SecureChannel<S>,
+    store: &mut dyn SyncStore,
+    peer_id: &str,
+) -> Result<SyncStats, PeerError> {
+    run_session(
+        channel,
+        store,
+        peer_id,
+        Role::Server,
+        &SessionConfig::default(),
+    )
+}
+
+/// Run a session in `role` with `config`. Returns once both sides stored everything.
+pub fn run_session<S: Read + Write>(
+    channel: &mut SecureChannel<S>,
+    store: &mut dyn SyncStore,
+    peer_id: &str,
+    role: Role,
+    config: &SessionConfig,
+) -> Result<SyncStats, PeerError> {
+    let mut s = Session {
+        ch: channel,
+        store,
+        peer: peer_id,
+        cfg: config.clone(),
+        active: BTreeMap::new(),
+        dirty: HashMap::new(),
+        states: HashMap::new(),
+        pending_states: Vec::new(),
+        sync_queue: VecDeque::new(),
+        full_queue: VecDeque::new(),
+        sent_changes: HashSet::new(),
+        received_changes: HashSet::new(),
+        stats: SyncStats::default(),
+    };
+    let result = match role {
+        Role::Client => s.client(),
+        Role::Server => s.server(),
+    };
+    if let Err(e) = &result
+        && matches!(e, PeerError::Store(_) | PeerError::Document(_))
+    {
+        let _ = s.ch.send(&[M_ABORT]);
+    }
+    result?;
+    s.stats.sent_bytes = s.ch.bytes_sent();
+    s.stats.received_bytes = s.ch.bytes_received();
+    s.stats.docs_sent += s.sent_changes.len();
+    s.stats.docs_received += s.received_changes.len();
+    s.stats.completed = true;
+    Ok(s.stats)
+}
+
+/// The heads of every document, sorted, with the hashes the summary needs.
+struct Summary {
+    entries: Vec<(String, Vec<ChangeHash>)>,
+}
+
+impl Summary {
+    fn new(mut entries: Vec<(String, Vec<ChangeHash>)>) -> Self {
+        for (_, h) in &mut entries {
+            h.sort();
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Self { entries }
+    }
+
+    fn entry_bytes(out: &mut Vec<u8>, id: &str, heads: &[ChangeHash]) {
+        out.extend_from_slice(&(id.len() as u32).to_be_bytes());
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(&(heads.len() as u32).to_be_bytes());
+        for h in heads {
+            out.extend_from_slice(&h.0);
+        }
+    }
+
+    fn total(&self) -> [u8; 32] {
+        let mut data = Vec::with_capacity(self.entries.len() * 80);
+        for (id, heads) in &self.entries {
+            Self::entry_bytes(&mut data, id, heads);
+        }
+        crypto::sha256(&data)
+    }
+
+    fn bucket_of(id: &str, n: usize) -> usize {
+        let h = crypto::sha256(id.as_bytes());
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&h[..8]);
+        (u64::from_be_bytes(b) % n as u64) as usize
+    }
+
+    /// Entry indices per bucket.
+    fn buckets(&self, n: usize) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); n];
+        for (i, (id, _)) in self.entries.iter().enumerate() {
+            out[Self::bucket_of(id, n)].push(i);
+        }
+        out
+    }
+
+    fn bucket_hashes(&self, buckets: &[Vec<usize>]) -> Vec<[u8; 8]> {
+        buckets
+            .iter()
+            .map(|idx| {
+                if idx.is_empty() {
+                    return [0u8; 8];
+                }
+                let mut data = Vec::new();
+                for &i in idx {
+                    let (id, heads) = &self.entries[i];
+                    Self::entry_bytes(&mut data, id, heads);
+                }
+                let h = crypto::sha256(&data);
+                let mut out = [0u8; 8];
+                out.copy_from_slice(&h[..8]);
+                out
+            })
+            .collect()
+    }
+}
+
+fn bucket_count(docs: usize) -> usize {
+    (docs / DOCS_PER_BUCKET)
+        .next_power_of_two()
+        .clamp(1, MAX_BUCKETS)
+}
+
+struct Active {
+    doc: Automerge,
+    changed: bool,
+}
+
+enum TurnEnd {
+    Turn { empty: bool },
+    Finished,
+}
+
+struct Session<'a, S> {
+    ch: &'a mut SecureChannel<S>,
+    store: &'a mut dyn SyncStore,
+    peer: &'a str,
+    cfg: SessionConfig,
+    /// Documents running automerge sync now.
+    active: BTreeMap<String, Active>,
+    /// Documents with received changes waiting to be stored.
+    dirty: HashMap<String, Automerge>,
+    /// Sync states of every document synced in this session.
+    states: HashMap<String, sync::State>,
+    /// Encoded sync states waiting to be saved (after `dirty` is stored).
+    pending_states: Vec<(String, Vec<u8>)>,
+    sync_queue: VecDeque<String>,
+    full_queue: VecDeque<String>,
+    sent_changes: HashSet<String>,
+    received_changes: HashSet<String>,
+    stats: SyncStats,
+}
+
+fn unexpected(kind: Option<&u8>) -> PeerError {
+    match kind {
+        Some(&M_ABORT) => PeerError::Protocol("the other device aborted the session"),
+        _ => PeerError::Protocol("unexpected session message"),
+    }
+}
+
+impl<S: Read + Write> Session<'_, S> {
+    fn send(&mut self, msg: &[u8]) -> Result<(), PeerError> {
+        self.ch.send(msg)
+    }
+
+    fn client(&mut self) -> Result<(), PeerError> {
+        let summary = Summary::new(self.store.heads()?);
+        let mut w = Writer::new(M_SUMMARY);
+        w.raw(&[SESSION_VERSION]);
+        w.uint(summary.entries.len() as u64);
+        w.raw(&summary.total());
+        self.send(&w.buf)?;
+        self.stats.rounds += 1;
+
+        let msg = self.ch.recv()?;
+        let mut r = Reader::new(&msg);
+        match r.u8()? {
+            M_IN_SYNC => {
+                self.send(&[M_ACK])?;
+                return Ok(());
+            }
+            M_BUCKETS => {}
+            k => return Err(unexpected(Some(&k))),
+        }
+        let n = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("bucket count"))?;
+        if n == 0 || n > MAX_BUCKETS || !n.is_power_of_two() {
+            return Err(PeerError::Protocol("bad bucket count"));
+        }
+        let theirs = r.raw(n * 8)?;
+        r.end()?;
+        let buckets = summary.buckets(n);
+        let ours = summary.bucket_hashes(&buckets);
+        let mut w = Writer::new(M_HEADS);
+        let differing: Vec<usize> = (0..n)
+            .filter(|&b| ours[b] != theirs[b * 8..b * 8 + 8])
+            .collect();
+        w.uint(differing.len() as u64);
+        for &b in &differing {
+            w.uint(b as u64);
+        }
+        let count: usize = differing.iter().map(|&b| buckets[b].len()).sum();
+        w.uint(count as u64);
+        for &b in &differing {
+            for &i in &buckets[b] {
+                let (id, heads) = &summary.entries[i];
+                w.bytes(id.as_bytes());
+                w.hashes(heads);
+            }
+        }
+        drop(summary);
+        self.send(&w.buf)?;
+        self.stats.rounds += 1;
+
+        let msg = self.ch.recv()?;
+        let mut r = Reader::new(&msg);
+        match r.u8()? {
+            M_PLAN => {}
+            k => return Err(unexpected(Some(&k))),
+        }
+        for _ in 0..r.count(1)? {
+            self.full_queue.push_back(r.string()?);
+        }
+        for _ in 0..r.count(1)? {
+            self.sync_queue.push_back(r.string()?);
+        }
+        r.end()?;
+        self.transfer(true)
+    }
+
+    fn server(&mut self) -> Result<(), PeerError> {
+        let msg = self.ch.recv()?;
+        let mut r = Reader::new(&msg);
+        match r.u8()? {
+            M_SUMMARY => {}
+            k => return Err(unexpected(Some(&k))),
+        }
+        if r.u8()? != SESSION_VERSION {
+            return Err(PeerError::Protocol("unknown session version"));
+        }
+        let their_count = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("count"))?;
+        let their_total = r.raw(32)?;
+        r.end()?;
+        let summary = Summary::new(self.store.heads()?);
+        if summary.entries.len() == their_count && summary.total() == their_total {
+            self.send(&[M_IN_SYNC])?;
+            self.stats.rounds += 1;
+            return self.expect_ack();
+        }
+        let n = bucket_count(their_count.max(summary.entries.len()));
+        let buckets = summary.buckets(n);
+        let mut w = Writer::new(M_BUCKETS);
+        w.uint(n as u64);
+        for h in summary.bucket_hashes(&buckets) {
+            w.raw(&h);
+        }
+        self.send(&w.buf)?;
+        self.stats.rounds += 1;
+
+        let msg = self.ch.recv()?;
+        let mut r = Reader::new(&msg);
+        match r.u8()? {
+            M_HEADS => {}
+            k => return Err(unexpected(Some(&k))),
+        }
+        let mut differing = Vec::new();
+        for _ in 0..r.count(1)? {
+            let b = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("bucket"))?;
+            if b >= n {
+                return Err(PeerError::Protocol("bucket index out of range"));
+            }
+            differing.push(b);
+        }
+        let mut theirs: BTreeMap<String, Vec<ChangeHash>> = BTreeMap::new();
+        for _ in 0..r.count(2)? {
+            let id = r.string()?;
+            let heads = r.hashes()?;
+            theirs.insert(id, heads);
+        }
+        r.end()?;
+        let mut want = Vec::new();
+        let mut both = Vec::new();
+        let mut mine = BTreeSet::new();
+        for &b in &differing {
+            for &i in &buckets[b] {
+                let (id, heads) = &summary.entries[i];
+                mine.insert(id.as_str());
+                match theirs.get(id) {
+                    None => self.full_queue.push_back(id.clone()),
+                    Some(h) if h != heads => both.push(id.clone()),
+                    Some(_) => {}
+                }
+            }
+        }
+        for id in theirs.keys() {
+            if !mine.contains(id.as_str()) {
+                want.push(id.clone());
+            }
+        }
+        both.sort();
+        let mut w = Writer::new(M_PLAN);
+        w.uint(want.len() as u64);
+        for id in &want {
+            w.bytes(id.as_bytes());
+        }
+        w.uint(both.len() as u64);
+        for id in &both {
+            w.bytes(id.as_bytes());
+        }
+        drop(summary);
+        self.send(&w.buf)?;
+        self.stats.rounds += 1;
+        self.sync_queue.extend(both);
+        self.transfer(false)
+    }
+
+    fn expect_ack(&mut self) -> Result<(), PeerError> {
+        let msg = self.ch.recv()?;
+        match msg.first() {
+            Some(&M_ACK) if msg.len() == 1 => Ok(()),
+            k => Err(unexpected(k)),
+        }
+    }
+
+    fn transfer(&mut self, i_start: bool) -> Result<(), PeerError> {
+        let mut peer_empty = false;
+        if !i_start {
+            match self.recv_turn()? {
+                TurnEnd::Finished => return Ok(()),
+                TurnEnd::Turn { empty } => peer_empty = empty,
+            }
+        }
+        loop {
+            if self.stats.rounds > MAX_TURNS {
+                return Err(PeerError::Protocol("the session did not settle"));
+            }
+            if self.send_turn(peer_empty)? {
+                return Ok(());
+            }
+            match self.recv_turn()? {
+                TurnEnd::Finished => return Ok(()),
+                TurnEnd::Turn { empty } => peer_empty = empty,
+            }
+        }
+    }
+
+    /// Take a document out of the session's buffers or the store.
+    fn take_doc(&mut self, id: &str) -> Result<Option<(Automerge, bool)>, PeerError> {
+        if let Some(doc) = self.dirty.remove(id) {
+            return Ok(Some((doc, true)));
+        }
+        Ok(self.store.load(id)?.map(|d| (d, false)))
+    }
+
+    fn state_for(&mut self, id: &str) -> Result<sync::State, PeerError> {
+        if let Some(s) = self.states.remove(id) {
+            return Ok(s);
+        }
+        Ok(match self.store.load_peer_state(self.peer, id)? {
+            // A state that does not decode only costs a longer sync: start afresh.
+            Some(bytes) => sync::State::decode(&bytes).unwrap_or_default(),
+            None => sync::State::new(),
+        })
+    }
+
+    fn activate(&mut self, id: &str) -> Result<(), PeerError> {
+        if self.active.contains_key(id) {
+            return Ok(());
+        }
+        let (doc, changed) = self
+            .take_doc(id)?
+            .unwrap_or_else(|| (Automerge::new(), false));
+        let state = self.state_for(id)?;
+        self.states.insert(id.to_string(), state);
+        self.active.insert(id.to_string(), Active { doc, changed });
+        Ok(())
+    }
+
+    fn deactivate(&mut self, id: &str) {
+        if let Some(a) = self.active.remove(id) {
+            if a.changed {
+                self.dirty.insert(id.to_string(), a.doc);
+            }
+            if let Some(st) = self.states.get(id) {
+                self.pending_states.push((id.to_string(), st.encode()));
+            }
+        }
+    }
+
+    /// Store waiting documents, then the sync states (a state never claims changes not yet stored).
+    /// With `all`, documents still syncing are stored too.
+    fn flush(&mut self, all: bool) -> Result<(), PeerError> {
+        if all {
+            let ids: Vec<String> = self.active.keys().cloned().collect();
+            for id in ids {
+                self.deactivate(&id);
+            }
+        }
+        if !self.dirty.is_empty() {
+            let mut docs: Vec<(String, Automerge)> = self.dirty.drain().collect();
+            docs.sort_by(|a, b| a.0.cmp(&b.0));
+            self.store.store(&mut docs)?;
+            self.stats.docs_stored += docs.len();
+            self.stats.store_batches += 1;
+        }
+        if !self.pending_states.is_empty() {
+            let states = std::mem::take(&mut self.pending_states);
+            self.store.save_peer_states(self.peer, &states)?;
+        }
+        Ok(())
+    }
+
+    fn receive_doc(&mut self, id: String, bytes: &[u8]) -> Result<(), PeerError> {
+        let mut incoming = Automerge::load(bytes)
+            .map_err(|_| PeerError::Document("a received document could not be loaded".into()))?;
+        let merge_err = |_| PeerError::Document("a received document could not be merged".into());
+        if let Some(a) = self.active.get_mut(&id) {
+            let before = a.doc.get_heads();
+            a.doc.merge(&mut incoming).map_err(merge_err)?;
+            if a.doc.get_heads() != before {
+                a.changed = true;
+                self.received_changes.insert(id);
+            }
+            return Ok(());
+        }
+        match self.take_doc(&id)? {
+            Some((mut local, changed)) => {
+                let before = local.get_heads();
+                local.merge(&mut incoming).map_err(merge_err)?;
+                if changed || local.get_heads() != before {
+                    if local.get_heads() != before {
+                        self.received_changes.insert(id.clone());
+                    }
+                    self.dirty.insert(id, local);
+                }
+            }
+            None => {
+                self.received_changes.insert(id.clone());
+                self.dirty.insert(id, incoming);
+            }
+        }
+        Ok(())
+    }
+
+    fn receive_sync(&mut self, id: String, bytes: &[u8]) -> Result<(), PeerError> {
+        let msg = sync::Message::decode(bytes)
+            .map_err(|_| PeerError::Document("a sync message could not be decoded".into()))?;
+        self.activate(&id)?;
+        let state = self.states.entry(id.clone()).or_default();
+        if let Some(a) = self.active.get_mut(&id) {
+            let before = a.doc.get_heads();
+            a.doc
+                .receive_sync_message(state, msg)
+                .map_err(|_| PeerError::Document("a sync message could not be applied".into()))?;
+            if a.doc.get_heads() != before {
+                a.changed = true;
+                self.received_changes.insert(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Read one turn of the other side (one or more batch frames), or its finish.
+    fn recv_turn(&mut self) -> Result<TurnEnd, PeerError> {
+        let mut items = 0usize;
+        loop {
+            let msg = self.ch.recv()?;
+            let mut r = Reader::new(&msg);
+            let kind = r.u8()?;
+            match kind {
+                M_BATCH_LAST | M_BATCH_MORE => {}
+                M_FINISH => {
+                    r.end()?;
+                    self.flush(true)?;
+                    self.send(&[M_ACK])?;
+                    return Ok(TurnEnd::Finished);
+                }
+                k => return Err(unexpected(Some(&k))),
+            }
+            while let Ok(tag) = r.u8() {
+                let id = r.string()?;
+                let body = r.bytes()?;
+                match tag {
+                    ITEM_DOC => self.receive_doc(id, body)?,
+                    ITEM_SYNC => self.receive_sync(id, body)?,
+                    _ => return Err(PeerError::Protocol("unknown batch item")),
+                }
+                items += 1;
+                if self.dirty.len() >= self.cfg.batch_docs {
+                    self.flush(false)?;
+                }
+            }
+            // What arrived in this frame is stored before the next is read: a dropped link loses at
+            // most one frame.
+            self.flush(false)?;
+            if kind == M_BATCH_LAST {
+                return Ok(TurnEnd::Turn { empty: items == 0 });
+            }
+        }
+    }
+
+    /// Send one turn. Returns true when it was the finish (acknowledged): the session is over.
+    fn send_turn(&mut self, peer_empty: bool) -> Result<bool, PeerError> {
+        let mut syncs: Vec<(String, Vec<u8>)> = Vec::new();
+        let ids: Vec<String> = self.active.keys().cloned().collect();
+        for id in ids {
+            match self.generate(&id) {
+                Some(m) => syncs.push((id, m)),
+                None => self.deactivate(&id),
+            }
+        }
+        while self.active.len() < self.cfg.sync_window.max(1) {
+            let Some(id) = self.sync_queue.pop_front() else {
+                break;
+            };
+            if self.states.contains_key(&id) {
+                continue; // already synced in this session, on the other side's initiative
+            }
+            self.activate(&id)?;
+            match self.generate(&id) {
+                Some(m) => syncs.push((id, m)),
+                None => self.deactivate(&id),
+            }
+        }
+        self.stats.rounds += 1;
+        if syncs.is_empty()
+            && self.full_queue.is_empty()
+            && self.sync_queue.is_empty()
+            && peer_empty
+        {
+            self.flush(true)?;
+            self.send(&[M_FINISH])?;
+            self.expect_ack()?;
+            return Ok(true);
+        }
+        let budget = self.cfg.frame_budget.clamp(1024, MAX_MESSAGE);
+        let mut frame = Writer::new(M_BATCH_LAST);
+        for (id, m) in syncs {
+            self.push_item(&mut frame, ITEM_SYNC, &id, &m, budget)?;
+        }
+        while let Some(id) = self.full_queue.pop_front() {
+            let Some(doc) = self.store.load(&id)? else {
+                continue;
+            };
+            let bytes = doc.save();
+            drop(doc);
+            self.push_item(&mut frame, ITEM_DOC, &id, &bytes, budget)?;
+            self.stats.docs_sent += 1;
+        }
+        self.send(&frame.buf)?;
+        Ok(false)
+    }
+
+    fn generate(&mut self, id: &str) -> Option<Vec<u8>> {
+        let a = self.active.get(id)?;
+        let st = self.states.entry(id.to_string()).or_default();
+        let m = a.doc.generate_sync_message(st)?;
+        if !m.changes.is_empty() {
+            self.sent_changes.insert(id.to_string());
+        }
+        Some(m.encode())
+    }
+
+    /// Add one item to the frame being built, sending the frame first when the item would overflow it.
+    fn push_item(
+        &mut self,
+        frame: &mut Writer,
+        tag: u8,
+        id: &str,
+        body: &[u8],
+        budget: usize,
+    ) -> Result<(), PeerError> {
+        let size = 1 + 10 + id.len() + 10 + body.len();
+        if 1 + size > MAX_MESSAGE {
+            return Err(PeerError::Document(
+                "a document is larger than the largest frame".into(),
+            ));
+        }
+        if frame.len() > 1 && frame.len() + size > budget {
+            frame.buf[0] = M_BATCH_MORE;
+            self.send(&frame.buf)?;
+            *frame = Writer::new(M_BATCH_LAST);
+        }
+        frame.raw(&[tag]);
+        frame.bytes(id.as_bytes());
+        frame.bytes(body);
+        Ok(())
+    }
+}

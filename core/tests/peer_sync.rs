@@ -1,0 +1,224 @@
+//! Sync sessions between two stores: convergence, cost, refusal and resumption.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod peer_common;
+
+use peer_common::*;
+use std::net::TcpListener;
+use timbang_core::peer::memory::MemoryStore;
+use timbang_core::peer::pipe::{self, FailAfter, FlipByte};
+use timbang_core::peer::{PeerError, TeamSecret, tcp};
+
+/// A: children 0..12, B: children 6..18; 6..12 are shared, and 8..12 were edited on both phones the
+/// same morning (8 and 9 even the same visit with different weights: a conflict both must keep).
+fn overlapping_stores() -> (MemoryStore, MemoryStore) {
+    let mut a = store_with(0..12, 3);
+    let mut b = store_with(12..18, 2);
+    for n in 6..12 {
+        let doc = a.get(&child_id(n)).unwrap();
+        b.put(&child_id(n), &doc.fork());
+    }
+    for n in 8..12 {
+        let mut da = a.get(&child_id(n)).unwrap().fork();
+        let mut db = b.get(&child_id(n)).unwrap().fork();
+        add_visit(&mut da, "2024-06-03", 9_100);
+        add_visit(
+            &mut db,
+            if n < 10 { "2024-06-03" } else { "2024-07-01" },
+            9_300,
+        );
+        a.put(&child_id(n), &da);
+        b.put(&child_id(n), &db);
+    }
+    (a, b)
+}
+
+#[test]
+fn disjoint_overlapping_and_concurrent_docs_converge_in_one_session_over_tcp() {
+    let team = TeamSecret::make().unwrap();
+    let (mut a, mut b) = overlapping_stores();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (client, server) = std::thread::scope(|s| {
+        let team2 = team.clone();
+        let b = &mut b;
+        let srv = s.spawn(move || tcp::serve_one(&listener, &team2, "hp-bidan", b));
+        let cl = tcp::sync_with(addr, &team, "hp-kader", &mut a);
+        (cl.unwrap(), srv.join().unwrap().unwrap())
+    });
+    assert_eq!(client.0, "hp-bidan");
+    assert_eq!(server.0, "hp-kader");
+    assert!(client.1.completed && server.1.completed);
+    assert_eq!(a.len(), 18);
+    assert_converged(&a, &b);
+    // 0..6 and 8..12 reached B; 12..18 and 8..12 reached A.
+    assert_eq!(server.1.docs_received, 10);
+    assert_eq!(client.1.docs_received, 10);
+    assert_eq!(client.1.sent_bytes, server.1.received_bytes);
+    // The concurrent weights of the same visit are both kept (a conflict for the bidan).
+    let doc = a.get(&child_id(8)).unwrap();
+    let visits = doc.get(automerge::ROOT, "visits").unwrap().unwrap().1;
+    use automerge::ReadDoc;
+    assert_eq!(doc.get_all(&visits, "2024-06-03").unwrap().len(), 2);
+    // Child 10 has both visits, merged field by field.
+    let doc = b.get(&child_id(10)).unwrap();
+    let visits = doc.get(automerge::ROOT, "visits").unwrap().unwrap().1;
+    assert_eq!(doc.keys(&visits).count(), 5);
+
+    // A second session finds nothing to do and costs little.
+    let (c, s) = sync_pair(&mut a, &mut b, &team);
+    assert_eq!(
+        (
+            c.docs_received,
+            s.docs_received,
+            c.docs_stored,
+            s.docs_stored
+        ),
+        (0, 0, 0, 0)
+    );
+    assert!(c.sent_bytes + c.received_bytes < 600, "{c:?}");
+}
+
+#[test]
+fn either_side_may_dial_and_empty_stores_are_fine() {
+    let team = TeamSecret::make().unwrap();
+    let (mut a, mut b) = overlapping_stores();
+    let (c, s) = sync_pair(&mut b, &mut a, &team);
+    assert!(c.completed && s.completed);
+    assert_converged(&a, &b);
+    let mut e1 = MemoryStore::default();
+    let mut e2 = MemoryStore::default();
+    sync_pair(&mut e1, &mut e2, &team);
+    assert!(e1.is_empty() && e2.is_empty());
+    // An empty phone pulls everything, an empty server receives everything.
+    let mut fresh = MemoryStore::default();
+    sync_pair(&mut fresh, &mut a, &team);
+    assert_converged(&fresh, &a);
+    let mut fresh = MemoryStore::default();
+    sync_pair(&mut a, &mut fresh, &team);
+    assert_converged(&fresh, &a);
+}
+
+#[test]
+fn agreeing_stores_with_5000_children_exchange_under_1kb() {
+    let team = TeamSecret::make().unwrap();
+    let mut a = MemoryStore::default();
+    for n in 0..5000 {
+        a.put(&child_id(n), &child_doc(n, 1));
+    }
+    let mut b = a.clone();
+    let (c, s) = sync_pair(&mut a, &mut b, &team);
+    let total = c.sent_bytes + c.received_bytes;
+    assert!(total < 1024, "agreeing phones exchanged {total} bytes");
+    assert_eq!(total, s.sent_bytes + s.received_bytes);
+    assert_eq!(
+        (a.load_calls, b.load_calls),
+        (0, 0),
+        "agreeing phones load no document"
+    );
+
+    // One child differs: still small (buckets, then a few dozen heads, then automerge sync of one doc).
+    let mut doc = b.get(&child_id(4321)).unwrap();
+    add_visit(&mut doc, "2024-08-15", 10_200);
+    b.put(&child_id(4321), &doc);
+    let (c, _) = sync_pair(&mut a, &mut b, &team);
+    assert_eq!(c.docs_received, 1);
+    assert_eq!(a.heads_of(&child_id(4321)), b.heads_of(&child_id(4321)));
+    assert!(c.sent_bytes + c.received_bytes < 8 * 1024, "{c:?}");
+}
+
+#[test]
+fn a_tampered_frame_stops_the_session_and_changes_nothing() {
+    let team = TeamSecret::make().unwrap();
+    let (mut a, mut b) = overlapping_stores();
+    let (a0, b0) = (a.all_heads(), b.all_heads());
+    // Client hello 67 bytes (device id "phone-client"), proof 37: flip a byte inside the summary.
+    let (p, q) = pipe::duplex();
+    let (c, s) = session_over(&mut a, &mut b, FlipByte::new(p, 67 + 37 + 10), q, &team);
+    assert!(matches!(s, Err(PeerError::Tampered)), "{s:?}");
+    assert!(c.is_err());
+    assert_eq!((a.all_heads(), b.all_heads()), (a0.clone(), b0.clone()));
+    assert_eq!((a.store_calls, b.store_calls), (0, 0));
+    // The same in the other direction, later: inside the server's plan.
+    let (p, q) = pipe::duplex();
+    let (c, s) = session_over(&mut a, &mut b, p, FlipByte::new(q, 67 + 16 + 200), &team);
+    assert!(matches!(c, Err(PeerError::Tampered)), "{c:?}");
+    assert!(s.is_err());
+    assert_eq!((a.all_heads(), b.all_heads()), (a0, b0));
+}
+
+#[test]
+fn an_unpaired_peer_gets_no_data() {
+    let team = TeamSecret::make().unwrap();
+    let (a, mut b) = overlapping_stores();
+    let (a0, b0) = (a.all_heads(), b.all_heads());
+    let stranger = TeamSecret::make().unwrap();
+    std::thread::scope(|s| {
+        let (p, q) = pipe::duplex();
+        let b = &mut b;
+        let team = &team;
+        let srv = s.spawn(move || {
+            let (mut ch, peer) = timbang_core::peer::SecureChannel::accept(q, team, "hp-bidan")?;
+            timbang_core::peer::sync_as_server(&mut ch, b, &peer)
+        });
+        let cl = timbang_core::peer::SecureChannel::connect(p, &stranger, "hp-asing");
+        assert!(matches!(cl, Err(PeerError::NotPaired)));
+        assert!(matches!(srv.join().unwrap(), Err(PeerError::NotPaired)));
+    });
+    assert_eq!((a.all_heads(), b.all_heads()), (a0, b0));
+    assert_eq!(b.load_calls, 0);
+}
+
+#[test]
+fn a_dropped_connection_resumes_without_starting_over() {
+    let team = TeamSecret::make().unwrap();
+    let source = store_with(0..600, 6);
+    // What a full pull costs.
+    let mut fresh = MemoryStore::default();
+    let mut src = source.clone();
+    let (full, _) = sync_pair(&mut fresh, &mut src, &team);
+    let full_bytes = full.received_bytes + full.sent_bytes;
+
+    // The server's link drops after ~90% of that (frames are 256 KiB: the first frame arrived).
+    let mut phone = MemoryStore::default();
+    let mut src = source.clone();
+    let (p, q) = pipe::duplex();
+    let limit = (full.received_bytes as usize) * 9 / 10;
+    let (c, s) = session_over(&mut phone, &mut src, p, FailAfter::new(q, limit), &team);
+    assert!(matches!(c, Err(PeerError::Closed)), "{c:?}");
+    assert!(matches!(s, Err(PeerError::Io(_))), "{s:?}");
+    let kept = phone.len();
+    assert!(
+        (200..600).contains(&kept),
+        "kept {kept} documents; full pull {full:?}; {c:?}"
+    );
+
+    let (again, _) = sync_pair(&mut phone, &mut src, &team);
+    assert_converged(&phone, &source);
+    let resumed = again.received_bytes + again.sent_bytes;
+    assert!(
+        resumed < full_bytes,
+        "resumed {resumed} vs full {full_bytes}"
+    );
+    assert_eq!(again.docs_received, 600 - kept);
+    assert!(
+        phone.largest_store_batch <= 200,
+        "{}",
+        phone.largest_store_batch
+    );
+}
+
+#[test]
+fn fresh_pull_costs_little_more_than_the_saved_documents() {
+    let team = TeamSecret::make().unwrap();
+    let mut source = store_with(0..200, 24);
+    let mut fresh = MemoryStore::default();
+    let (c, _) = sync_pair(&mut fresh, &mut source, &team);
+    assert_converged(&fresh, &source);
+    let saved = source.saved_bytes() as u64;
+    assert!(
+        c.received_bytes + c.sent_bytes < saved * 3 / 2,
+        "{c:?} vs {saved}"
+    );
+    assert_eq!(c.docs_received, 200);
+}
