@@ -33,16 +33,36 @@ fn open(path: &Path) -> Timbang {
 
 /// Deterministic synthetic names.
 fn name(i: usize) -> String {
-    const A: &[&str] = &["Adi", "Bayu", "Citra", "Dewi", "Eka", "Fajar", "Gita", "Hadi", "Indah", "Joko", "Kiki", "Lina"];
-    const B: &[&str] = &["Pratama", "Lestari", "Saputra", "Wulandari", "Hidayat", "Kusuma", "Santoso", "Permata"];
+    const A: &[&str] = &[
+        "Adi", "Bayu", "Citra", "Dewi", "Eka", "Fajar", "Gita", "Hadi", "Indah", "Joko", "Kiki",
+        "Lina",
+    ];
+    const B: &[&str] = &[
+        "Pratama",
+        "Lestari",
+        "Saputra",
+        "Wulandari",
+        "Hidayat",
+        "Kusuma",
+        "Santoso",
+        "Permata",
+    ];
     format!("{} {} {}", A[i % A.len()], B[(i / A.len()) % B.len()], i)
 }
 
 /// Median-ish weight (g) and length (mm) by age in months, with a per-child offset.
 fn growth(m: u32, k: i64) -> (u32, u32) {
     let m = f64::from(m);
-    let w = if m < 12.0 { 3_300.0 + 600.0 * m - 15.0 * m * m } else { 9_600.0 + 190.0 * (m - 12.0) };
-    let h = if m < 12.0 { 500.0 + 25.0 * m } else { 750.0 + 9.0 * (m - 12.0) };
+    let w = if m < 12.0 {
+        3_300.0 + 600.0 * m - 15.0 * m * m
+    } else {
+        9_600.0 + 190.0 * (m - 12.0)
+    };
+    let h = if m < 12.0 {
+        500.0 + 25.0 * m
+    } else {
+        750.0 + 9.0 * (m - 12.0)
+    };
     ((w + k as f64 * 40.0) as u32, (h + k as f64 * 5.0) as u32)
 }
 
@@ -71,7 +91,11 @@ fn fixture(n: usize) -> PathBuf {
                             date: Some(dob + chrono::Months::new(m) + chrono::Days::new(1)),
                             weight_g: Some(w),
                             height_mm: Some(h),
-                            position: Some(if m < 24 { Position::Lying } else { Position::Standing }),
+                            position: Some(if m < 24 {
+                                Position::Lying
+                            } else {
+                                Position::Standing
+                            }),
                             ..Default::default()
                         }
                     })
@@ -93,7 +117,8 @@ fn fixture(n: usize) -> PathBuf {
     }
     drop(t);
     let conn = rusqlite::Connection::open(&tmp).unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;").unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")
+        .unwrap();
     drop(conn);
     std::fs::rename(&tmp, &path).unwrap();
     path
@@ -127,7 +152,12 @@ fn benches(c: &mut Criterion) {
         if n == 5_000 {
             let path = copy_of(&fx, "record-visit.db");
             let t = open(&path);
-            let ids: Vec<ChildId> = t.village_list().unwrap().into_iter().map(|r| r.child_id).collect();
+            let ids: Vec<ChildId> = t
+                .village_list()
+                .unwrap()
+                .into_iter()
+                .map(|r| r.child_id)
+                .collect();
             let mut i = 0usize;
             g.bench_function("record_visit", |b| {
                 b.iter(|| {

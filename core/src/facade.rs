@@ -1069,13 +1069,23 @@ impl Timbang {
             let id = ChildId::make();
             let now = self.now_ms();
             let mut doc =
-                crdt::new_child_doc(&id, &c, &codes, &settings.device_name, actor.clone(), now).map_err(crdt_err)?;
-            let info = ChildInfo { sex: c.sex, birth_date: c.birth_date };
+                crdt::new_child_doc(&id, &c, &codes, &settings.device_name, actor.clone(), now)
+                    .map_err(crdt_err)?;
+            let info = ChildInfo {
+                sex: c.sex,
+                birth_date: c.birth_date,
+            };
             let mut history: Vec<VisitInput> = Vec::new();
             let mut visits = visits.clone();
             visits.sort_by_key(|v| v.date);
             for v in &visits {
-                let date = v.date.ok_or_else(|| Error::invalid("date", "Tanggal kunjungan wajib diisi.", "visit date is required"))?;
+                let date = v.date.ok_or_else(|| {
+                    Error::invalid(
+                        "date",
+                        "Tanggal kunjungan wajib diisi.",
+                        "visit date is required",
+                    )
+                })?;
                 domain::validate_visit_date(date, c.birth_date, today)?;
                 let input = VisitInput {
                     date,
@@ -1087,11 +1097,18 @@ impl Timbang {
                     oedema: v.oedema.unwrap_or(false),
                 };
                 if let Err(e) = growth::check_hard_limits(&input) {
-                    return Err(Error::invalid(e.field.code(), e.message_id(), e.to_string()));
+                    return Err(Error::invalid(
+                        e.field.code(),
+                        e.message_id(),
+                        e.to_string(),
+                    ));
                 }
-                let concerns: Vec<String> =
-                    growth::plausibility(&info, &history, &input).into_iter().map(|c| c.code.to_owned()).collect();
-                crdt::write_visit(&mut doc, date, v, &concerns, &settings.device_name, now).map_err(crdt_err)?;
+                let concerns: Vec<String> = growth::plausibility(&info, &history, &input)
+                    .into_iter()
+                    .map(|c| c.code.to_owned())
+                    .collect();
+                crdt::write_visit(&mut doc, date, v, &concerns, &settings.device_name, now)
+                    .map_err(crdt_err)?;
                 history.push(input);
             }
             docs.push((id, doc));
@@ -1101,11 +1118,222 @@ impl Timbang {
                 for (id, doc) in &docs {
                     self.store.save_doc(tx, id.as_str(), doc, None)?;
                 }
-                let refs: Vec<(&str, &Automerge)> = docs.iter().map(|(i, d)| (i.as_str(), d)).collect();
+                let refs: Vec<(&str, &Automerge)> =
+                    docs.iter().map(|(i, d)| (i.as_str(), d)).collect();
                 projection::apply_changed(&self.store, tx, &refs, kbm)?;
-                Store::audit(tx, &settings.device_name, self.kader.as_deref(), "import_batch", None, Some(&docs.len().to_string()))
+                Store::audit(
+                    tx,
+                    &settings.device_name,
+                    self.kader.as_deref(),
+                    "import_batch",
+                    None,
+                    Some(&docs.len().to_string()),
+                )
             })
             .map_err(store_err)?;
         Ok(docs.into_iter().map(|(id, _)| id).collect())
+    }
+}
+
+/// What one phone-to-phone session did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerReport {
+    pub peer_device: String,
+    pub sent_bytes: u64,
+    pub received_bytes: u64,
+    pub docs_sent: u64,
+    pub docs_received: u64,
+    pub completed: bool,
+}
+
+impl Timbang {
+    fn team(&self) -> Result<crate::peer::TeamSecret> {
+        let (id, secret) = self
+            .store
+            .read(|c| {
+                Ok((
+                    Store::meta_get(c, "team_id")?,
+                    self.store.meta_get_secret(c, "team_secret")?,
+                ))
+            })
+            .map_err(store_err)?;
+        match (id, secret) {
+            (Some(id), Some(secret)) => Ok(crate::peer::TeamSecret {
+                team_id: id
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| Error::storage("bad team id"))?,
+                secret: Key::from_bytes(&secret).map_err(Error::storage)?,
+            }),
+            _ => Err(Error::invalid(
+                "team",
+                "Perangkat ini belum punya tim: jalankan `timbang team invite` di HP pertama.",
+                "this device has no team yet: run `team invite` on the first phone",
+            )),
+        }
+    }
+
+    /// Ok when this device belongs to a team (so it can sync), the team error otherwise.
+    pub fn check_team(&self) -> Result<()> {
+        self.team().map(|_| ())
+    }
+
+    /// The pairing code that lets another phone join this posyandu's team (made on first use).
+    pub fn team_invite(&self) -> Result<String> {
+        let settings = self.settings()?;
+        if let Ok(team) = self.team() {
+            return Ok(crate::peer::make_pairing_code(&team));
+        }
+        let team = crate::peer::TeamSecret::make().map_err(Error::storage)?;
+        self.store
+            .write(|tx| {
+                Store::meta_set(tx, "team_id", &team.team_id)?;
+                self.store
+                    .meta_set_secret(tx, "team_secret", team.secret.as_bytes())?;
+                Store::audit(
+                    tx,
+                    &settings.device_name,
+                    self.kader.as_deref(),
+                    "team_invite",
+                    None,
+                    None,
+                )
+            })
+            .map_err(store_err)?;
+        Ok(crate::peer::make_pairing_code(&team))
+    }
+
+    /// Set up a fresh database as another phone of the team whose pairing code is `code`.
+    pub fn team_join(&self, code: &str, device_name: &str) -> Result<DeviceSettings> {
+        let team = crate::peer::parse_pairing_code(code).map_err(|e| {
+            Error::invalid(
+                "code",
+                "Kode pasangan tidak sah; periksa lagi hurufnya.",
+                format!("pairing code: {e}"),
+            )
+        })?;
+        let device_name = domain::clean_name("device", "Nama perangkat", device_name)?;
+        if self.settings().is_ok() {
+            return Err(Error::AlreadyInitialized);
+        }
+        self.store
+            .write(|tx| {
+                let device_id = uuid::Uuid::now_v7().to_string();
+                let actor = crypto::make_random_bytes::<16>()?;
+                Store::meta_set(tx, "device_id", device_id.as_bytes())?;
+                Store::meta_set(tx, "device_name", device_name.as_bytes())?;
+                Store::meta_set(tx, "actor", &actor)?;
+                Store::meta_set(tx, "kbm_table", KbmTable::default_table().id().as_bytes())?;
+                Store::meta_set(tx, "team_id", &team.team_id)?;
+                self.store
+                    .meta_set_secret(tx, "team_secret", team.secret.as_bytes())?;
+                Store::audit(
+                    tx,
+                    &device_name,
+                    self.kader.as_deref(),
+                    "team_join",
+                    None,
+                    None,
+                )
+            })
+            .map_err(store_err)?;
+        self.settings()
+    }
+
+    fn peer_result(
+        &self,
+        r: std::result::Result<(String, crate::peer::SyncStats), crate::peer::PeerError>,
+    ) -> Result<PeerReport> {
+        use crate::peer::PeerError;
+        let settings = self.settings()?;
+        match r {
+            Ok((peer, stats)) => {
+                self.store
+                    .write(|tx| {
+                        tx.prepare_cached(
+                            "INSERT INTO peers(peer_id, last_sync_at, sessions) VALUES (?1, ?2, 1)
+                             ON CONFLICT(peer_id) DO UPDATE SET last_sync_at = excluded.last_sync_at, sessions = sessions + 1",
+                        )?
+                        .execute(params![peer, self.clock.now().to_rfc3339()])?;
+                        Store::audit(tx, &settings.device_name, self.kader.as_deref(), "peer_sync", None, Some(&peer))
+                    })
+                    .map_err(store_err)?;
+                Ok(PeerReport {
+                    peer_device: peer,
+                    sent_bytes: stats.sent_bytes,
+                    received_bytes: stats.received_bytes,
+                    docs_sent: stats.docs_sent as u64,
+                    docs_received: stats.docs_received as u64,
+                    completed: stats.completed,
+                })
+            }
+            Err(e) => {
+                let retryable = matches!(e, PeerError::Io(_) | PeerError::Closed);
+                let message = match e {
+                    PeerError::NotPaired => {
+                        "the other device is not paired with this team".to_owned()
+                    }
+                    PeerError::Tampered => {
+                        "a frame failed authentication; the session was stopped".to_owned()
+                    }
+                    other => other.to_string(),
+                };
+                Err(Error::Sync { message, retryable })
+            }
+        }
+    }
+
+    /// One sync session as the dialling phone, over TCP.
+    pub fn peer_sync_tcp(&self, addr: &str) -> Result<PeerReport> {
+        let settings = self.settings()?;
+        let team = self.team()?;
+        let mut s = crate::store::sync::StoreSync::new(
+            &self.store,
+            self.kbm(&settings),
+            &settings.device_name,
+        );
+        let r = crate::peer::tcp::sync_with(addr, &team, &settings.device_id, &mut s);
+        self.peer_result(r)
+    }
+
+    /// Accept one sync session on `listener`.
+    pub fn peer_serve_one(&self, listener: &std::net::TcpListener) -> Result<PeerReport> {
+        let settings = self.settings()?;
+        let team = self.team()?;
+        let mut s = crate::store::sync::StoreSync::new(
+            &self.store,
+            self.kbm(&settings),
+            &settings.device_name,
+        );
+        let r = crate::peer::tcp::serve_one(listener, &team, &settings.device_id, &mut s);
+        self.peer_result(r)
+    }
+
+    /// One sync session over any byte pipe (Bluetooth, Wi-Fi Direct, a cable): `dial` is true on the
+    /// phone that started it.
+    pub fn peer_sync_over<S: std::io::Read + std::io::Write>(
+        &self,
+        stream: S,
+        dial: bool,
+    ) -> Result<PeerReport> {
+        use crate::peer::{Role, SecureChannel, SessionConfig, run_session};
+        let settings = self.settings()?;
+        let team = self.team()?;
+        let mut s = crate::store::sync::StoreSync::new(
+            &self.store,
+            self.kbm(&settings),
+            &settings.device_name,
+        );
+        let r = (|| {
+            let (mut ch, peer) = if dial {
+                SecureChannel::connect(stream, &team, &settings.device_id)?
+            } else {
+                SecureChannel::accept(stream, &team, &settings.device_id)?
+            };
+            let role = if dial { Role::Client } else { Role::Server };
+            let stats = run_session(&mut ch, &mut s, &peer, role, &SessionConfig::default())?;
+            Ok((peer, stats))
+        })();
+        self.peer_result(r)
     }
 }

@@ -7,8 +7,8 @@ pub mod crdt;
 pub mod crypto;
 pub mod domain;
 pub mod error;
-pub mod growth;
 pub mod facade;
+pub mod growth;
 pub mod peer;
 pub mod store;
 

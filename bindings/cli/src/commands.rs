@@ -10,7 +10,10 @@ use timbang_core::facade::{Clock, SystemClock, VisitResult};
 use timbang_core::{Error, FixedDate, Timbang};
 
 use crate::output::{self, CliError, line, num};
-use crate::{ChildAddArgs, ChildCommand, Cli, Command, InitArgs, VisitAddArgs, VisitCommand};
+use crate::{
+    ChildAddArgs, ChildCommand, Cli, Command, InitArgs, PeerCommand, TeamCommand, VisitAddArgs,
+    VisitCommand,
+};
 
 /// The clock: the system's, or a fixed date from `TIMBANG_TODAY` (YYYY-MM-DD) for reproducible runs.
 pub fn clock() -> Result<Arc<dyn Clock>, CliError> {
@@ -116,6 +119,28 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Conflicts(a) => conflicts(&cli, a.json),
         Command::Resolve { conflict_id, value } => resolve(&cli, conflict_id, value),
         Command::Anthro { input, output } => anthro(input, output),
+        Command::Team(TeamCommand::Invite) => {
+            let t = open(&cli, false)?;
+            let code = t.team_invite()?;
+            line("Kode pasangan untuk HP lain di posyandu ini (rahasiakan):");
+            line(code);
+            Ok(())
+        }
+        Command::Team(TeamCommand::Join { code, device }) => {
+            let t = open(&cli, true)?;
+            let s = t.team_join(code, device)?;
+            line(format!("Perangkat {} bergabung dengan tim.", s.device_name));
+            line(s.device_id);
+            Ok(())
+        }
+        Command::Peer(PeerCommand::Serve { listen, once, json }) => {
+            peer_serve(&cli, listen, *once, *json)
+        }
+        Command::Peer(PeerCommand::Sync { connect, json }) => {
+            let t = open(&cli, false)?;
+            let r = t.peer_sync_tcp(connect)?;
+            print_peer(&r, *json)
+        }
     }
 }
 
@@ -459,5 +484,47 @@ fn anthro(input: &Path, output: &Path) -> Result<(), CliError> {
             format!("Berkas masukan salah: {e}."),
             e.to_string(),
         ))),
+    }
+}
+
+fn print_peer(r: &timbang_core::facade::PeerReport, as_json: bool) -> Result<(), CliError> {
+    if as_json {
+        output::json(r)?;
+    } else {
+        line(format!(
+            "Sinkron dengan {}: {} dokumen dikirim, {} diterima ({} B keluar, {} B masuk).",
+            r.peer_device, r.docs_sent, r.docs_received, r.sent_bytes, r.received_bytes
+        ));
+    }
+    if r.completed {
+        Ok(())
+    } else {
+        Err(CliError::Other("The sync session did not complete.".into()))
+    }
+}
+
+fn peer_serve(cli: &Cli, listen: &str, once: bool, as_json: bool) -> Result<(), CliError> {
+    let t = open(cli, false)?;
+    // Check the team before listening, so a phone without a team fails at once.
+    t.check_team()?;
+    let listener = std::net::TcpListener::bind(listen).map_err(|e| {
+        CliError::Core(Error::invalid(
+            "listen",
+            format!("Tidak bisa mendengarkan di {listen}: {e}."),
+            format!("cannot listen on {listen}: {e}"),
+        ))
+    })?;
+    eprintln!("Menunggu HP lain di {}", listener.local_addr()?);
+    loop {
+        match t.peer_serve_one(&listener) {
+            Ok(r) => {
+                print_peer(&r, as_json)?;
+                if once {
+                    return Ok(());
+                }
+            }
+            Err(e) if once => return Err(e.into()),
+            Err(e) => eprintln!("{}", e.message_id()),
+        }
     }
 }

@@ -50,6 +50,12 @@ pub enum Command {
         #[arg(long, value_name = "OUT.csv")]
         output: PathBuf,
     },
+    /// Pair phones of one posyandu.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Phone-to-phone sync (both directions in one session).
+    #[command(subcommand)]
+    Peer(PeerCommand),
     /// Keep one value of a conflict.
     Resolve { conflict_id: String, value: String },
 }
@@ -66,6 +72,39 @@ pub struct JsonArg {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Print the pairing code (alone on the last line) that lets another phone join.
+    Invite,
+    /// Set up a fresh database as another phone of the team (instead of `init`).
+    Join {
+        code: String,
+        #[arg(long)]
+        device: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// Wait for phones to sync with this one.
+    Serve {
+        #[arg(long, value_name = "HOST:PORT")]
+        listen: String,
+        /// Serve one session, then exit (0 only when it completed).
+        #[arg(long)]
+        once: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync with a phone that is serving.
+    Sync {
+        #[arg(long, value_name = "HOST:PORT")]
+        connect: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 
 pub mod migrations;
 pub mod projection;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -1,0 +1,374 @@
+//! Two (or three) phones as separate `timbang` processes syncing over real TCP on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+const TODAY: &str = "2025-06-15";
+
+struct Phone {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+fn phone() -> Phone {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hp.db");
+    Phone { _dir: dir, db }
+}
+
+fn cmd(p: &Phone, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_timbang"));
+    c.arg("--db")
+        .arg(&p.db)
+        .args(args)
+        .env("TIMBANG_TODAY", TODAY);
+    c
+}
+
+fn run(p: &Phone, args: &[&str]) -> Output {
+    cmd(p, args).output().unwrap()
+}
+
+fn ok(p: &Phone, args: &[&str]) -> String {
+    let o = run(p, args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn last(s: &str) -> String {
+    s.trim_end().lines().last().unwrap().trim().to_owned()
+}
+
+fn json(p: &Phone, args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(p, args)).unwrap()
+}
+
+/// Start `peer serve --once` on an ephemeral port; returns the process and the address it listens on.
+fn serve(p: &Phone) -> (Child, String) {
+    let mut child = cmd(p, &["peer", "serve", "--listen", "127.0.0.1:0", "--once"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(
+        addr.starts_with("127.0.0.1:"),
+        "unexpected first line {line:?}"
+    );
+    // Keep draining stderr so the server never blocks on it.
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = err.read_to_string(&mut rest);
+    });
+    (child, addr)
+}
+
+fn sync(server: &Phone, client: &Phone) {
+    let (mut srv, addr) = serve(server);
+    ok(client, &["peer", "sync", "--connect", &addr]);
+    assert!(
+        srv.wait().unwrap().success(),
+        "serve --once exits 0 after a completed session"
+    );
+}
+
+fn team() -> (Phone, Phone) {
+    let a = phone();
+    ok(
+        &a,
+        &[
+            "init",
+            "--posyandu",
+            "Melati",
+            "--village",
+            "Sukamaju",
+            "--device",
+            "hp-1",
+        ],
+    );
+    let code = last(&ok(&a, &["team", "invite"]));
+    let b = phone();
+    ok(&b, &["team", "join", &code, "--device", "hp-2"]);
+    (a, b)
+}
+
+#[test]
+fn two_phones_merge_field_by_field_and_surface_real_conflicts() {
+    let (a, b) = team();
+    let id = last(&ok(
+        &a,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Sari Wulandari",
+            "--sex",
+            "P",
+            "--dob",
+            "2024-09-01",
+        ],
+    ));
+    sync(&a, &b);
+    assert_eq!(json(&b, &["list", "--json"])[0]["child_id"], id.as_str());
+
+    // The same morning: phone A weighs, phone B weighs too (a different value) and measures length.
+    ok(
+        &a,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2025-06-14",
+            "--weight",
+            "7.4",
+            "--yes",
+        ],
+    );
+    ok(
+        &b,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2025-06-14",
+            "--weight",
+            "7.9",
+            "--height",
+            "66.0",
+            "--position",
+            "lying",
+            "--yes",
+        ],
+    );
+    sync(&b, &a);
+
+    for p in [&a, &b] {
+        let show = json(p, &["child", "show", &id, "--json"]);
+        let v = &show["visits"][0];
+        assert_eq!(
+            v["height_cm"], 66.0,
+            "height from B merged into the same visit"
+        );
+        let c = json(p, &["conflicts", "--json"]);
+        assert_eq!(c.as_array().unwrap().len(), 1, "{c}");
+        assert_eq!(c[0]["child_id"], id.as_str());
+        assert_eq!(c[0]["field"], "weight_kg");
+        assert_eq!(c[0]["values"], serde_json::json!([7.4, 7.9]));
+    }
+    // Both phones show the same (automerge's) winner meanwhile.
+    assert_eq!(
+        json(&a, &["list", "--json"])[0]["weight_kg"],
+        json(&b, &["list", "--json"])[0]["weight_kg"]
+    );
+    // The bidan settles it on B; the resolution travels like any edit.
+    let cid = json(&b, &["conflicts", "--json"])[0]["conflict_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = run(&b, &["resolve", &cid, "8.8"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a value that is not one of the conflicting ones is refused"
+    );
+    ok(&b, &["resolve", &cid, "7.4"]);
+    sync(&a, &b);
+    for p in [&a, &b] {
+        assert_eq!(
+            json(p, &["conflicts", "--json"]).as_array().unwrap().len(),
+            0
+        );
+        assert_eq!(json(p, &["list", "--json"])[0]["weight_kg"], 7.4);
+    }
+}
+
+#[test]
+fn a_duplicate_merge_replicates_and_late_edits_to_the_duplicate_arrive_at_the_kept_child() {
+    let (a, b) = team();
+    let keep = last(&ok(
+        &a,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Rudi Hartono",
+            "--sex",
+            "L",
+            "--dob",
+            "2023-05-02",
+            "--nik",
+            "3201010205230001",
+        ],
+    ));
+    let dup = last(&ok(
+        &b,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Roedi Hartono",
+            "--sex",
+            "L",
+            "--dob",
+            "2023-05-02",
+            "--nik",
+            "3201010205230002",
+        ],
+    ));
+    sync(&a, &b);
+    // A merges while B, not yet told, records a weighing on the duplicate.
+    ok(&a, &["child", "merge", &keep, &dup]);
+    ok(
+        &b,
+        &[
+            "visit",
+            "add",
+            &dup,
+            "--date",
+            "2025-06-14",
+            "--weight",
+            "12.1",
+        ],
+    );
+    sync(&a, &b);
+    for p in [&a, &b] {
+        let list = json(p, &["list", "--json"]);
+        assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+        assert_eq!(list[0]["child_id"], keep.as_str());
+        assert_eq!(list[0]["weight_kg"], 12.1);
+        let show = json(p, &["child", "show", &dup, "--json"]);
+        assert_eq!(
+            show["child_id"],
+            keep.as_str(),
+            "the duplicate's id leads to the kept child"
+        );
+        assert_eq!(show["other_niks"], serde_json::json!(["3201010205230002"]));
+    }
+}
+
+#[test]
+fn an_unpaired_phone_gets_an_error_and_no_data() {
+    let (a, _b) = team();
+    ok(
+        &a,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Dina Marlina",
+            "--sex",
+            "P",
+            "--dob",
+            "2024-02-02",
+        ],
+    );
+    let stranger = phone();
+    ok(
+        &stranger,
+        &[
+            "init",
+            "--posyandu",
+            "Lain",
+            "--village",
+            "Lain",
+            "--device",
+            "hp-x",
+        ],
+    );
+    ok(&stranger, &["team", "invite"]);
+    let (mut srv, addr) = serve(&a);
+    let o = run(&stranger, &["peer", "sync", "--connect", &addr]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        !srv.wait().unwrap().success(),
+        "the serving phone reports the failed session"
+    );
+    assert_eq!(
+        json(&stranger, &["list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+/// Relay between two phones that flips one byte of the first sealed frame from the server.
+fn tampering_proxy(target: String) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let (client, _) = l.accept().unwrap();
+        let server = TcpStream::connect(target).unwrap();
+        let (mut c_r, mut s_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut c_r, &mut s_w);
+            let _ = s_w.shutdown(std::net::Shutdown::Write);
+        });
+        let (mut s_r, mut c_w) = (server, client);
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0usize;
+        let mut flipped = false;
+        loop {
+            let n = match s_r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            // Past the server hello (well under 300 bytes), flip a byte of what follows.
+            if !flipped && total + n > 300 {
+                let i = 300usize.saturating_sub(total).min(n - 1);
+                buf[i] ^= 0x40;
+                flipped = true;
+            }
+            total += n;
+            if c_w.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = c_w.shutdown(std::net::Shutdown::Write);
+    });
+    addr
+}
+
+#[test]
+fn a_tampered_frame_stops_the_session_and_writes_nothing() {
+    let (a, b) = team();
+    for i in 0..30 {
+        ok(
+            &a,
+            &[
+                "child",
+                "add",
+                "--name",
+                &format!("Anak Uji {i}"),
+                "--sex",
+                "L",
+                "--dob",
+                "2024-01-01",
+                "--yes",
+            ],
+        );
+    }
+    let (mut srv, addr) = serve(&a);
+    let proxy = tampering_proxy(addr);
+    let o = run(&b, &["peer", "sync", "--connect", &proxy]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = srv.wait();
+    assert_eq!(json(&b, &["list", "--json"]).as_array().unwrap().len(), 0);
+}
