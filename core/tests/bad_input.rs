@@ -61,39 +61,90 @@ fn thirty_bad_inputs_are_refused_by_field_and_write_nothing() {
         ("name", Op::Register(with(|c| c.name = "1234".into()))),
         ("name", Op::Register(with(|c| c.name = long.clone()))),
         ("name", Op::Register(with(|c| c.name = "Ani\u{7}".into()))),
-        ("birth_date", Op::Register(with(|c| c.birth_date = d("2025-07-01")))),
-        ("birth_date", Op::Register(with(|c| c.birth_date = d("2015-01-01")))),
+        (
+            "birth_date",
+            Op::Register(with(|c| c.birth_date = d("2025-07-01"))),
+        ),
+        (
+            "birth_date",
+            Op::Register(with(|c| c.birth_date = d("2015-01-01"))),
+        ),
         ("nik", Op::Register(with(|c| c.nik = Some("123".into())))),
-        ("nik", Op::Register(with(|c| c.nik = Some("99010141032400019".into())))),
-        ("nik", Op::Register(with(|c| c.nik = Some("9901014103240001".into())))),
-        ("nik", Op::Register(with(|c| c.nik = Some("3201017203240001".into())))),
-        ("nik", Op::Register(with(|c| c.nik = Some("3201014100240001".into())))),
-        ("nik", Op::Register(with(|c| c.nik = Some("3201014103240000".into())))),
-        ("nik", Op::Register(with(|c| c.nik = Some("3201017102230001".into())))),
-        ("kk", Op::Register(with(|c| c.kk = Some("32010120101500".into())))),
-        ("kk", Op::Register(with(|c| c.kk = Some("0001012010150003".into())))),
-        ("kk", Op::Register(with(|c| c.kk = Some("3201012010150000".into())))),
-        ("mother_name", Op::Register(with(|c| c.mother_name = Some("!!".into())))),
-        ("mother_nik", Op::Register(with(|c| c.mother_nik = Some("abc".into())))),
-        ("mother_nik", Op::Register(with(|c| {
-            c.nik = Some("3201014103240001".into());
-            c.mother_nik = Some("3201014103240001".into());
-        }))),
-        ("address", Op::Register(with(|c| c.address = Some("a".repeat(301))))),
+        (
+            "nik",
+            Op::Register(with(|c| c.nik = Some("99010141032400019".into()))),
+        ),
+        (
+            "nik",
+            Op::Register(with(|c| c.nik = Some("9901014103240001".into()))),
+        ),
+        (
+            "nik",
+            Op::Register(with(|c| c.nik = Some("3201017203240001".into()))),
+        ),
+        (
+            "nik",
+            Op::Register(with(|c| c.nik = Some("3201014100240001".into()))),
+        ),
+        (
+            "nik",
+            Op::Register(with(|c| c.nik = Some("3201014103240000".into()))),
+        ),
+        (
+            "nik",
+            Op::Register(with(|c| c.nik = Some("3201017102230001".into()))),
+        ),
+        (
+            "kk",
+            Op::Register(with(|c| c.kk = Some("32010120101500".into()))),
+        ),
+        (
+            "kk",
+            Op::Register(with(|c| c.kk = Some("0001012010150003".into()))),
+        ),
+        (
+            "kk",
+            Op::Register(with(|c| c.kk = Some("3201012010150000".into()))),
+        ),
+        (
+            "mother_name",
+            Op::Register(with(|c| c.mother_name = Some("!!".into()))),
+        ),
+        (
+            "mother_nik",
+            Op::Register(with(|c| c.mother_nik = Some("abc".into()))),
+        ),
+        (
+            "mother_nik",
+            Op::Register(with(|c| {
+                c.nik = Some("3201014103240001".into());
+                c.mother_nik = Some("3201014103240001".into());
+            })),
+        ),
+        (
+            "address",
+            Op::Register(with(|c| c.address = Some("a".repeat(301)))),
+        ),
         ("date", Op::Visit(visit(|v| v.date = None))),
         ("date", Op::Visit(visit(|v| v.date = Some(d("2025-06-16"))))),
         ("date", Op::Visit(visit(|v| v.date = Some(d("2024-02-01"))))),
         ("weight_kg", Op::Visit(visit(|v| v.weight_g = Some(400)))),
         ("weight_kg", Op::Visit(visit(|v| v.weight_g = Some(40_001)))),
         ("weight_kg", Op::Visit(visit(|v| v.weight_g = None))),
-        ("height_cm", Op::Visit(visit(|v| {
-            v.height_mm = Some(349);
-            v.position = Some(Position::Lying);
-        }))),
-        ("height_cm", Op::Visit(visit(|v| {
-            v.height_mm = Some(1_401);
-            v.position = Some(Position::Standing);
-        }))),
+        (
+            "height_cm",
+            Op::Visit(visit(|v| {
+                v.height_mm = Some(349);
+                v.position = Some(Position::Lying);
+            })),
+        ),
+        (
+            "height_cm",
+            Op::Visit(visit(|v| {
+                v.height_mm = Some(1_401);
+                v.position = Some(Position::Standing);
+            })),
+        ),
         ("position", Op::Visit(visit(|v| v.height_mm = Some(700)))),
         ("head_circ_cm", Op::Visit(visit(|v| v.head_mm = Some(199)))),
         ("head_circ_cm", Op::Visit(visit(|v| v.head_mm = Some(601)))),
@@ -107,17 +158,31 @@ fn thirty_bad_inputs_are_refused_by_field_and_write_nothing() {
     for (field, op) in &cases {
         let err = apply(&p.t, &id, op);
         match &err {
-            Error::InvalidInput { field: f, message_id, message_en } => {
+            Error::InvalidInput {
+                field: f,
+                message_id,
+                message_en,
+            } => {
                 assert_eq!(f, field, "{message_en}");
                 assert!(!message_id.is_empty() && !message_id.contains('\n'));
             }
             other => panic!("{field}: expected invalid input, got {other:?}"),
         }
-        assert_eq!(content_digest(&p.path), before, "{field}: {err} changed the database");
+        assert_eq!(
+            content_digest(&p.path),
+            before,
+            "{field}: {err} changed the database"
+        );
     }
     // Not bad input, but also nothing written: unknown ids and conflicts.
     let unknown = ChildId::make();
-    assert!(matches!(apply(&p.t, &id, &Op::VisitOther(unknown, visit(|_| {}))), Error::NotFound { .. }));
-    assert!(matches!(apply(&p.t, &id, &Op::Resolve("abcdef")), Error::NotFound { .. }));
+    assert!(matches!(
+        apply(&p.t, &id, &Op::VisitOther(unknown, visit(|_| {}))),
+        Error::NotFound { .. }
+    ));
+    assert!(matches!(
+        apply(&p.t, &id, &Op::Resolve("abcdef")),
+        Error::NotFound { .. }
+    ));
     assert_eq!(content_digest(&p.path), before);
 }
