@@ -473,40 +473,35 @@ impl Timbang {
     fn visit_views(&self, root: &ChildId) -> Result<Vec<VisitView>> {
         self.store
             .read(|c| {
-                let mut stmt = c.prepare_cached(
-                    "SELECT visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema, confirmed, assessment
-                     FROM visits WHERE child_id = ?1 ORDER BY visit_date",
-                )?;
-                let rows = stmt.query_map(params![root.as_str()], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<u32>>(1)?,
-                        r.get::<_, Option<u32>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<u32>>(4)?,
-                        r.get::<_, Option<u32>>(5)?,
-                        r.get::<_, Option<bool>>(6)?,
-                        r.get::<_, String>(7)?,
-                        r.get::<_, String>(8)?,
-                    ))
-                })?;
-                let mut out = Vec::new();
-                for row in rows {
-                    let (d, w, h, p, hc, mu, oe, conf, a) = row?;
+                let rows = projection::VisitRow::read_all(c, root.as_str())?;
+                let mut versions: BTreeMap<i64, (String, String)> = BTreeMap::new();
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    if !versions.contains_key(&r.version) {
+                        versions.insert(r.version, projection::version_names(c, r.version)?);
+                    }
+                    let (standard, rules) = &versions[&r.version];
                     out.push(VisitView {
-                        date: d.parse().map_err(|_| StoreError::Other("bad visit date".into()))?,
-                        weight_kg: kg(w),
-                        height_cm: cm(h),
-                        position: p.as_deref().and_then(|p| domain::parse_position(p).ok()),
-                        head_circ_cm: cm(hc),
-                        muac_cm: cm(mu),
-                        oedema: oe,
-                        confirmed: serde_json::from_str(&conf)?,
-                        assessment: serde_json::from_str(&a)?,
+                        date: r.date,
+                        weight_kg: kg(r.weight_g),
+                        height_cm: cm(r.height_mm),
+                        position: r.position,
+                        head_circ_cm: cm(r.head_mm),
+                        muac_cm: cm(r.muac_mm),
+                        oedema: r.oedema,
+                        assessment: Some(r.assessment(standard, rules)),
+                        confirmed: r.confirmed,
                     });
                 }
                 Ok(out)
             })
+            .map_err(store_err)
+    }
+
+    /// The stored visit rows of a kept child (measurements only are needed for history).
+    fn visit_rows(&self, root: &ChildId) -> Result<Vec<projection::VisitRow>> {
+        self.store
+            .read(|c| projection::VisitRow::read_all(c, root.as_str()))
             .map_err(store_err)
     }
 
@@ -561,21 +556,21 @@ impl Timbang {
             ));
         }
         // The visit as it will be (existing fields of the day overlaid by this entry) and its history.
-        let views = self.visit_views(&root)?;
+        let rows = self.visit_rows(&root)?;
         let mut fields = crdt::VisitFields::default();
         let mut already_confirmed: Vec<String> = Vec::new();
         let mut history = Vec::new();
-        for v in &views {
-            if v.date < date {
-                history.push(view_input(v));
-            } else if v.date == date {
-                fields.weight_g = v.weight_kg.map(|x| (x * 1000.0).round() as u32);
-                fields.height_mm = v.height_cm.map(|x| (x * 10.0).round() as u32);
-                fields.position = v.position;
-                fields.head_mm = v.head_circ_cm.map(|x| (x * 10.0).round() as u32);
-                fields.muac_mm = v.muac_cm.map(|x| (x * 10.0).round() as u32);
-                fields.oedema = v.oedema;
-                already_confirmed.clone_from(&v.confirmed);
+        for r in &rows {
+            if r.date < date {
+                history.push(r.input());
+            } else if r.date == date {
+                fields.weight_g = r.weight_g;
+                fields.height_mm = r.height_mm;
+                fields.position = r.position;
+                fields.head_mm = r.head_mm;
+                fields.muac_mm = r.muac_mm;
+                fields.oedema = r.oedema;
+                already_confirmed.clone_from(&r.confirmed);
             }
         }
         fields.overlay(&entry);
@@ -624,10 +619,15 @@ impl Timbang {
             })
             .map_err(store_err)?;
         let assessment = self
-            .visit_views(&root)?
-            .into_iter()
-            .find(|v| v.date == date)
-            .and_then(|v| v.assessment)
+            .store
+            .read(|c| {
+                let Some(row) = projection::VisitRow::read_one(c, root.as_str(), date)? else {
+                    return Ok(None);
+                };
+                let (standard, rules) = projection::version_names(c, row.version)?;
+                Ok(Some(row.assessment(&standard, &rules)))
+            })
+            .map_err(store_err)?
             .ok_or_else(|| Error::storage("assessment missing after write"))?;
         Ok(VisitResult {
             child_id: root,
@@ -936,18 +936,6 @@ impl Timbang {
             })
             .map_err(store_err)?;
         Ok(keep_root)
-    }
-}
-
-fn view_input(v: &VisitView) -> VisitInput {
-    VisitInput {
-        date: v.date,
-        weight_kg: v.weight_kg,
-        height_cm: v.height_cm,
-        position: v.position,
-        head_cm: v.head_circ_cm,
-        muac_cm: v.muac_cm,
-        oedema: v.oedema.unwrap_or(false),
     }
 }
 

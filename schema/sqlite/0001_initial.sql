@@ -48,7 +48,9 @@ CREATE INDEX children_by_nik ON children(nik_tag);
 CREATE INDEX children_by_birth ON children(birth_date);
 
 -- Projection: visits of each kept child (merged duplicates folded in) with the assessment computed
--- when the row was written (JSON, carries the standard and rule-table versions).
+-- when the row was written. z-scores are stored as integer hundredths (they are rounded to 2 decimals);
+-- the Permenkes classes are derived from them when read. `version` names the growth standard and rule
+-- tables the assessment was computed with.
 CREATE TABLE visits (
     child_id   TEXT NOT NULL,
     visit_date TEXT NOT NULL,
@@ -58,10 +60,31 @@ CREATE TABLE visits (
     head_mm    INTEGER,
     muac_mm    INTEGER,
     oedema     INTEGER,
-    confirmed  TEXT NOT NULL DEFAULT '[]',
-    assessment TEXT NOT NULL,
+    confirmed  TEXT NOT NULL DEFAULT '',       -- comma-separated concern codes the kader confirmed
+    age_days   INTEGER NOT NULL,
+    age_months INTEGER NOT NULL,
+    waz        INTEGER,                        -- z * 100
+    haz        INTEGER,
+    whz        INTEGER,
+    baz        INTEGER,
+    hcz        INTEGER,
+    acz        INTEGER,
+    flags      INTEGER NOT NULL DEFAULT 0,     -- WHO flags: waz 1, haz 2, whz 4, baz 8, hcz 16, acz 32; bgm 64; 2T 128
+    clenhei_mm INTEGER,                        -- adjusted length used, in mm
+    kms        TEXT,                           -- N, T, O or B
+    gain_g     INTEGER,
+    referral   TEXT NOT NULL DEFAULT '',       -- comma-separated reason codes, most urgent first
+    version    INTEGER NOT NULL REFERENCES assessment_versions(id),
     PRIMARY KEY (child_id, visit_date)
 ) WITHOUT ROWID;
+
+-- The growth standard and rule-table versions assessments were computed with.
+CREATE TABLE assessment_versions (
+    id       INTEGER PRIMARY KEY,
+    standard TEXT NOT NULL,
+    rules    TEXT NOT NULL,
+    UNIQUE (standard, rules)
+);
 
 -- Projection: latest status per kept child, for the village list.
 CREATE TABLE child_status (

@@ -10,7 +10,7 @@ CREATE TABLE outbox (
     attempts    INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT,
     server_ids  TEXT,
-    changed_at  TEXT NOT NULL,
+    changed_at  INTEGER NOT NULL,              -- unix seconds
     PRIMARY KEY (child_id, visit_date)
 ) WITHOUT ROWID;
 CREATE INDEX outbox_by_state ON outbox(state);

@@ -221,14 +221,270 @@ pub fn apply_changed(
     Ok(rebuilt)
 }
 
-type VisitRow = (
-    Option<u32>,
-    Option<u32>,
-    Option<String>,
-    Option<u32>,
-    Option<u32>,
-    Option<bool>,
-);
+/// One row of the `visits` projection: the measurements and the assessment in compact columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitRow {
+    pub date: NaiveDate,
+    pub weight_g: Option<u32>,
+    pub height_mm: Option<u32>,
+    pub position: Option<Position>,
+    pub head_mm: Option<u32>,
+    pub muac_mm: Option<u32>,
+    pub oedema: Option<bool>,
+    pub confirmed: Vec<String>,
+    pub age_days: i64,
+    pub age_months: u32,
+    /// waz, haz, whz, baz, hcz, acz in hundredths.
+    pub z: [Option<i64>; 6],
+    pub flags: i64,
+    pub clenhei_mm: Option<i64>,
+    pub kms: Option<growth::KmsStatus>,
+    pub gain_g: Option<i64>,
+    pub referral: Vec<growth::ReferralReason>,
+    pub version: i64,
+}
+
+const FLAG_BGM: i64 = 64;
+const FLAG_TWO_T: i64 = 128;
+
+fn hundredths(z: Option<f64>) -> Option<i64> {
+    z.map(|z| (z * 100.0).round() as i64)
+}
+
+fn position_code(p: Position) -> &'static str {
+    match p {
+        Position::Lying => "lying",
+        Position::Standing => "standing",
+    }
+}
+
+impl VisitRow {
+    /// The row for a visit and its assessment.
+    pub fn build(date: NaiveDate, v: &VisitFields, a: &Assessment, version: i64) -> Self {
+        let z = &a.z;
+        let flags = [
+            z.flag_waz, z.flag_haz, z.flag_whz, z.flag_baz, z.flag_hcz, z.flag_acz, a.bgm, a.two_t,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0i64, |acc, (i, f)| if *f { acc | (1 << i) } else { acc });
+        Self {
+            date,
+            weight_g: v.weight_g,
+            height_mm: v.height_mm,
+            position: v.position,
+            head_mm: v.head_mm,
+            muac_mm: v.muac_mm,
+            oedema: v.oedema,
+            confirmed: v.confirmed.iter().cloned().collect(),
+            age_days: a.age_days,
+            age_months: a.age_months,
+            z: [z.waz, z.haz, z.whz, z.baz, z.hcz, z.acz].map(hundredths),
+            flags,
+            clenhei_mm: z.clenhei.map(|c| (c * 10.0).round() as i64),
+            kms: a.kms,
+            gain_g: a.gain_g,
+            referral: a.referral.clone(),
+            version,
+        }
+    }
+
+    /// The measurements as the growth engine takes them.
+    pub fn input(&self) -> VisitInput {
+        VisitInput {
+            date: self.date,
+            weight_kg: self.weight_g.map(|g| f64::from(g) / 1000.0),
+            height_cm: self.height_mm.map(|mm| f64::from(mm) / 10.0),
+            position: self.position,
+            head_cm: self.head_mm.map(|mm| f64::from(mm) / 10.0),
+            muac_cm: self.muac_mm.map(|mm| f64::from(mm) / 10.0),
+            oedema: self.oedema.unwrap_or(false),
+        }
+    }
+
+    /// The assessment stored in the row; classes are derived from the z-scores.
+    pub fn assessment(&self, standard: &str, rules: &str) -> Assessment {
+        let z = self.z.map(|h| h.map(|h| h as f64 / 100.0));
+        let flag = |i: u32| self.flags & (1 << i) != 0;
+        let zs = growth::ZScores {
+            waz: z[0],
+            haz: z[1],
+            whz: z[2],
+            baz: z[3],
+            hcz: z[4],
+            acz: z[5],
+            flag_waz: flag(0),
+            flag_haz: flag(1),
+            flag_whz: flag(2),
+            flag_baz: flag(3),
+            flag_hcz: flag(4),
+            flag_acz: flag(5),
+            clenhei: self.clenhei_mm.map(|c| c as f64 / 10.0),
+        };
+        Assessment {
+            age_days: self.age_days,
+            age_months: self.age_months,
+            classes: growth::classify(&zs),
+            z: zs,
+            kms: self.kms,
+            bgm: self.flags & FLAG_BGM != 0,
+            two_t: self.flags & FLAG_TWO_T != 0,
+            gain_g: self.gain_g,
+            referral: self.referral.clone(),
+            standard_version: standard.to_owned(),
+            rules_version: rules.to_owned(),
+        }
+    }
+
+    /// Every visit row of a kept child, by date.
+    pub fn read_all(conn: &rusqlite::Connection, child_id: &str) -> Res<Vec<Self>> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema, confirmed, age_days, age_months,
+                    waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version
+             FROM visits WHERE child_id = ?1 ORDER BY visit_date",
+        )?;
+        let rows = stmt.query_map(params![child_id], Self::from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One visit row.
+    pub fn read_one(
+        conn: &rusqlite::Connection,
+        child_id: &str,
+        date: NaiveDate,
+    ) -> Res<Option<Self>> {
+        Ok(conn
+            .prepare_cached(
+                "SELECT visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema, confirmed, age_days, age_months,
+                        waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version
+                 FROM visits WHERE child_id = ?1 AND visit_date = ?2",
+            )?
+            .query_row(params![child_id, date.to_string()], Self::from_row)
+            .optional()?)
+    }
+
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        {
+            let list = |s: String| -> Vec<String> {
+                s.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            };
+            Ok(VisitRow {
+                date: r.get::<_, String>(0)?.parse().unwrap_or_default(),
+                weight_g: r.get(1)?,
+                height_mm: r.get(2)?,
+                position: r
+                    .get::<_, Option<String>>(3)?
+                    .as_deref()
+                    .and_then(crdt_position),
+                head_mm: r.get(4)?,
+                muac_mm: r.get(5)?,
+                oedema: r.get(6)?,
+                confirmed: list(r.get(7)?),
+                age_days: r.get(8)?,
+                age_months: r.get(9)?,
+                z: [
+                    r.get(10)?,
+                    r.get(11)?,
+                    r.get(12)?,
+                    r.get(13)?,
+                    r.get(14)?,
+                    r.get(15)?,
+                ],
+                flags: r.get(16)?,
+                clenhei_mm: r.get(17)?,
+                kms: r.get::<_, Option<String>>(18)?.and_then(|k| k.parse().ok()),
+                gain_g: r.get(19)?,
+                referral: list(r.get(20)?)
+                    .iter()
+                    .filter_map(|c| c.parse().ok())
+                    .collect(),
+                version: r.get(21)?,
+            })
+        }
+    }
+
+    fn write(&self, tx: &Transaction<'_>, child_id: &str) -> Res<()> {
+        let referral: Vec<&str> = self.referral.iter().map(|r| r.code()).collect();
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO visits(child_id, visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema,
+                 confirmed, age_days, age_months, waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+        )?
+        .execute(params![
+            child_id,
+            self.date.to_string(),
+            self.weight_g,
+            self.height_mm,
+            self.position.map(position_code),
+            self.head_mm,
+            self.muac_mm,
+            self.oedema,
+            self.confirmed.join(","),
+            self.age_days,
+            self.age_months,
+            self.z[0],
+            self.z[1],
+            self.z[2],
+            self.z[3],
+            self.z[4],
+            self.z[5],
+            self.flags,
+            self.clenhei_mm,
+            self.kms.map(|k| k.to_string()),
+            self.gain_g,
+            referral.join(","),
+            self.version,
+        ])?;
+        Ok(())
+    }
+
+    fn same_measurements(&self, other: &Self) -> bool {
+        (
+            self.weight_g,
+            self.height_mm,
+            self.position,
+            self.head_mm,
+            self.muac_mm,
+            self.oedema,
+        ) == (
+            other.weight_g,
+            other.height_mm,
+            other.position,
+            other.head_mm,
+            other.muac_mm,
+            other.oedema,
+        )
+    }
+}
+
+fn crdt_position(s: &str) -> Option<Position> {
+    match s {
+        "lying" => Some(Position::Lying),
+        "standing" => Some(Position::Standing),
+        _ => None,
+    }
+}
+
+/// The id of a (standard, rules) version pair, added on first use.
+pub fn version_id(tx: &Transaction<'_>, standard: &str, rules: &str) -> Res<i64> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO assessment_versions(standard, rules) VALUES (?1, ?2)",
+    )?
+    .execute(params![standard, rules])?;
+    Ok(tx
+        .prepare_cached("SELECT id FROM assessment_versions WHERE standard = ?1 AND rules = ?2")?
+        .query_row(params![standard, rules], |r| r.get(0))?)
+}
+
+/// The (standard, rules) of a version id.
+pub fn version_names(conn: &rusqlite::Connection, id: i64) -> Res<(String, String)> {
+    Ok(conn
+        .prepare_cached("SELECT standard, rules FROM assessment_versions WHERE id = ?1")?
+        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
 
 fn rebuild_group(
     store: &Store,
@@ -292,68 +548,35 @@ fn rebuild_group(
         }
         _ => Vec::new(),
     };
-    // Existing rows, to find what changed (for the upload outbox).
-    let mut old: HashMap<String, VisitRow> = HashMap::new();
-    {
-        let mut stmt = tx.prepare_cached(
-            "SELECT visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema FROM visits WHERE child_id = ?1",
-        )?;
-        let rows = stmt.query_map(params![root], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                (
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ),
-            ))
-        })?;
-        for row in rows {
-            let (d, v) = row?;
-            old.insert(d, v);
-        }
-    }
-    tx.prepare_cached("DELETE FROM visits WHERE child_id = ?1")?
-        .execute(params![root])?;
-    let now = chrono::Utc::now().to_rfc3339();
-    let position_code = |p: Option<Position>| {
-        p.map(|p| match p {
-            Position::Lying => "lying".to_owned(),
-            Position::Standing => "standing".to_owned(),
-        })
+    // Write only the rows that changed; a changed measurement goes (back) to the upload outbox.
+    let old: HashMap<NaiveDate, VisitRow> = VisitRow::read_all(tx, root)?
+        .into_iter()
+        .map(|r| (r.date, r))
+        .collect();
+    let version = match assessments.first() {
+        Some(a) => version_id(tx, &a.standard_version, &a.rules_version)?,
+        None => 0,
     };
-    for ((date, v), a) in visits
-        .iter()
-        .zip(assessments.iter().map(Some).chain(std::iter::repeat(None)))
-    {
-        let ds = date.to_string();
-        let assessment = match a {
-            Some(a) => serde_json::to_string(a)?,
-            None => "null".to_owned(),
-        };
-        let confirmed = serde_json::to_string(&v.confirmed)?;
-        tx.prepare_cached(
-            "INSERT INTO visits(child_id, visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema, confirmed, assessment)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![root, ds, v.weight_g, v.height_mm, position_code(v.position), v.head_mm, v.muac_mm, v.oedema, confirmed, assessment])?;
-        let row: VisitRow = (
-            v.weight_g,
-            v.height_mm,
-            position_code(v.position),
-            v.head_mm,
-            v.muac_mm,
-            v.oedema,
-        );
-        if old.get(&ds) != Some(&row) {
-            tx.prepare_cached(
-                "INSERT INTO outbox(child_id, visit_date, state, changed_at) VALUES (?1, ?2, 'pending', ?3)
-                 ON CONFLICT(child_id, visit_date) DO UPDATE SET state = 'pending', changed_at = excluded.changed_at",
-            )?
-            .execute(params![root, ds, now])?;
+    let now = chrono::Utc::now().timestamp();
+    for ((date, v), a) in visits.iter().zip(assessments.iter()) {
+        let row = VisitRow::build(*date, v, a, version);
+        match old.get(date) {
+            Some(o) if *o == row => continue,
+            Some(o) if o.same_measurements(&row) => {}
+            _ => {
+                tx.prepare_cached(
+                    "INSERT INTO outbox(child_id, visit_date, state, changed_at) VALUES (?1, ?2, 'pending', ?3)
+                     ON CONFLICT(child_id, visit_date) DO UPDATE SET state = 'pending', changed_at = excluded.changed_at",
+                )?
+                .execute(params![root, date.to_string(), now])?;
+            }
+        }
+        row.write(tx, root)?;
+    }
+    for date in old.keys() {
+        if !visits.contains_key(date) || assessments.is_empty() {
+            tx.prepare_cached("DELETE FROM visits WHERE child_id = ?1 AND visit_date = ?2")?
+                .execute(params![root, date.to_string()])?;
         }
     }
     // Latest status.
