@@ -477,7 +477,8 @@ impl Timbang {
                 let mut versions: BTreeMap<i64, (String, String)> = BTreeMap::new();
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
-                    if let std::collections::btree_map::Entry::Vacant(e) = versions.entry(r.version) {
+                    if let std::collections::btree_map::Entry::Vacant(e) = versions.entry(r.version)
+                    {
                         e.insert(projection::version_names(c, r.version)?);
                     }
                     let (standard, rules) = &versions[&r.version];

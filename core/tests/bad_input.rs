@@ -34,7 +34,7 @@ enum Op {
     Register(NewChild),
     Visit(VisitEntry),
     VisitOther(ChildId, VisitEntry),
-    Merge(bool),
+    MergeWithItself,
     Resolve(&'static str),
     KbmTable(&'static str),
 }
@@ -44,7 +44,7 @@ fn apply(t: &Timbang, id: &ChildId, op: &Op) -> Error {
         Op::Register(c) => t.register_child(c.clone(), true).unwrap_err(),
         Op::Visit(v) => t.record_visit(id, *v, true).unwrap_err(),
         Op::VisitOther(other, v) => t.record_visit(other, *v, true).unwrap_err(),
-        Op::Merge(_) => t.merge_children(id, id).unwrap_err(),
+        Op::MergeWithItself => t.merge_children(id, id).unwrap_err(),
         Op::Resolve(code) => t.resolve(code, "1").unwrap_err(),
         Op::KbmTable(k) => t.set_kbm_table(k).unwrap_err(),
     }
@@ -150,7 +150,7 @@ fn thirty_bad_inputs_are_refused_by_field_and_write_nothing() {
         ("head_circ_cm", Op::Visit(visit(|v| v.head_mm = Some(601)))),
         ("muac_cm", Op::Visit(visit(|v| v.muac_mm = Some(49)))),
         ("muac_cm", Op::Visit(visit(|v| v.muac_mm = Some(301)))),
-        ("duplicate_id", Op::Merge(true)),
+        ("duplicate_id", Op::MergeWithItself),
         ("kbm_table", Op::KbmTable("no-such-table")),
     ];
     assert!(cases.len() >= 30, "{}", cases.len());

@@ -248,7 +248,7 @@ fn run(n: usize, ops: &[Op]) {
             .unwrap()
             .into_iter()
             .filter_map(|(v, _)| {
-                v.to_scalar().and_then(|s| match s {
+                v.as_scalar().and_then(|s| match s {
                     automerge::ScalarValue::Int(i) => Some(*i),
                     _ => None,
                 })

@@ -23,7 +23,7 @@ pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("automerge: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
     #[error("document: {0}")]
     Crdt(#[from] crate::crdt::CrdtError),
     #[error("crypto: {0}")]
@@ -38,6 +38,12 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("{0}")]
     Other(String),
+}
+
+impl From<automerge::AutomergeError> for StoreError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        Self::Automerge(Box::new(e))
+    }
 }
 
 impl From<StoreError> for crate::Error {
