@@ -99,6 +99,24 @@ fn open_phone(dir: &Path, name: &str) -> Result<Timbang, CliError> {
     Ok(t)
 }
 
+/// One sync session between two phones over real TCP on the loopback interface.
+fn sync_tcp(
+    server: &Timbang,
+    client: &Timbang,
+) -> Result<timbang_core::facade::PeerReport, CliError> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    std::thread::scope(|s| {
+        let srv = s.spawn(|| server.peer_serve_one(&listener));
+        let report = client.peer_sync_tcp(&addr);
+        let served = srv
+            .join()
+            .map_err(|_| CliError::Other("sync thread failed".into()))?;
+        served?;
+        Ok(report?)
+    })
+}
+
 fn step(n: u32, text: &str) {
     println!("\n[{n}] {text}");
 }
@@ -232,7 +250,76 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
 
     step(
         6,
-        "Anak yang sama didaftarkan lagi dengan ejaan lain: terdeteksi, lalu digabung.",
+        "HP kader 2 bergabung dengan kode pasangan, lalu kedua HP sinkron lewat TCP (tanpa server).",
+    );
+    let code = hp1.team_invite()?;
+    println!("    kode pasangan: {}...", &code[..17.min(code.len())]);
+    let hp2 = open_phone(dir, "hp-kader-2")?;
+    hp2.team_join(&code, "hp-kader-2")?;
+    let r = sync_tcp(&hp1, &hp2)?;
+    println!(
+        "    hp-kader-2 menerima {} dokumen anak ({} byte); daftar di HP 2: {} anak",
+        r.docs_received,
+        r.received_bytes,
+        hp2.village_list()?.len()
+    );
+
+    step(
+        7,
+        "Tanpa sinyal: HP 1 mengoreksi berat Intan hari ini ke 10,4 kg; HP 2 mencatat 10,8 kg dan lingkar kepala 45,8 cm.",
+    );
+    let intan = &ids[4];
+    let morning = d("2025-06-14");
+    hp1.record_visit(
+        intan,
+        VisitEntry {
+            date: Some(morning),
+            weight_g: Some(10_400),
+            ..Default::default()
+        },
+        true,
+    )?;
+    hp2.record_visit(
+        intan,
+        VisitEntry {
+            date: Some(morning),
+            weight_g: Some(10_800),
+            head_mm: Some(458),
+            ..Default::default()
+        },
+        true,
+    )?;
+    sync_tcp(&hp2, &hp1)?;
+    for c in hp1.conflicts()? {
+        let values: Vec<String> = c.values.iter().map(|v| v.to_string()).collect();
+        println!(
+            "    konflik {} untuk bidan: {} {} = {}",
+            c.conflict_id,
+            c.visit_date.map(|d| d.to_string()).unwrap_or_default(),
+            c.field,
+            values.join(" atau ")
+        );
+        hp1.resolve(&c.conflict_id, "10.4")?;
+        println!("    bidan menimbang ulang: 10,4 kg dipakai; keputusannya ikut tersinkron.");
+    }
+    sync_tcp(&hp1, &hp2)?;
+    if let Some(v) = hp2
+        .child(intan)?
+        .visits
+        .into_iter()
+        .find(|v| v.date == morning)
+    {
+        println!(
+            "    di HP 2 sekarang: berat {} kg, lingkar kepala {} cm, konflik tersisa {}",
+            num(v.weight_kg, 1),
+            num(v.head_circ_cm, 1),
+            hp2.conflicts()?.len()
+        );
+    }
+
+    step(
+        8,
+        "HP 2 mendaftarkan anak yang sama dengan ejaan lain; HP 1 menggabungkannya.",
     );
     let dup = NewChild {
         name: "Rina Kusumah".into(),
@@ -244,11 +331,14 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         mother_nik: None,
         address: None,
     };
-    for c in hp1.possible_duplicates(&dup)? {
-        println!("    kemungkinan sama dengan {} ({})", c.child_id, c.name);
+    for c in hp2.possible_duplicates(&dup)? {
+        println!(
+            "    HP 2 memperingatkan: mungkin sama dengan {} ({})",
+            c.child_id, c.name
+        );
     }
-    let dup_id = hp1.register_child(dup, true)?.child_id;
-    hp1.record_visit(
+    let dup_id = hp2.register_child(dup, true)?.child_id;
+    hp2.record_visit(
         &dup_id,
         VisitEntry {
             date: Some(d("2025-03-08")),
@@ -257,17 +347,20 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         },
         true,
     )?;
+    sync_tcp(&hp2, &hp1)?;
     let kept = hp1.merge_children(&ids[0], &dup_id)?;
-    let c = hp1.child(&kept)?;
+    sync_tcp(&hp1, &hp2)?;
+    let c = hp2.child(&dup_id)?;
     println!(
-        "    digabung: {} kunjungan, ID lama {} menunjuk ke {}",
-        c.visits.len(),
+        "    di HP 2, ID lama {} kini menunjuk ke {}: {} kunjungan; {} anak di daftar",
         dup_id,
-        kept
+        kept,
+        c.visits.len(),
+        hp2.village_list()?.len()
     );
 
     step(
-        7,
+        9,
         "Daftar desa untuk bidan, yang paling perlu perhatian di atas.",
     );
     for r in hp1.village_list()? {
