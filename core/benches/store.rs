@@ -126,6 +126,10 @@ fn fixture(n: usize) -> PathBuf {
 
 fn copy_of(src: &Path, name: &str) -> PathBuf {
     let dst = src.with_file_name(name);
+    // A WAL left by an interrupted run belongs to another file: remove it before copying over.
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dst.display()));
+    }
     std::fs::copy(src, &dst).unwrap();
     dst
 }

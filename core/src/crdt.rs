@@ -409,7 +409,13 @@ pub fn conflicts(doc: &Automerge) -> Res<Vec<FieldConflict>> {
         }
     }
     let visits = obj(doc, &ROOT, "visits")?;
-    for key in doc.keys(&visits).collect::<Vec<_>>() {
+    // Only keys automerge marks as conflicted need a closer look.
+    let conflicted: Vec<String> = doc
+        .map_range(&visits, ..)
+        .filter(|item| item.conflict)
+        .map(|item| item.key.into_owned())
+        .collect();
+    for key in conflicted {
         let Some((date_s, raw)) = key.split_once('/') else {
             continue;
         };

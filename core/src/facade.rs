@@ -169,6 +169,8 @@ pub struct Timbang {
     store: Store,
     clock: Arc<dyn Clock>,
     kader: Option<String>,
+    /// This device's settings, read once (they change only through `init`, `team_join`, `set_kbm_table`).
+    settings: std::sync::Mutex<Option<DeviceSettings>>,
 }
 
 fn store_err(e: StoreError) -> Error {
@@ -213,6 +215,7 @@ impl Timbang {
             store,
             clock,
             kader: None,
+            settings: std::sync::Mutex::new(None),
         })
     }
 
@@ -253,11 +256,30 @@ impl Timbang {
                 Ok(Ok(()))
             })
             .map_err(store_err)??;
+        self.forget_settings();
         self.settings()
     }
 
     /// This device's settings; [`Error::NotInitialized`] before `init`.
     pub fn settings(&self) -> Result<DeviceSettings> {
+        if let Ok(cached) = self.settings.lock()
+            && let Some(s) = cached.as_ref() {
+                return Ok(s.clone());
+            }
+        let s = self.read_settings()?;
+        if let Ok(mut cached) = self.settings.lock() {
+            *cached = Some(s.clone());
+        }
+        Ok(s)
+    }
+
+    fn forget_settings(&self) {
+        if let Ok(mut cached) = self.settings.lock() {
+            *cached = None;
+        }
+    }
+
+    fn read_settings(&self) -> Result<DeviceSettings> {
         self.store
             .read(|c| {
                 let get = |k: &str| Store::meta_text(c, k);
@@ -302,7 +324,9 @@ impl Timbang {
                     Some(id),
                 )
             })
-            .map_err(store_err)
+            .map_err(store_err)?;
+        self.forget_settings();
+        Ok(())
     }
 
     fn kbm(&self, settings: &DeviceSettings) -> &'static KbmTable {
@@ -1226,6 +1250,7 @@ impl Timbang {
                 )
             })
             .map_err(store_err)?;
+        self.forget_settings();
         self.settings()
     }
 

@@ -41,6 +41,7 @@ CREATE TABLE children (
     address        BLOB,                   -- sealed
     nik_tag        BLOB,                   -- keyed blind index of the NIK (HMAC), for look-up
     mother_nik_tag BLOB,                   -- keyed blind index of the mother's NIK
+    identity_tag   BLOB NOT NULL,          -- keyed hash of the whole row's source, to skip unchanged rewrites
     deleted        INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX children_by_root ON children(root_id);

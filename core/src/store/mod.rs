@@ -66,6 +66,34 @@ const CANARY_TEXT: &[u8] = b"timbang-canary-v1";
 /// Compact a document (one full save) once it has this many chunks.
 pub const COMPACT_AFTER_CHUNKS: i64 = 24;
 
+/// Recently used documents, keyed by id and checked against the stored heads on every use, so a stale
+/// entry (a rolled-back write, another process's write) is never served.
+#[derive(Default)]
+struct DocCache {
+    map: std::collections::HashMap<String, (Vec<u8>, Automerge)>,
+    order: std::collections::VecDeque<String>,
+}
+
+/// Documents kept decoded in memory.
+const DOC_CACHE_SIZE: usize = 64;
+
+impl DocCache {
+    fn get(&self, id: &str, heads: &[u8]) -> Option<Automerge> {
+        self.map.get(id).filter(|(h, _)| h == heads).map(|(_, d)| d.clone())
+    }
+
+    fn put(&mut self, id: &str, heads: Vec<u8>, doc: Automerge) {
+        if self.map.insert(id.to_owned(), (heads, doc)).is_none() {
+            self.order.push_back(id.to_owned());
+            while self.order.len() > DOC_CACHE_SIZE {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+}
+
 /// The encrypted store.
 pub struct Store {
     path: PathBuf,
@@ -73,6 +101,7 @@ pub struct Store {
     reader: Mutex<Connection>,
     sealer: Sealer,
     index_key: Key,
+    cache: Mutex<DocCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -144,6 +173,7 @@ impl Store {
             reader: Mutex::new(reader),
             sealer,
             index_key,
+            cache: Mutex::new(DocCache::default()),
         })
     }
 
@@ -271,6 +301,25 @@ impl Store {
 
     /// Load a child's document, or None.
     pub fn load_doc(&self, conn: &Connection, id: &str) -> Res<Option<Automerge>> {
+        let heads: Option<Vec<u8>> = conn
+            .prepare_cached("SELECT heads FROM docs WHERE child_id = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?;
+        let Some(heads) = heads else {
+            return Ok(None);
+        };
+        if let Ok(cache) = self.cache.lock()
+            && let Some(doc) = cache.get(id, &heads) {
+                return Ok(Some(doc));
+            }
+        let doc = self.load_doc_uncached(conn, id)?;
+        if let (Some(d), Ok(mut cache)) = (&doc, self.cache.lock()) {
+            cache.put(id, encode_heads(&sorted_heads(d)), d.clone());
+        }
+        Ok(doc)
+    }
+
+    fn load_doc_uncached(&self, conn: &Connection, id: &str) -> Res<Option<Automerge>> {
         let mut stmt =
             conn.prepare_cached("SELECT data FROM doc_chunks WHERE child_id = ?1 ORDER BY seq")?;
         let mut rows = stmt.query(params![id])?;
@@ -333,6 +382,9 @@ impl Store {
                 .execute(params![id, sealed])?;
             tx.prepare_cached("UPDATE docs SET heads = ?2, chunks = chunks + 1, bytes = bytes + ?3, updated_at = ?4 WHERE child_id = ?1")?
                 .execute(params![id, heads_blob, sealed.len() as i64, now])?;
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.put(id, heads_blob, doc.clone());
         }
         Ok(true)
     }

@@ -68,18 +68,29 @@ pub fn assess_all(
 fn upsert_child_row(store: &Store, tx: &Transaction<'_>, cd: &ChildDoc, root: &str) -> Res<()> {
     let id = cd.id.as_str();
     let i = &cd.identity;
+    // Skip the rewrite (and its sealing) when nothing the row holds has changed.
+    let source = serde_json::to_string(&(i, cd.merged_into.as_ref(), cd.deleted))?;
+    let tag = store.blind_index("identity", &format!("{id}\0{source}"));
+    let stored: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT identity_tag FROM children WHERE child_id = ?1")?
+        .query_row(params![id], |r| r.get(0))
+        .optional()?;
+    if stored.as_deref() == Some(tag.as_slice()) {
+        return Ok(());
+    }
     let seal = |col: &str, v: &Option<String>| -> Res<Option<Vec<u8>>> {
         v.as_deref().map(|t| store.seal(col, id, t)).transpose()
     };
     let name = store.seal("name", id, &i.name)?;
     tx.prepare_cached(
         "INSERT INTO children(child_id, root_id, merged_into, sex, birth_date, name, nik, kk, mother_name,
-             mother_nik, address, nik_tag, mother_nik_tag, deleted)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             mother_nik, address, nik_tag, mother_nik_tag, deleted, identity_tag)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT(child_id) DO UPDATE SET merged_into = excluded.merged_into, sex = excluded.sex,
              birth_date = excluded.birth_date, name = excluded.name, nik = excluded.nik, kk = excluded.kk,
              mother_name = excluded.mother_name, mother_nik = excluded.mother_nik, address = excluded.address,
-             nik_tag = excluded.nik_tag, mother_nik_tag = excluded.mother_nik_tag, deleted = excluded.deleted",
+             nik_tag = excluded.nik_tag, mother_nik_tag = excluded.mother_nik_tag, deleted = excluded.deleted,
+             identity_tag = excluded.identity_tag",
     )?
     .execute(params![
         id,
@@ -96,6 +107,7 @@ fn upsert_child_row(store: &Store, tx: &Transaction<'_>, cd: &ChildDoc, root: &s
         i.nik.as_deref().map(|n| store.blind_index("nik", n)),
         i.mother_nik.as_deref().map(|n| store.blind_index("nik", n)),
         cd.deleted,
+        tag,
     ])?;
     Ok(())
 }
