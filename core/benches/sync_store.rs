@@ -58,7 +58,11 @@ fn fixture(n: usize, visits: u32) -> PathBuf {
                         date: Some(dob + chrono::Months::new(m) + chrono::Days::new(1)),
                         weight_g: Some(3_300 + 450 * m.min(12) + 180 * m.saturating_sub(12)),
                         height_mm: Some(500 + 22 * m.min(12) + 9 * m.saturating_sub(12)),
-                        position: Some(if m < 24 { Position::Lying } else { Position::Standing }),
+                        position: Some(if m < 24 {
+                            Position::Lying
+                        } else {
+                            Position::Standing
+                        }),
                         ..Default::default()
                     })
                     .collect();
@@ -79,7 +83,8 @@ fn fixture(n: usize, visits: u32) -> PathBuf {
     }
     drop(t);
     let conn = rusqlite::Connection::open(&tmp).unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
     drop(conn);
     std::fs::rename(&tmp, &path).unwrap();
     path
@@ -97,7 +102,8 @@ fn sync(a: &Timbang, b: &Timbang) -> PeerReport {
 
 fn saved_bytes(path: &Path) -> i64 {
     let c = rusqlite::Connection::open(path).unwrap();
-    c.query_row("SELECT sum(bytes) FROM docs", [], |r| r.get(0)).unwrap()
+    c.query_row("SELECT sum(bytes) FROM docs", [], |r| r.get(0))
+        .unwrap()
 }
 
 fn benches(c: &mut Criterion) {
@@ -113,11 +119,19 @@ fn benches(c: &mut Criterion) {
     let a = open(&a_path);
     let b = open(&b_path);
     let r = sync(&a, &b);
-    eprintln!("agreeing phones, 5,000 children: {} bytes sent, {} received", r.sent_bytes, r.received_bytes);
+    eprintln!(
+        "agreeing phones, 5,000 children: {} bytes sent, {} received",
+        r.sent_bytes, r.received_bytes
+    );
     g.bench_function("agree_5000", |bn| bn.iter(|| sync(&a, &b)));
 
     // One child differs: a new weighing on phone A before each session.
-    let ids: Vec<_> = a.village_list().unwrap().into_iter().map(|r| r.child_id).collect();
+    let ids: Vec<_> = a
+        .village_list()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.child_id)
+        .collect();
     let mut i = 0u32;
     let mut last = None;
     g.bench_function("one_differs_5000", |bn| {
@@ -127,7 +141,11 @@ fn benches(c: &mut Criterion) {
                 let id = &ids[i as usize % ids.len()];
                 a.record_visit(
                     id,
-                    VisitEntry { date: Some(today()), weight_g: Some(12_000 + i % 500), ..Default::default() },
+                    VisitEntry {
+                        date: Some(today()),
+                        weight_g: Some(12_000 + i % 500),
+                        ..Default::default()
+                    },
                     true,
                 )
                 .unwrap();
@@ -137,7 +155,10 @@ fn benches(c: &mut Criterion) {
         )
     });
     if let Some(r) = last {
-        eprintln!("one child differs: {} bytes sent, {} received", r.sent_bytes, r.received_bytes);
+        eprintln!(
+            "one child differs: {} bytes sent, {} received",
+            r.sent_bytes, r.received_bytes
+        );
     }
     drop((a, b));
     let _ = std::fs::remove_file(&a_path);

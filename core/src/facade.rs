@@ -263,9 +263,10 @@ impl Timbang {
     /// This device's settings; [`Error::NotInitialized`] before `init`.
     pub fn settings(&self) -> Result<DeviceSettings> {
         if let Ok(cached) = self.settings.lock()
-            && let Some(s) = cached.as_ref() {
-                return Ok(s.clone());
-            }
+            && let Some(s) = cached.as_ref()
+        {
+            return Ok(s.clone());
+        }
         let s = self.read_settings()?;
         if let Ok(mut cached) = self.settings.lock() {
             *cached = Some(s.clone());

@@ -479,3 +479,89 @@ fn anthro_reproduces_every_public_case_and_refuses_bad_rows_without_output() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 3"));
     assert!(!out2.exists());
 }
+
+#[test]
+fn the_deployment_chooses_the_kbm_table() {
+    // A boy gaining 700 g in his third month: N under the 600 g table, T under the 800 g one.
+    let run_with = |table: Option<&str>| -> String {
+        let e = env();
+        let mut init = vec![
+            "init",
+            "--posyandu",
+            "Melati",
+            "--village",
+            "Sukamaju",
+            "--device",
+            "hp-1",
+        ];
+        if let Some(t) = table {
+            init.extend(["--kbm-table", t]);
+        }
+        ok(&e, &init);
+        let id = last_line(&ok(
+            &e,
+            &[
+                "child",
+                "add",
+                "--name",
+                "Bayu",
+                "--sex",
+                "L",
+                "--dob",
+                "2025-02-20",
+            ],
+        ));
+        ok(
+            &e,
+            &[
+                "visit",
+                "add",
+                &id,
+                "--date",
+                "2025-04-21",
+                "--weight",
+                "5.6",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(&ok(
+            &e,
+            &[
+                "visit",
+                "add",
+                &id,
+                "--date",
+                "2025-05-21",
+                "--weight",
+                "6.3",
+                "--json",
+            ],
+        ))
+        .unwrap();
+        assert_eq!(v["age_months"], 3);
+        assert!(
+            v["rules_version"]
+                .as_str()
+                .unwrap()
+                .contains(table.unwrap_or("kms-permenkes-155-2010"))
+        );
+        v["kms"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(run_with(None), "T");
+    assert_eq!(run_with(Some("kms-programme-file")), "N");
+    let e = env();
+    let o = run(
+        &e,
+        &[
+            "init",
+            "--posyandu",
+            "M",
+            "--village",
+            "S",
+            "--device",
+            "hp",
+            "--kbm-table",
+            "nope",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

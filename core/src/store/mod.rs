@@ -79,7 +79,10 @@ const DOC_CACHE_SIZE: usize = 64;
 
 impl DocCache {
     fn get(&self, id: &str, heads: &[u8]) -> Option<Automerge> {
-        self.map.get(id).filter(|(h, _)| h == heads).map(|(_, d)| d.clone())
+        self.map
+            .get(id)
+            .filter(|(h, _)| h == heads)
+            .map(|(_, d)| d.clone())
     }
 
     fn put(&mut self, id: &str, heads: Vec<u8>, doc: Automerge) {
@@ -309,9 +312,10 @@ impl Store {
             return Ok(None);
         };
         if let Ok(cache) = self.cache.lock()
-            && let Some(doc) = cache.get(id, &heads) {
-                return Ok(Some(doc));
-            }
+            && let Some(doc) = cache.get(id, &heads)
+        {
+            return Ok(Some(doc));
+        }
         let doc = self.load_doc_uncached(conn, id)?;
         if let (Some(d), Ok(mut cache)) = (&doc, self.cache.lock()) {
             cache.put(id, encode_heads(&sorted_heads(d)), d.clone());
