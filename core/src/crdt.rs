@@ -230,6 +230,23 @@ pub fn write_visit(
     for code in confirmed {
         tx.put(&visits, format!("{p}/confirmed/{code}"), true)?;
     }
+    // Recording on a day whose visit was deleted brings the visit back.
+    let deleted_key = format!("{p}/deleted");
+    if matches!(tx.get(&visits, deleted_key.as_str())?, Some((v, _)) if v.as_bool() == Some(true)) {
+        tx.put(&visits, deleted_key, false)?;
+    }
+    tx.put(&visits, format!("{p}/recorded_by"), device)?;
+    tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms / 1000));
+    Ok(())
+}
+
+/// Soft-delete the visit of `date`: its values stay in the document (and its history) but it no longer
+/// counts; recording on that date again brings it back.
+pub fn delete_visit(doc: &mut Automerge, date: NaiveDate, device: &str, now_ms: i64) -> Res<()> {
+    let visits = obj(doc, &ROOT, "visits")?;
+    let p = date.to_string();
+    let mut tx = doc.transaction();
+    tx.put(&visits, format!("{p}/deleted"), true)?;
     tx.put(&visits, format!("{p}/recorded_by"), device)?;
     tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms / 1000));
     Ok(())

@@ -663,6 +663,49 @@ impl Timbang {
         })
     }
 
+    /// Soft-delete the visit of `date` (entered for the wrong child, say). The values stay in the
+    /// document's history; recording that date again brings the visit back.
+    pub fn delete_visit(&self, id: &ChildId, date: NaiveDate) -> Result<()> {
+        let settings = self.settings()?;
+        let root = self.resolve_id(id)?;
+        if !self.visit_rows(&root)?.iter().any(|r| r.date == date) {
+            return Err(Error::NotFound {
+                what: "visit".into(),
+            });
+        }
+        let kbm = self.kbm(&settings);
+        let now = self.now_ms();
+        self.store
+            .write(|tx| {
+                // The visit may come from a merged duplicate's document: mark it deleted in every
+                // document of the group that has it.
+                let members: Vec<String> = {
+                    let mut stmt = tx.prepare_cached("SELECT child_id FROM children WHERE root_id = ?1")?;
+                    let rows = stmt.query_map(params![root.as_str()], |r| r.get(0))?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                let actor = self.actor_in(tx)?;
+                let mut changed = Vec::new();
+                for m in members {
+                    let Some(mut doc) = self.store.load_doc(tx, &m)? else { continue };
+                    if !crdt::read_child(&doc)?.visits.contains_key(&date) {
+                        continue;
+                    }
+                    doc.set_actor(actor.clone());
+                    let before = doc.get_heads();
+                    crdt::delete_visit(&mut doc, date, &settings.device_name, now)?;
+                    self.store.save_doc(tx, &m, &doc, Some(&before))?;
+                    changed.push((m, doc));
+                }
+                let refs: Vec<(&str, &Automerge)> = changed.iter().map(|(i, d)| (i.as_str(), d)).collect();
+                projection::apply_changed(&self.store, tx, &refs, kbm)?;
+                tx.prepare_cached("DELETE FROM outbox WHERE child_id = ?1 AND visit_date = ?2 AND state = 'pending'")?
+                    .execute(params![root.as_str(), date.to_string()])?;
+                Store::audit(tx, &settings.device_name, self.kader.as_deref(), "delete_visit", Some(&root), Some(&date.to_string()))
+            })
+            .map_err(store_err)
+    }
+
     fn actor_in(&self, conn: &rusqlite::Connection) -> Result<automerge::ActorId, StoreError> {
         Store::meta_get(conn, "actor")?
             .map(|a| crdt::actor_for(&a))

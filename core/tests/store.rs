@@ -342,3 +342,33 @@ fn unknown_ids_and_uninitialised_databases_are_clear_errors() {
         Error::AlreadyInitialized
     ));
 }
+
+#[test]
+fn a_deleted_visit_stops_counting_and_comes_back_when_recorded_again() {
+    let p = phone("hp-1");
+    let id =
+        p.t.register_child(child("Budi", Sex::Male, "2024-01-10"), false)
+            .unwrap()
+            .child_id;
+    p.t.record_visit(&id, weighing("2024-06-10", 7_400, None), false)
+        .unwrap();
+    p.t.record_visit(&id, weighing("2024-07-10", 7_900, None), false)
+        .unwrap();
+    p.t.delete_visit(&id, d("2024-07-10")).unwrap();
+    let c = p.t.child(&id).unwrap();
+    assert_eq!(c.visits.len(), 1);
+    assert_eq!(
+        p.t.village_list().unwrap()[0].last_visit,
+        Some(d("2024-06-10"))
+    );
+    assert!(matches!(
+        p.t.delete_visit(&id, d("2024-07-10")).unwrap_err(),
+        Error::NotFound { .. }
+    ));
+    // Recorded again: back, with the new value.
+    p.t.record_visit(&id, weighing("2024-07-10", 7_950, None), false)
+        .unwrap();
+    let c = p.t.child(&id).unwrap();
+    assert_eq!(c.visits.len(), 2);
+    assert_eq!(c.visits[1].weight_kg, Some(7.95));
+}

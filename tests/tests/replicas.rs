@@ -18,6 +18,11 @@ const TODAY: &str = "2025-06-15";
 
 #[derive(Debug, Clone)]
 enum Op {
+    Delete {
+        phone: usize,
+        child: usize,
+        day: u8,
+    },
     Register {
         phone: usize,
         name: usize,
@@ -50,6 +55,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(phone, child, day, weight, height)| Op::Visit { phone, child, day, weight, height }),
         1 => (0..5usize, 0..8usize, 0..8usize).prop_map(|(phone, keep, dup)| Op::Merge { phone, keep, dup }),
         1 => (0..5usize).prop_map(|phone| Op::Resolve { phone }),
+        1 => (0..5usize, 0..8usize, 0..4u8).prop_map(|(phone, child, day)| Op::Delete { phone, child, day }),
         3 => (0..5usize, 0..5usize).prop_map(|(a, b)| Op::Sync { a, b }),
     ]
 }
@@ -198,6 +204,16 @@ fn run(n: usize, ops: &[Op]) {
                     };
                     p.resolve(&c.conflict_id, &v).unwrap();
                 }
+            }
+            Op::Delete { phone, child, day } => {
+                let p = &phones[phone % n].t;
+                let ids = known(p);
+                if ids.is_empty() {
+                    continue;
+                }
+                let date = NaiveDate::from_ymd_opt(2025, 6, 1 + u32::from(day)).unwrap();
+                // Not found when that day has no visit on this phone: fine.
+                let _ = p.delete_visit(&ids[child % ids.len()], date);
             }
             Op::Sync { a, b } => {
                 let (a, b) = (a % n, b % n);

@@ -115,6 +115,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             json,
         }) => child_merge(&cli, keep_id, duplicate_id, *json),
         Command::Visit(VisitCommand::Add(args)) => visit_add(&cli, args),
+        Command::Visit(VisitCommand::Delete { id, date }) => {
+            let id = ChildId::parse(id)?;
+            let date = domain::parse_date("date", "Tanggal kunjungan", date)?;
+            let t = open(&cli, false)?;
+            t.delete_visit(&id, date)?;
+            line(format!(
+                "Kunjungan {date} dihapus (tetap tersimpan di riwayat)."
+            ));
+            Ok(())
+        }
         Command::List(a) => list(&cli, a.json),
         Command::Conflicts(a) => conflicts(&cli, a.json),
         Command::Resolve { conflict_id, value } => resolve(&cli, conflict_id, value),

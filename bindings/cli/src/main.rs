@@ -173,6 +173,12 @@ pub struct ChildAddArgs {
 pub enum VisitCommand {
     /// Record (or add to / correct) the visit of a date; prints the assessment.
     Add(VisitAddArgs),
+    /// Soft-delete the visit of a date (kept in the history; recording the date again restores it).
+    Delete {
+        id: String,
+        #[arg(long)]
+        date: String,
+    },
 }
 
 #[derive(Debug, Args)]
