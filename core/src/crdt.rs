@@ -11,7 +11,7 @@
 //!   identity: { name, sex, birth_date, nik?, kk?, mother_name?, mother_nik?, address? },
 //!   visits: { "YYYY-MM-DD/weight_g": int, "/height_mm": int, "/position": "lying"|"standing",
 //!             "/head_mm": int, "/muac_mm": int, "/oedema": bool, "/confirmed/<code>": true,
-//!             "/recorded_by": "device", "/deleted": bool },
+//!             "/service/<code>": true, "/recorded_by": "device", "/deleted": bool },
 //!   merged_into?: "<keep child id>", merged_from: { "<duplicate id>": true }, deleted: bool }
 //! ```
 //! Nothing here does I/O; the store seals and persists the bytes.
@@ -23,7 +23,7 @@ use automerge::{ActorId, Automerge, AutomergeError, ObjType, ROOT, ReadDoc, Scal
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::domain::{ChildId, Identity, NewChild, Position, Sex, VisitEntry};
+use crate::domain::{ChildId, Identity, NewChild, Position, Service, Services, Sex, VisitEntry};
 
 /// Version of the document layout.
 pub const DOC_SCHEMA: i64 = 1;
@@ -51,6 +51,7 @@ pub struct VisitFields {
     pub muac_mm: Option<u32>,
     pub oedema: Option<bool>,
     pub confirmed: BTreeSet<String>,
+    pub services: Services,
     pub recorded_by: Option<String>,
     pub deleted: bool,
 }
@@ -74,6 +75,9 @@ impl VisitFields {
         if e.oedema.is_some() {
             self.oedema = e.oedema;
         }
+        for s in e.services.iter() {
+            self.services.insert(s);
+        }
     }
 
     /// Fill fields this visit lacks from `other` (used when folding a merged duplicate in).
@@ -95,6 +99,9 @@ impl VisitFields {
             self.oedema = other.oedema;
         }
         self.confirmed.extend(other.confirmed.iter().cloned());
+        for s in other.services.iter() {
+            self.services.insert(s);
+        }
     }
 }
 
@@ -230,6 +237,9 @@ pub fn write_visit(
     for code in confirmed {
         tx.put(&visits, format!("{p}/confirmed/{code}"), true)?;
     }
+    for s in e.services.iter() {
+        tx.put(&visits, format!("{p}/service/{}", s.code()), true)?;
+    }
     // Recording on a day whose visit was deleted brings the visit back.
     let deleted_key = format!("{p}/deleted");
     if matches!(tx.get(&visits, deleted_key.as_str())?, Some((v, _)) if v.as_bool() == Some(true)) {
@@ -342,6 +352,11 @@ pub fn read_child(doc: &Automerge) -> Res<ChildDoc> {
                     && s.as_bool() == Some(true)
                 {
                     v.confirmed.insert(code.to_owned());
+                } else if let Some(code) = other.strip_prefix("service/")
+                    && s.as_bool() == Some(true)
+                    && let Ok(service) = Service::parse(code)
+                {
+                    v.services.insert(service);
                 }
             }
         }

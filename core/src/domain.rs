@@ -73,6 +73,91 @@ pub struct NewChild {
     pub address: Option<String>,
 }
 
+/// A health service given at the posyandu (meja 5), recorded with the visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// Vitamin A capsule, blue (100,000 IU), for 6 to 11 months.
+    VitABiru,
+    /// Vitamin A capsule, red (200,000 IU), for 12 to 59 months.
+    VitAMerah,
+    /// Pemberian makanan tambahan.
+    Pmt,
+    Oralit,
+    Zinc,
+    ObatCacing,
+}
+
+impl Service {
+    /// Every service, in a stable order.
+    pub const ALL: [Service; 6] = [
+        Service::VitABiru,
+        Service::VitAMerah,
+        Service::Pmt,
+        Service::Oralit,
+        Service::Zinc,
+        Service::ObatCacing,
+    ];
+
+    /// Stable code, as stored and typed (`--service vit_a_merah`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Service::VitABiru => "vit_a_biru",
+            Service::VitAMerah => "vit_a_merah",
+            Service::Pmt => "pmt",
+            Service::Oralit => "oralit",
+            Service::Zinc => "zinc",
+            Service::ObatCacing => "obat_cacing",
+        }
+    }
+
+    /// Parse a code.
+    pub fn parse(text: &str) -> Result<Self> {
+        let t = text.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|s| s.code() == t)
+            .ok_or_else(|| {
+                let codes: Vec<&str> = Self::ALL.iter().map(|s| s.code()).collect();
+                Error::invalid(
+                    "service",
+                    format!(
+                        "Layanan '{text}' tidak dikenal; pilihan: {}.",
+                        codes.join(", ")
+                    ),
+                    format!("unknown service '{text}'"),
+                )
+            })
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// A set of services (copyable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Services(u16);
+
+impl Services {
+    /// Add a service.
+    pub fn insert(&mut self, s: Service) {
+        self.0 |= s.bit();
+    }
+    /// Whether `s` is in the set.
+    pub fn contains(self, s: Service) -> bool {
+        self.0 & s.bit() != 0
+    }
+    /// True when empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    /// The services, in a stable order.
+    pub fn iter(self) -> impl Iterator<Item = Service> {
+        Service::ALL.into_iter().filter(move |s| self.contains(*s))
+    }
+}
+
 /// The measurements of one visit (all optional: a second entry the same day adds to or corrects it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct VisitEntry {
@@ -83,6 +168,8 @@ pub struct VisitEntry {
     pub head_mm: Option<u32>,
     pub muac_mm: Option<u32>,
     pub oedema: Option<bool>,
+    /// Services given at this visit (added to those already recorded that day).
+    pub services: Services,
 }
 
 impl VisitEntry {
@@ -93,6 +180,7 @@ impl VisitEntry {
             && self.head_mm.is_none()
             && self.muac_mm.is_none()
             && self.oedema.is_none()
+            && self.services.is_empty()
     }
 }
 

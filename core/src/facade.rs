@@ -102,6 +102,8 @@ pub struct VisitView {
     pub head_circ_cm: Option<f64>,
     pub muac_cm: Option<f64>,
     pub oedema: Option<bool>,
+    /// Service codes given at this visit (`vit_a_merah`, `pmt`, ...).
+    pub services: Vec<String>,
     pub confirmed: Vec<String>,
     pub assessment: Option<Assessment>,
 }
@@ -516,6 +518,7 @@ impl Timbang {
                         muac_cm: cm(r.muac_mm),
                         oedema: r.oedema,
                         assessment: Some(r.assessment(standard, rules)),
+                        services: r.services,
                         confirmed: r.confirmed,
                     });
                 }
@@ -605,7 +608,7 @@ impl Timbang {
             .into_iter()
             .filter(|c| !already_confirmed.iter().any(|a| a == c.code))
             .collect();
-        let confirmations: Vec<Confirmation> = concerns
+        let mut confirmations: Vec<Confirmation> = concerns
             .iter()
             .map(|c| Confirmation {
                 code: c.code.to_owned(),
@@ -614,6 +617,25 @@ impl Timbang {
                 message_en: c.message_en.clone(),
             })
             .collect();
+        // Vitamin A capsules by age: blue for 6 to 11 months, red for 12 to 59 months.
+        let months = domain::completed_months(child.birth_date, date);
+        for (service, range, colour) in [
+            (domain::Service::VitABiru, 6..=11, "biru (6-11 bulan)"),
+            (domain::Service::VitAMerah, 12..=59, "merah (12-59 bulan)"),
+        ] {
+            let code = format!("{}_age", service.code());
+            if entry.services.contains(service)
+                && !range.contains(&months)
+                && !already_confirmed.contains(&code)
+            {
+                confirmations.push(Confirmation {
+                    code,
+                    field: "service".into(),
+                    message_id: format!("Kapsul vitamin A {colour} untuk anak umur {months} bulan; periksa warnanya."),
+                    message_en: format!("{} given at {months} months, outside its age range", service.code()),
+                });
+            }
+        }
         if !confirmations.is_empty() && !confirm {
             return Err(Error::NeedsConfirmation {
                 reasons: confirmations,

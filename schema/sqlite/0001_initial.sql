@@ -62,6 +62,7 @@ CREATE TABLE visits (
     muac_mm    INTEGER,
     oedema     INTEGER,
     confirmed  TEXT NOT NULL DEFAULT '',       -- comma-separated concern codes the kader confirmed
+    services   TEXT NOT NULL DEFAULT '',       -- comma-separated service codes (vitamin A, PMT, ...)
     age_days   INTEGER NOT NULL,
     age_months INTEGER NOT NULL,
     waz        INTEGER,                        -- z * 100

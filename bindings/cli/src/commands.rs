@@ -290,7 +290,12 @@ pub fn visit_entry(a: &VisitAddArgs) -> Result<VisitEntry, Error> {
         .as_deref()
         .map(domain::parse_position)
         .transpose()?;
+    let mut services = domain::Services::default();
+    for s in &a.service {
+        services.insert(domain::Service::parse(s)?);
+    }
     Ok(VisitEntry {
+        services,
         date: Some(date),
         weight_g: a
             .weight

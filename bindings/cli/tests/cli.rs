@@ -565,3 +565,81 @@ fn the_deployment_chooses_the_kbm_table() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn services_are_recorded_with_the_visit_and_checked_by_age() {
+    let (e, id) = setup(); // born 2024-01-10
+    // 17 months old on 2025-06-10: the red capsule is right, the blue one needs confirmation.
+    let v: serde_json::Value = serde_json::from_str(&ok(
+        &e,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2025-06-10",
+            "--weight",
+            "10.1",
+            "--service",
+            "vit_a_merah",
+            "--service",
+            "pmt",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(v["age_months"], 17);
+    let o = run(
+        &e,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2025-06-11",
+            "--service",
+            "vit_a_biru",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    let o = run(
+        &e,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2025-06-11",
+            "--service",
+            "vitamin",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    // A service alone is a visit too (meja 5).
+    ok(
+        &e,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2025-06-12",
+            "--service",
+            "obat_cacing",
+        ],
+    );
+    let show: serde_json::Value =
+        serde_json::from_str(&ok(&e, &["child", "show", &id, "--json"])).unwrap();
+    let visits = show["visits"].as_array().unwrap();
+    let june10 = visits.iter().find(|v| v["date"] == "2025-06-10").unwrap();
+    assert_eq!(
+        june10["services"],
+        serde_json::json!(["vit_a_merah", "pmt"])
+    );
+    assert!(
+        visits
+            .iter()
+            .any(|v| v["date"] == "2025-06-12"
+                && v["services"] == serde_json::json!(["obat_cacing"]))
+    );
+}

@@ -244,6 +244,7 @@ pub struct VisitRow {
     pub muac_mm: Option<u32>,
     pub oedema: Option<bool>,
     pub confirmed: Vec<String>,
+    pub services: Vec<String>,
     pub age_days: i64,
     pub age_months: u32,
     /// waz, haz, whz, baz, hcz, acz in hundredths.
@@ -289,6 +290,7 @@ impl VisitRow {
             muac_mm: v.muac_mm,
             oedema: v.oedema,
             confirmed: v.confirmed.iter().cloned().collect(),
+            services: v.services.iter().map(|s| s.code().to_owned()).collect(),
             age_days: a.age_days,
             age_months: a.age_months,
             z: [z.waz, z.haz, z.whz, z.baz, z.hcz, z.acz].map(hundredths),
@@ -352,7 +354,7 @@ impl VisitRow {
     pub fn read_all(conn: &rusqlite::Connection, child_id: &str) -> Res<Vec<Self>> {
         let mut stmt = conn.prepare_cached(
             "SELECT visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema, confirmed, age_days, age_months,
-                    waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version
+                    waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version, services
              FROM visits WHERE child_id = ?1 ORDER BY visit_date",
         )?;
         let rows = stmt.query_map(params![child_id], Self::from_row)?;
@@ -368,7 +370,7 @@ impl VisitRow {
         Ok(conn
             .prepare_cached(
                 "SELECT visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema, confirmed, age_days, age_months,
-                        waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version
+                        waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version, services
                  FROM visits WHERE child_id = ?1 AND visit_date = ?2",
             )?
             .query_row(params![child_id, date.to_string()], Self::from_row)
@@ -414,6 +416,7 @@ impl VisitRow {
                     .filter_map(|c| c.parse().ok())
                     .collect(),
                 version: r.get(21)?,
+                services: list(r.get(22)?),
             })
         }
     }
@@ -422,8 +425,8 @@ impl VisitRow {
         let referral: Vec<&str> = self.referral.iter().map(|r| r.code()).collect();
         tx.prepare_cached(
             "INSERT OR REPLACE INTO visits(child_id, visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema,
-                 confirmed, age_days, age_months, waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                 confirmed, age_days, age_months, waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version, services)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
         )?
         .execute(params![
             child_id,
@@ -449,6 +452,7 @@ impl VisitRow {
             self.gain_g,
             referral.join(","),
             self.version,
+            self.services.join(","),
         ])?;
         Ok(())
     }
@@ -461,6 +465,7 @@ impl VisitRow {
             self.head_mm,
             self.muac_mm,
             self.oedema,
+            &self.services,
         ) == (
             other.weight_g,
             other.height_mm,
@@ -468,6 +473,7 @@ impl VisitRow {
             other.head_mm,
             other.muac_mm,
             other.oedema,
+            &other.services,
         )
     }
 }
@@ -552,6 +558,7 @@ fn rebuild_group(
             || v.head_mm.is_some()
             || v.muac_mm.is_some()
             || v.oedema.is_some()
+            || !v.services.is_empty()
     });
     let identity = docs.first().map(|d| d.identity.clone()).unwrap_or_default();
     let assessments = match (identity.sex, identity.birth_date, docs.first()) {
