@@ -55,8 +55,14 @@ impl SyncStore for StoreSync<'_> {
                 // the document), then append only what is new.
                 let mut merged: Vec<(String, Automerge)> = Vec::with_capacity(docs.len());
                 for (id, incoming) in docs.iter_mut() {
-                    // Refuse documents that are not child documents before anything is written.
-                    crate::crdt::read_child(incoming).map_err(StoreError::from)?;
+                    // Refuse documents that are not child documents, or not the child they claim to
+                    // be, before anything is written.
+                    let child = crate::crdt::read_child(incoming).map_err(StoreError::from)?;
+                    if child.id.as_str() != id {
+                        return Err(StoreError::Other(
+                            "a received document does not match its id".into(),
+                        ));
+                    }
                     match self.store.load_doc(tx, id)? {
                         Some(mut current) => {
                             let before = current.get_heads();
