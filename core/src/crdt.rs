@@ -497,6 +497,18 @@ pub fn conflicts(doc: &Automerge) -> Res<Vec<FieldConflict>> {
     Ok(out)
 }
 
+/// Whether the document has a value at a conflict-style key (`visits.<date>/<field>`, `identity.<field>`).
+pub fn has_key(doc: &Automerge, key: &str) -> Res<bool> {
+    let (target, prop) = if let Some(k) = key.strip_prefix("identity.") {
+        (obj(doc, &ROOT, "identity")?, k)
+    } else if let Some(k) = key.strip_prefix("visits.") {
+        (obj(doc, &ROOT, "visits")?, k)
+    } else {
+        (ROOT, key)
+    };
+    Ok(doc.get(&target, prop)?.is_some())
+}
+
 /// A value chosen to settle a conflict, in the document's own units.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Chosen {

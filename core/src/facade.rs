@@ -950,16 +950,36 @@ impl Timbang {
         let now = self.now_ms();
         self.store
             .write(|tx| {
-                let id = conflict.doc_id.as_str();
-                let mut doc = self
-                    .store
-                    .load_doc(tx, id)?
-                    .ok_or_else(|| StoreError::Other("document missing".into()))?;
-                doc.set_actor(self.actor_in(tx)?);
-                let before = doc.get_heads();
-                crdt::resolve(&mut doc, &key, &chosen, now)?;
-                self.store.save_doc(tx, id, &doc, Some(&before))?;
-                projection::apply_changed(&self.store, tx, &[(id, &doc)], kbm)?;
+                let actor = self.actor_in(tx)?;
+                // A conflict inside one document is settled in that document; a disagreement between
+                // the documents of a merged group is settled in every member that has the field.
+                let (targets, doc_key): (Vec<String>, String) = match key.strip_prefix("merge:") {
+                    Some(rest) => {
+                        let mut stmt =
+                            tx.prepare_cached("SELECT child_id FROM children WHERE root_id = ?1")?;
+                        let rows =
+                            stmt.query_map(params![conflict.child_id.as_str()], |r| r.get(0))?;
+                        (rows.collect::<Result<_, _>>()?, format!("visits.{rest}"))
+                    }
+                    None => (vec![conflict.doc_id.to_string()], key.clone()),
+                };
+                let mut changed: Vec<(String, Automerge)> = Vec::new();
+                for id in targets {
+                    let Some(mut doc) = self.store.load_doc(tx, &id)? else {
+                        continue;
+                    };
+                    if key.starts_with("merge:") && !crdt::has_key(&doc, &doc_key)? {
+                        continue;
+                    }
+                    doc.set_actor(actor.clone());
+                    let before = doc.get_heads();
+                    crdt::resolve(&mut doc, &doc_key, &chosen, now)?;
+                    self.store.save_doc(tx, &id, &doc, Some(&before))?;
+                    changed.push((id, doc));
+                }
+                let refs: Vec<(&str, &Automerge)> =
+                    changed.iter().map(|(i, d)| (i.as_str(), d)).collect();
+                projection::apply_changed(&self.store, tx, &refs, kbm)?;
                 Store::audit(
                     tx,
                     &settings.device_name,
@@ -1096,24 +1116,20 @@ fn parse_choice(field: &str, text: &str) -> Result<(Chosen, serde_json::Value)> 
 }
 
 impl Timbang {
-    /// Rebuild every projection from the documents (after a projection change, or to check that the
-    /// projections agree with the documents). Works in batches so memory stays bounded.
+    /// Rebuild every projection from the documents (after a projection change or a new KBM table, or to
+    /// check that the projections agree with the documents). One transaction: on any failure the old
+    /// projections stay as they were. Documents are loaded in batches of 200 so memory stays bounded. The
+    /// upload outbox keeps its state for visits whose measurements did not change.
     pub fn rebuild_projections(&self) -> Result<usize> {
         let settings = self.settings()?;
         let kbm = self.kbm(&settings);
-        let ids: Vec<String> = self
-            .store
-            .read(|c| Ok(Store::all_heads(c)?.into_iter().map(|(id, _)| id).collect()))
-            .map_err(store_err)?;
         self.store
             .write(|tx| {
-                tx.execute_batch("DELETE FROM visits; DELETE FROM child_status; DELETE FROM conflicts; DELETE FROM children;")?;
-                Ok(())
-            })
-            .map_err(store_err)?;
-        for batch in ids.chunks(200) {
-            self.store
-                .write(|tx| {
+                let ids: Vec<String> = Store::all_heads(tx)?.into_iter().map(|(id, _)| id).collect();
+                tx.execute_batch(
+                    "DELETE FROM visits; DELETE FROM child_status; DELETE FROM conflicts; DELETE FROM children;",
+                )?;
+                for batch in ids.chunks(200) {
                     let mut docs = Vec::with_capacity(batch.len());
                     for id in batch {
                         if let Some(d) = self.store.load_doc(tx, id)? {
@@ -1122,11 +1138,11 @@ impl Timbang {
                     }
                     let refs: Vec<(&str, &Automerge)> = docs.iter().map(|(i, d)| (*i, d)).collect();
                     projection::apply_changed(&self.store, tx, &refs, kbm)?;
-                    Ok(())
-                })
-                .map_err(store_err)?;
-        }
-        Ok(ids.len())
+                }
+                Store::audit(tx, &settings.device_name, self.kader.as_deref(), "rebuild_projections", None, Some(&ids.len().to_string()))?;
+                Ok(ids.len())
+            })
+            .map_err(store_err)
     }
 }
 

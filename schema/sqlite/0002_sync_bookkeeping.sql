@@ -1,12 +1,14 @@
 -- Schema 2: sync bookkeeping in the same database.
 
--- Visits waiting for ASIK/SATUSEHAT. A visit whose content changes goes back to 'pending'.
--- `server_ids` keeps the ids the server returned as soon as they are known (JSON), so a retry after an
--- ambiguous failure looks up instead of creating twice.
+-- Visits waiting for ASIK/SATUSEHAT. A visit whose measurements change (`content`, a fingerprint of
+-- them) goes back to 'pending'; rebuilding projections or folding a merged duplicate in leaves the state
+-- alone when the content is the same. `server_ids` keeps the ids the server returned as soon as they are
+-- known (JSON), so a retry after an ambiguous failure looks up instead of creating twice.
 CREATE TABLE outbox (
     child_id    TEXT NOT NULL,
     visit_date  TEXT NOT NULL,
     state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'rejected')),
+    content     TEXT NOT NULL,
     attempts    INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT,
     server_ids  TEXT,

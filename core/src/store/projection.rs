@@ -225,8 +225,23 @@ pub fn apply_changed(
             .query_row(params![id], |r| r.get(0))?;
         affected.insert(root);
     }
-    let mut rebuilt = Rebuilt::default();
+    // Groups that were merged away go first, so their upload bookkeeping moves to the kept child
+    // before the kept child's rows are rebuilt.
+    let mut dissolved = Vec::new();
+    let mut live = Vec::new();
     for root in affected {
+        let r: Option<String> = tx
+            .prepare_cached("SELECT root_id FROM children WHERE child_id = ?1")?
+            .query_row(params![root], |r| r.get(0))
+            .optional()?;
+        if r.as_deref() == Some(root.as_str()) {
+            live.push(root);
+        } else {
+            dissolved.push(root);
+        }
+    }
+    let mut rebuilt = Rebuilt::default();
+    for root in dissolved.into_iter().chain(live) {
         rebuild_group(store, tx, &root, &in_memory, kbm)?;
         rebuilt.roots.insert(root);
     }
@@ -457,6 +472,21 @@ impl VisitRow {
         Ok(())
     }
 
+    /// A fingerprint of what would be uploaded: the measurements and services.
+    pub fn content(&self) -> String {
+        let o = |v: Option<u32>| v.map_or_else(String::new, |x| x.to_string());
+        format!(
+            "w={};h={};p={};hc={};mu={};oe={};s={}",
+            o(self.weight_g),
+            o(self.height_mm),
+            self.position.map_or("", position_code),
+            o(self.head_mm),
+            o(self.muac_mm),
+            self.oedema.map_or("", |b| if b { "1" } else { "0" }),
+            self.services.join(",")
+        )
+    }
+
     fn same_measurements(&self, other: &Self) -> bool {
         (
             self.weight_g,
@@ -504,6 +534,64 @@ pub fn version_names(conn: &rusqlite::Connection, id: i64) -> Res<(String, Strin
         .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
+/// Where the documents of a merged group disagree on a field of the same day, the kept child's value is
+/// shown (or the first member's) and the disagreement is listed as a conflict for the bidan, so no value
+/// is hidden silently. Resolving writes the chosen value into every document of the group that has it.
+fn replace_merge_conflicts(
+    store: &Store,
+    tx: &Transaction<'_>,
+    root: &str,
+    docs: &[ChildDoc],
+) -> Res<()> {
+    tx.prepare_cached("DELETE FROM conflicts WHERE child_id = ?1 AND doc_key LIKE 'merge:%'")?
+        .execute(params![root])?;
+    if docs.len() < 2 {
+        return Ok(());
+    }
+    type Getter = fn(&VisitFields) -> Option<serde_json::Value>;
+    let fields: [(&str, &str, Getter); 5] = [
+        ("weight_g", "weight_kg", |v| {
+            v.weight_g.map(|g| serde_json::json!(f64::from(g) / 1000.0))
+        }),
+        ("height_mm", "height_cm", |v| {
+            v.height_mm
+                .map(|mm| serde_json::json!(f64::from(mm) / 10.0))
+        }),
+        ("head_mm", "head_circ_cm", |v| {
+            v.head_mm.map(|mm| serde_json::json!(f64::from(mm) / 10.0))
+        }),
+        ("muac_mm", "muac_cm", |v| {
+            v.muac_mm.map(|mm| serde_json::json!(f64::from(mm) / 10.0))
+        }),
+        ("oedema", "oedema", |v| {
+            v.oedema.map(|b| serde_json::json!(b))
+        }),
+    ];
+    let dates: BTreeSet<NaiveDate> = docs.iter().flat_map(|d| d.visits.keys().copied()).collect();
+    for date in dates {
+        for (raw, field, get) in &fields {
+            let mut values: Vec<serde_json::Value> = docs
+                .iter()
+                .filter_map(|d| d.visits.get(&date).filter(|v| !v.deleted).and_then(get))
+                .collect();
+            values.sort_by_key(|v| v.to_string());
+            values.dedup();
+            if values.len() < 2 {
+                continue;
+            }
+            let key = format!("merge:{date}/{raw}");
+            let cid = conflict_id(root, &key);
+            let sealed = store.seal("conflicts", &cid, &serde_json::to_string(&values)?)?;
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO conflicts(conflict_id, child_id, doc_key, field, visit_date, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![cid, root, key, field, date.to_string(), sealed])?;
+        }
+    }
+    Ok(())
+}
+
 fn rebuild_group(
     store: &Store,
     tx: &Transaction<'_>,
@@ -515,12 +603,18 @@ fn rebuild_group(
         .prepare_cached("SELECT root_id FROM children WHERE child_id = ?1")?
         .query_row(params![root], |r| r.get(0))
         .optional()?;
-    if still_root.as_deref() != Some(root) {
-        // Merged into another child: its rows move to the kept child's group.
+    if let Some(new_root) = still_root.as_deref().filter(|r| *r != root) {
+        // Merged into another child: its rows move to the kept child's group. Upload bookkeeping
+        // moves with it (a visit already sent stays sent); where the kept child has its own row for
+        // the same day, the kept child's row stands.
         tx.prepare_cached("DELETE FROM visits WHERE child_id = ?1")?
             .execute(params![root])?;
         tx.prepare_cached("DELETE FROM child_status WHERE child_id = ?1")?
             .execute(params![root])?;
+        tx.prepare_cached("DELETE FROM conflicts WHERE child_id = ?1 AND doc_key LIKE 'merge:%'")?
+            .execute(params![root])?;
+        tx.prepare_cached("UPDATE OR IGNORE outbox SET child_id = ?2 WHERE child_id = ?1")?
+            .execute(params![root, new_root])?;
         tx.prepare_cached("DELETE FROM outbox WHERE child_id = ?1 AND state = 'pending'")?
             .execute(params![root])?;
         return Ok(());
@@ -552,6 +646,7 @@ fn rebuild_group(
             visits.entry(*date).or_default().fill_from(v);
         }
     }
+    replace_merge_conflicts(store, tx, root, &docs)?;
     visits.retain(|_, v| {
         v.weight_g.is_some()
             || v.height_mm.is_some()
@@ -583,11 +678,14 @@ fn rebuild_group(
             Some(o) if *o == row => continue,
             Some(o) if o.same_measurements(&row) => {}
             _ => {
+                // Pending again only when the measurements differ from what the outbox last had.
                 tx.prepare_cached(
-                    "INSERT INTO outbox(child_id, visit_date, state, changed_at) VALUES (?1, ?2, 'pending', ?3)
-                     ON CONFLICT(child_id, visit_date) DO UPDATE SET state = 'pending', changed_at = excluded.changed_at",
+                    "INSERT INTO outbox(child_id, visit_date, state, content, changed_at) VALUES (?1, ?2, 'pending', ?3, ?4)
+                     ON CONFLICT(child_id, visit_date) DO UPDATE SET state = 'pending', content = excluded.content,
+                         changed_at = excluded.changed_at
+                     WHERE outbox.content <> excluded.content",
                 )?
-                .execute(params![root, date.to_string(), now])?;
+                .execute(params![root, date.to_string(), row.content(), now])?;
             }
         }
         row.write(tx, root)?;

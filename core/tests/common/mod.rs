@@ -94,3 +94,13 @@ pub fn content_digest(path: &Path) -> String {
 pub fn rusqlite_open(path: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
 }
+
+/// One sync session between two phones over an in-memory pipe.
+pub fn sync(a: &Timbang, b: &Timbang) {
+    let (x, y) = timbang_core::peer::pipe::duplex();
+    std::thread::scope(|s| {
+        let h = s.spawn(|| b.peer_sync_over(y, false));
+        assert!(a.peer_sync_over(x, true).unwrap().completed);
+        assert!(h.join().unwrap().unwrap().completed);
+    });
+}
