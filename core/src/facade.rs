@@ -238,6 +238,69 @@ impl Timbang {
 
     /// Set up this database as the first phone of a posyandu.
     pub fn init(&self, posyandu: &str, village: &str, device_name: &str) -> Result<DeviceSettings> {
+        self.init_with(posyandu, village, device_name, None)
+    }
+
+    /// Check what `init` would be given, without a database (so a caller can refuse bad input before
+    /// creating any file).
+    pub fn validate_init(
+        posyandu: &str,
+        village: &str,
+        device_name: &str,
+        kbm_table: Option<&str>,
+    ) -> Result<()> {
+        domain::clean_name("posyandu", "Nama posyandu", posyandu)?;
+        domain::clean_name("village", "Nama desa", village)?;
+        domain::clean_name("device", "Nama perangkat", device_name)?;
+        if let Some(id) = kbm_table {
+            Self::check_kbm_id(id)?;
+        }
+        Ok(())
+    }
+
+    /// Check what `team_join` would be given, without a database.
+    pub fn validate_join(code: &str, device_name: &str) -> Result<()> {
+        Self::parse_invite(code)?;
+        domain::clean_name("device", "Nama perangkat", device_name)?;
+        Ok(())
+    }
+
+    fn parse_invite(code: &str) -> Result<crate::peer::Invite> {
+        crate::peer::parse_invite_code(code).map_err(|e| {
+            Error::invalid(
+                "code",
+                "Kode pasangan tidak sah; periksa lagi hurufnya.",
+                format!("pairing code: {e}"),
+            )
+        })
+    }
+
+    fn check_kbm_id(id: &str) -> Result<()> {
+        if KbmTable::by_id(id).is_none() {
+            return Err(Error::invalid(
+                "kbm_table",
+                format!(
+                    "Tabel KBM '{id}' tidak dikenal; pilihan: {}.",
+                    KbmTable::ids().join(", ")
+                ),
+                format!("unknown KBM table '{id}'"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `init` with the deployment's KBM table (default: the cited one), all in one transaction.
+    pub fn init_with(
+        &self,
+        posyandu: &str,
+        village: &str,
+        device_name: &str,
+        kbm_table: Option<&str>,
+    ) -> Result<DeviceSettings> {
+        Self::validate_init(posyandu, village, device_name, kbm_table)?;
+        let kbm_table = kbm_table
+            .unwrap_or(KbmTable::default_table().id())
+            .to_owned();
         let posyandu = domain::clean_name("posyandu", "Nama posyandu", posyandu)?;
         let village = domain::clean_name("village", "Nama desa", village)?;
         let device_name = domain::clean_name("device", "Nama perangkat", device_name)?;
@@ -253,7 +316,7 @@ impl Timbang {
                 Store::meta_set(tx, "posyandu", posyandu.as_bytes())?;
                 Store::meta_set(tx, "village", village.as_bytes())?;
                 Store::meta_set(tx, "actor", &actor)?;
-                Store::meta_set(tx, "kbm_table", KbmTable::default_table().id().as_bytes())?;
+                Store::meta_set(tx, "kbm_table", kbm_table.as_bytes())?;
                 Store::audit(tx, &device_name, self.kader.as_deref(), "init", None, None)?;
                 Ok(Ok(()))
             })
@@ -302,19 +365,19 @@ impl Timbang {
             .ok_or(Error::NotInitialized)
     }
 
-    /// Choose the KBM table of this deployment (ids from [`KbmTable::ids`]).
+    /// Choose the KBM table of this deployment (ids from [`KbmTable::ids`]) and reassess every visit
+    /// with it. Only before other phones join: every phone of a team must use the same table, and the
+    /// invite carries it.
     pub fn set_kbm_table(&self, id: &str) -> Result<()> {
-        if KbmTable::by_id(id).is_none() {
+        Self::check_kbm_id(id)?;
+        let device = self.settings()?.device_name;
+        if self.team().is_ok() {
             return Err(Error::invalid(
                 "kbm_table",
-                format!(
-                    "Tabel KBM '{id}' tidak dikenal; pilihan: {}.",
-                    KbmTable::ids().join(", ")
-                ),
-                format!("unknown KBM table '{id}'"),
+                "Tabel KBM harus dipilih sebelum HP lain diundang ke tim.",
+                "the KBM table must be chosen before other phones are invited",
             ));
         }
-        let device = self.settings()?.device_name;
         self.store
             .write(|tx| {
                 Store::meta_set(tx, "kbm_table", id.as_bytes())?;
@@ -329,6 +392,7 @@ impl Timbang {
             })
             .map_err(store_err)?;
         self.forget_settings();
+        self.rebuild_projections()?;
         Ok(())
     }
 
@@ -559,11 +623,11 @@ impl Timbang {
                 "a visit needs at least one measurement",
             ));
         }
-        if entry.height_mm.is_some() && entry.position.is_none() {
+        if entry.position.is_some() && entry.height_mm.is_none() {
             return Err(Error::invalid(
                 "position",
-                "Cara ukur wajib diisi bersama panjang/tinggi badan: lying (telentang) atau standing (berdiri).",
-                "position (lying or standing) is required with a height",
+                "Cara ukur hanya diisi bersama panjang/tinggi badan.",
+                "position is given without a height",
             ));
         }
         let child = self.child_info(&root)?;
@@ -602,11 +666,39 @@ impl Timbang {
                 already_confirmed.clone_from(&r.confirmed);
             }
         }
+        // A corrected height keeps the day's recorded position unless a new one is given.
+        let mut entry = entry;
+        if entry.height_mm.is_some() && entry.position.is_none() {
+            entry.position = fields.position;
+        }
+        if entry.height_mm.is_some() && entry.position.is_none() {
+            return Err(Error::invalid(
+                "position",
+                "Cara ukur wajib diisi bersama panjang/tinggi badan: lying (telentang) atau standing (berdiri).",
+                "position (lying or standing) is required with a height",
+            ));
+        }
         fields.overlay(&entry);
         let current = projection::visit_input(date, &fields);
+        // A confirmation covers the value that was confirmed: once this entry changes a field the
+        // concern is about, the kader is asked again.
+        let touches = |c: &growth::Concern| -> bool {
+            let weight = entry.weight_g.is_some();
+            let height = entry.height_mm.is_some();
+            match c.code {
+                "who_flag_whz" | "who_flag_baz" => weight || height,
+                _ => match c.field.code() {
+                    "weight_kg" => weight,
+                    "height_cm" => height,
+                    "head_circ_cm" => entry.head_mm.is_some(),
+                    "muac_cm" => entry.muac_mm.is_some(),
+                    _ => true,
+                },
+            }
+        };
         let concerns: Vec<growth::Concern> = growth::plausibility(&child, &history, &current)
             .into_iter()
-            .filter(|c| !already_confirmed.iter().any(|a| a == c.code))
+            .filter(|c| touches(c) || !already_confirmed.iter().any(|a| a == c.code))
             .collect();
         let mut confirmations: Vec<Confirmation> = concerns
             .iter()
@@ -1276,8 +1368,11 @@ impl Timbang {
     /// The pairing code that lets another phone join this posyandu's team (made on first use).
     pub fn team_invite(&self) -> Result<String> {
         let settings = self.settings()?;
+        let invite = |team: &crate::peer::TeamSecret| {
+            crate::peer::make_invite_code(team, &settings.kbm_table).map_err(Error::storage)
+        };
         if let Ok(team) = self.team() {
-            return Ok(crate::peer::make_pairing_code(&team));
+            return invite(&team);
         }
         let team = crate::peer::TeamSecret::make().map_err(Error::storage)?;
         self.store
@@ -1295,18 +1390,15 @@ impl Timbang {
                 )
             })
             .map_err(store_err)?;
-        Ok(crate::peer::make_pairing_code(&team))
+        invite(&team)
     }
 
     /// Set up a fresh database as another phone of the team whose pairing code is `code`.
     pub fn team_join(&self, code: &str, device_name: &str) -> Result<DeviceSettings> {
-        let team = crate::peer::parse_pairing_code(code).map_err(|e| {
-            Error::invalid(
-                "code",
-                "Kode pasangan tidak sah; periksa lagi hurufnya.",
-                format!("pairing code: {e}"),
-            )
-        })?;
+        Self::validate_join(code, device_name)?;
+        let invite = Self::parse_invite(code)?;
+        let team = invite.team;
+        let kbm_table = invite.kbm_table.unwrap_or(KbmTable::default_table().id());
         let device_name = domain::clean_name("device", "Nama perangkat", device_name)?;
         if self.settings().is_ok() {
             return Err(Error::AlreadyInitialized);
@@ -1318,7 +1410,7 @@ impl Timbang {
                 Store::meta_set(tx, "device_id", device_id.as_bytes())?;
                 Store::meta_set(tx, "device_name", device_name.as_bytes())?;
                 Store::meta_set(tx, "actor", &actor)?;
-                Store::meta_set(tx, "kbm_table", KbmTable::default_table().id().as_bytes())?;
+                Store::meta_set(tx, "kbm_table", kbm_table.as_bytes())?;
                 Store::meta_set(tx, "team_id", &team.team_id)?;
                 self.store
                     .meta_set_secret(tx, "team_secret", team.secret.as_bytes())?;

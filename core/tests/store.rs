@@ -372,3 +372,57 @@ fn a_deleted_visit_stops_counting_and_comes_back_when_recorded_again() {
     assert_eq!(c.visits.len(), 2);
     assert_eq!(c.visits[1].weight_kg, Some(7.95));
 }
+
+#[test]
+fn a_confirmation_covers_the_value_confirmed_not_the_next_one() {
+    let p = phone("hp-1");
+    let id =
+        p.t.register_child(child("Budi", Sex::Male, "2023-06-01"), false)
+            .unwrap()
+            .child_id;
+    // 3.0 kg at two years is implausible: confirmed.
+    let v = timbang_core::domain::VisitEntry {
+        date: Some(d("2025-06-01")),
+        weight_g: Some(3_000),
+        ..Default::default()
+    };
+    assert!(matches!(
+        p.t.record_visit(&id, v, false).unwrap_err(),
+        Error::NeedsConfirmation { .. }
+    ));
+    p.t.record_visit(&id, v, true).unwrap();
+    // A correction to another implausible value must be confirmed again.
+    let v2 = timbang_core::domain::VisitEntry {
+        weight_g: Some(30_000),
+        ..v
+    };
+    assert!(matches!(
+        p.t.record_visit(&id, v2, false).unwrap_err(),
+        Error::NeedsConfirmation { .. }
+    ));
+    // Adding an unrelated, plausible measurement to the confirmed day needs nothing.
+    let h = timbang_core::domain::VisitEntry {
+        date: v.date,
+        head_mm: Some(480),
+        ..Default::default()
+    };
+    p.t.record_visit(&id, h, false).unwrap();
+}
+
+#[test]
+fn a_joining_phone_uses_the_teams_kbm_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Key::make_random().unwrap();
+    let a = open(&dir.path().join("a.db"), &key);
+    a.init_with("Melati", "Sukamaju", "hp-1", Some("kms-programme-file"))
+        .unwrap();
+    let code = a.team_invite().unwrap();
+    let b = open(&dir.path().join("b.db"), &key);
+    let s = b.team_join(&code, "hp-2").unwrap();
+    assert_eq!(s.kbm_table, "kms-programme-file");
+    // Once phones have been invited, the table no longer changes on one phone alone.
+    assert!(matches!(
+        a.set_kbm_table("kms-permenkes-155-2010").unwrap_err(),
+        Error::InvalidInput { .. }
+    ));
+}

@@ -137,6 +137,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Team(TeamCommand::Join { code, device }) => {
+            Timbang::validate_join(code, device)?;
             let t = open(&cli, true)?;
             let s = t.team_join(code, device)?;
             line(format!("Perangkat {} bergabung dengan tim.", s.device_name));
@@ -155,16 +156,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 fn init(cli: &Cli, a: &InitArgs) -> Result<(), CliError> {
+    // Bad input is refused before any file is created.
+    Timbang::validate_init(&a.posyandu, &a.village, &a.device, a.kbm_table.as_deref())?;
     let t = open(cli, true)?;
-    let s = t.init(&a.posyandu, &a.village, &a.device)?;
-    if let Some(k) = &a.kbm_table {
-        t.set_kbm_table(k)?;
-    }
-    let s = if a.kbm_table.is_some() {
-        t.settings()?
-    } else {
-        s
-    };
+    let s = t.init_with(&a.posyandu, &a.village, &a.device, a.kbm_table.as_deref())?;
     if a.json {
         return output::json(&s);
     }
@@ -196,11 +191,10 @@ fn child_add(cli: &Cli, a: &ChildAddArgs) -> Result<(), CliError> {
     match t.register_child(c.clone(), a.yes) {
         Ok(r) => {
             if a.json {
-                output::json(&json!({"child_id": r.child_id, "confirmed": r.confirmed}))?;
-            } else {
-                for c in &r.confirmed {
-                    line(format!("Dicatat dengan konfirmasi: {}", c.message_id));
-                }
+                return output::json(&json!({"child_id": r.child_id, "confirmed": r.confirmed}));
+            }
+            for c in &r.confirmed {
+                line(format!("Dicatat dengan konfirmasi: {}", c.message_id));
             }
             line(r.child_id);
             Ok(())
@@ -209,7 +203,9 @@ fn child_add(cli: &Cli, a: &ChildAddArgs) -> Result<(), CliError> {
             // Show the possible duplicates so the kader can check them.
             if let Ok(cleaned) = domain::validate_new_child(&c, t.today()).map(|x| x.0) {
                 let dups = t.possible_duplicates(&cleaned)?;
-                if !dups.is_empty() {
+                if a.json {
+                    output::json(&json!({"possible_duplicates": dups, "reasons": reasons}))?;
+                } else if !dups.is_empty() {
                     line("Kemungkinan anak yang sama sudah terdaftar:");
                     for d in dups {
                         line(format!(
@@ -310,7 +306,18 @@ pub fn visit_entry(a: &VisitAddArgs) -> Result<VisitEntry, Error> {
         position,
         head_mm: a.head.as_deref().map(domain::parse_head_cm).transpose()?,
         muac_mm: a.muac.as_deref().map(domain::parse_muac_cm).transpose()?,
-        oedema: a.oedema.then_some(true),
+        oedema: match (a.oedema, a.no_oedema) {
+            (true, true) => {
+                return Err(Error::invalid(
+                    "oedema",
+                    "Pilih salah satu: --oedema atau --no-oedema.",
+                    "both --oedema and --no-oedema given",
+                ));
+            }
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            (false, false) => None,
+        },
     })
 }
 

@@ -205,6 +205,9 @@ pub struct VisitAddArgs {
     /// Bilateral pitting oedema present.
     #[arg(long)]
     pub oedema: bool,
+    /// No oedema (to correct an earlier entry).
+    #[arg(long)]
+    pub no_oedema: bool,
     /// A service given (repeatable): vit_a_biru, vit_a_merah, pmt, oralit, zinc, obat_cacing.
     #[arg(long, value_name = "CODE")]
     pub service: Vec<String>,

@@ -45,13 +45,23 @@ pub fn report_error(e: &CliError) -> u8 {
             3
         }
         CliError::Core(e) => {
-            let _ = writeln!(err, "{}", e.message_id());
+            let _ = writeln!(err, "{}", one_line(&e.message_id()));
             1
         }
         CliError::Other(m) => {
-            let _ = writeln!(err, "{m}");
+            let _ = writeln!(err, "{}", one_line(m));
             1
         }
+    }
+}
+
+/// The first line of a message, at most 300 characters: an error is one sentence on stderr even when a
+/// lower layer (SQLite) quotes a statement in it.
+fn one_line(m: &str) -> String {
+    let first = m.lines().next().unwrap_or("").trim();
+    match first.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &first[..i]),
+        None => first.to_owned(),
     }
 }
 

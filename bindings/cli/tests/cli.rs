@@ -311,6 +311,12 @@ fn bad_input_exits_2_with_one_sentence_and_writes_nothing() {
         ("muac above 30", visit(&["--muac", "35"])),
         ("no measurement", visit(&[])),
         (
+            "position without height",
+            visit(&["--weight", "9.5", "--position", "standing"]),
+        ),
+        ("oedema both ways", visit(&["--oedema", "--no-oedema"])),
+        ("unknown service", visit(&["--service", "vitamin"])),
+        (
             "show bad id",
             vec!["child".into(), "show".into(), "123".into()],
         ),
@@ -421,6 +427,120 @@ fn commands_on_a_missing_database_fail_without_creating_it() {
     let o = run(&e, &["list"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!e.db.exists());
+    // Bad input to the commands that create a database creates nothing either.
+    for args in [
+        vec![
+            "init",
+            "--posyandu",
+            " ",
+            "--village",
+            "Sukamaju",
+            "--device",
+            "hp-1",
+        ],
+        vec![
+            "init",
+            "--posyandu",
+            "Melati",
+            "--village",
+            "Sukamaju",
+            "--device",
+            "hp-1",
+            "--kbm-table",
+            "nope",
+        ],
+        vec!["team", "join", "NOT-A-CODE", "--device", "hp-2"],
+    ] {
+        let o = run(&e, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let files: Vec<_> = std::fs::read_dir(e.db.parent().unwrap()).unwrap().collect();
+        assert!(files.is_empty(), "{args:?} left {files:?}");
+    }
+}
+
+#[test]
+fn child_add_json_is_json_and_oedema_can_be_corrected() {
+    let (e, id) = setup();
+    let out = ok(
+        &e,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Sari Wulandari",
+            "--sex",
+            "P",
+            "--dob",
+            "2024-05-05",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&out).expect("child add --json prints JSON only");
+    assert_eq!(v["child_id"].as_str().unwrap().len(), 36);
+    let o = run(
+        &e,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Boedi Santoso",
+            "--sex",
+            "L",
+            "--dob",
+            "2024-01-12",
+            "--mother",
+            "Siti Aminah",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["possible_duplicates"][0]["child_id"], id.as_str());
+    ok(
+        &e,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2024-06-10",
+            "--oedema",
+            "--yes",
+        ],
+    );
+    ok(
+        &e,
+        &["visit", "add", &id, "--date", "2024-06-10", "--no-oedema"],
+    );
+    // A height correction keeps the day's position.
+    ok(
+        &e,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2024-06-10",
+            "--height",
+            "65.8",
+        ],
+    );
+    let show: serde_json::Value =
+        serde_json::from_str(&ok(&e, &["child", "show", &id, "--json"])).unwrap();
+    let v = &show["visits"][0];
+    assert_eq!(
+        (
+            v["oedema"].clone(),
+            v["height_cm"].clone(),
+            v["position"].clone()
+        ),
+        (
+            serde_json::json!(false),
+            serde_json::json!(65.8),
+            serde_json::json!("lying")
+        )
+    );
 }
 
 #[test]

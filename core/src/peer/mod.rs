@@ -36,7 +36,9 @@ pub mod tcp;
 mod wire;
 
 pub use channel::SecureChannel;
-pub use pairing::{TeamSecret, make_pairing_code, parse_pairing_code};
+pub use pairing::{
+    Invite, TeamSecret, make_invite_code, make_pairing_code, parse_invite_code, parse_pairing_code,
+};
 pub use session::{Role, SessionConfig, SyncStats, run_session, sync_as_client, sync_as_server};
 
 use automerge::{Automerge, ChangeHash};
