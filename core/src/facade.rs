@@ -317,7 +317,8 @@ impl Timbang {
                 Store::meta_set(tx, "village", village.as_bytes())?;
                 Store::meta_set(tx, "actor", &actor)?;
                 Store::meta_set(tx, "kbm_table", kbm_table.as_bytes())?;
-                Store::audit(tx, &device_name, self.kader.as_deref(), "init", None, None)?;
+                self.store
+                    .audit(tx, &device_name, self.kader.as_deref(), "init", None, None)?;
                 Ok(Ok(()))
             })
             .map_err(store_err)??;
@@ -381,7 +382,7 @@ impl Timbang {
         self.store
             .write(|tx| {
                 Store::meta_set(tx, "kbm_table", id.as_bytes())?;
-                Store::audit(
+                self.store.audit(
                     tx,
                     &device,
                     self.kader.as_deref(),
@@ -512,7 +513,7 @@ impl Timbang {
                 } else {
                     Some(codes.join(","))
                 };
-                Store::audit(
+                self.store.audit(
                     tx,
                     &settings.device_name,
                     self.kader.as_deref(),
@@ -748,7 +749,7 @@ impl Timbang {
                 self.store
                     .save_doc(tx, root.as_str(), &doc, Some(&before))?;
                 projection::apply_changed(&self.store, tx, &[(root.as_str(), &doc)], kbm)?;
-                Store::audit(
+                self.store.audit(
                     tx,
                     &settings.device_name,
                     self.kader.as_deref(),
@@ -815,7 +816,7 @@ impl Timbang {
                 projection::apply_changed(&self.store, tx, &refs, kbm)?;
                 tx.prepare_cached("DELETE FROM outbox WHERE child_id = ?1 AND visit_date = ?2 AND state = 'pending'")?
                     .execute(params![root.as_str(), date.to_string()])?;
-                Store::audit(tx, &settings.device_name, self.kader.as_deref(), "delete_visit", Some(&root), Some(&date.to_string()))
+                self.store.audit(tx, &settings.device_name, self.kader.as_deref(), "delete_visit", Some(&root), Some(&date.to_string()))
             })
             .map_err(store_err)
     }
@@ -1072,7 +1073,7 @@ impl Timbang {
                 let refs: Vec<(&str, &Automerge)> =
                     changed.iter().map(|(i, d)| (i.as_str(), d)).collect();
                 projection::apply_changed(&self.store, tx, &refs, kbm)?;
-                Store::audit(
+                self.store.audit(
                     tx,
                     &settings.device_name,
                     self.kader.as_deref(),
@@ -1128,7 +1129,7 @@ impl Timbang {
                     ],
                     kbm,
                 )?;
-                Store::audit(
+                self.store.audit(
                     tx,
                     &settings.device_name,
                     self.kader.as_deref(),
@@ -1231,7 +1232,7 @@ impl Timbang {
                     let refs: Vec<(&str, &Automerge)> = docs.iter().map(|(i, d)| (*i, d)).collect();
                     projection::apply_changed(&self.store, tx, &refs, kbm)?;
                 }
-                Store::audit(tx, &settings.device_name, self.kader.as_deref(), "rebuild_projections", None, Some(&ids.len().to_string()))?;
+                self.store.audit(tx, &settings.device_name, self.kader.as_deref(), "rebuild_projections", None, Some(&ids.len().to_string()))?;
                 Ok(ids.len())
             })
             .map_err(store_err)
@@ -1308,7 +1309,7 @@ impl Timbang {
                 let refs: Vec<(&str, &Automerge)> =
                     docs.iter().map(|(i, d)| (i.as_str(), d)).collect();
                 projection::apply_changed(&self.store, tx, &refs, kbm)?;
-                Store::audit(
+                self.store.audit(
                     tx,
                     &settings.device_name,
                     self.kader.as_deref(),
@@ -1380,7 +1381,7 @@ impl Timbang {
                 Store::meta_set(tx, "team_id", &team.team_id)?;
                 self.store
                     .meta_set_secret(tx, "team_secret", team.secret.as_bytes())?;
-                Store::audit(
+                self.store.audit(
                     tx,
                     &settings.device_name,
                     self.kader.as_deref(),
@@ -1414,7 +1415,7 @@ impl Timbang {
                 Store::meta_set(tx, "team_id", &team.team_id)?;
                 self.store
                     .meta_set_secret(tx, "team_secret", team.secret.as_bytes())?;
-                Store::audit(
+                self.store.audit(
                     tx,
                     &device_name,
                     self.kader.as_deref(),
@@ -1443,7 +1444,7 @@ impl Timbang {
                              ON CONFLICT(peer_id) DO UPDATE SET last_sync_at = excluded.last_sync_at, sessions = sessions + 1",
                         )?
                         .execute(params![peer, self.clock.now().to_rfc3339()])?;
-                        Store::audit(tx, &settings.device_name, self.kader.as_deref(), "peer_sync", None, Some(&peer))
+                        self.store.audit(tx, &settings.device_name, self.kader.as_deref(), "peer_sync", None, Some(&peer))
                     })
                     .map_err(store_err)?;
                 Ok(PeerReport {

@@ -45,7 +45,8 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 
 #[test]
 fn personal_data_never_reaches_the_files_in_plain_text() {
-    let p = phone("hp-1");
+    let mut p = phone("hp-1");
+    p.t.set_kader(Some("Kartini Suryaningsih".into()));
     let id = p.t.register_child(distinctive(), false).unwrap().child_id;
     // Read back through the facade: it is all there.
     let c = p.t.child(&id).unwrap();
@@ -112,6 +113,38 @@ fn a_damaged_file_is_moved_aside_not_deleted() {
     };
     assert!(std::path::Path::new(&moved_to).exists());
     assert!(!path.exists());
+}
+
+#[test]
+fn a_wrong_key_changes_nothing_not_even_an_old_schema() {
+    let p = phone("hp-1");
+    drop(p.t);
+    // Make it look like a database of schema 1 (before the sync bookkeeping migration).
+    let conn = rusqlite::Connection::open(&p.path).unwrap();
+    conn.execute_batch(
+        "DROP TABLE outbox; DROP TABLE peer_docs; DROP TABLE peers; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let err = Timbang::open(
+        &p.path,
+        &Key::make_random().unwrap(),
+        std::sync::Arc::new(timbang_core::FixedDate(d(TODAY))),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::WrongKey), "{err:?}");
+    let conn = rusqlite::Connection::open(&p.path).unwrap();
+    assert_eq!(
+        migrations::version(&conn).unwrap(),
+        1,
+        "not migrated under a wrong key"
+    );
+    drop(conn);
+    // The right key migrates it.
+    let t = open(&p.path, &p.key);
+    drop(t);
+    let conn = rusqlite::Connection::open(&p.path).unwrap();
+    assert_eq!(migrations::version(&conn).unwrap(), migrations::LATEST);
 }
 
 #[test]

@@ -114,12 +114,13 @@ CREATE TABLE conflicts (
 ) WITHOUT ROWID;
 CREATE INDEX conflicts_by_child ON conflicts(child_id);
 
--- Append-only audit log: who (device, kader), when, what kind. No personal data.
+-- Append-only audit log: who (device, kader), when, what kind. No personal data: ids and action kinds;
+-- the kader's name is sealed.
 CREATE TABLE audit (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,
     at       TEXT NOT NULL,
     device   TEXT NOT NULL,
-    kader    TEXT,
+    kader    BLOB,                         -- sealed
     action   TEXT NOT NULL,
     child_id TEXT,
     detail   TEXT

@@ -1,5 +1,9 @@
 //! Numbered migrations from `schema/sqlite/`, included at compile time, each run in one transaction
 //! that also sets `PRAGMA user_version`.
+//!
+//! A migration that has shipped is never edited: databases in the field have already run it. Change the
+//! schema with a new numbered file. `schema/sqlite/FROZEN` lists the SHA-256 of every shipped file and a
+//! test fails when one changes.
 
 use rusqlite::Connection;
 
@@ -44,4 +48,33 @@ pub fn migrate_to(conn: &Connection, target: u32) -> Res<()> {
 /// Bring the schema up to date.
 pub fn migrate(conn: &Connection) -> Res<()> {
     migrate_to(conn, LATEST)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_migrations_are_frozen() {
+        let frozen = include_str!("../../../schema/sqlite/FROZEN");
+        let mut listed = 0;
+        for (line, sql) in frozen.lines().zip(MIGRATIONS) {
+            let (name, hash) = line.split_once(' ').unwrap_or_default();
+            let actual: String = crate::crypto::sha256(sql.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(
+                actual, hash,
+                "{name} was edited after it shipped: add a new migration instead"
+            );
+            listed += 1;
+        }
+        // Every migration is listed once it ships; new ones may be unlisted until then.
+        assert!(listed <= MIGRATIONS.len());
+        assert!(
+            listed >= 2,
+            "the first release froze migrations 0001 and 0002"
+        );
+    }
 }

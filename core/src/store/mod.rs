@@ -182,26 +182,37 @@ impl Store {
 
     fn prepare(conn: &Connection, sealer: &Sealer) -> Res<()> {
         configure(conn)?;
-        migrations::migrate(conn)?;
-        let canary: Option<Vec<u8>> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'canary'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        match canary {
-            Some(c) => match sealer.open(CANARY_AAD, &c) {
-                Ok(p) if p == CANARY_TEXT => Ok(()),
-                _ => Err(StoreError::WrongKey),
-            },
-            None => {
-                let c = sealer.seal(CANARY_AAD, CANARY_TEXT)?;
-                conn.execute(
-                    "INSERT INTO meta(key, value) VALUES ('canary', ?1)",
-                    params![c],
-                )?;
-                Ok(())
+        // Check the key before anything is changed: a wrong key must not migrate a database.
+        let check = |conn: &Connection| -> Res<bool> {
+            let canary: Option<Vec<u8>> = conn
+                .query_row("SELECT value FROM meta WHERE key = 'canary'", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            match canary {
+                Some(c) => match sealer.open(CANARY_AAD, &c) {
+                    Ok(p) if p == CANARY_TEXT => Ok(true),
+                    _ => Err(StoreError::WrongKey),
+                },
+                None => Ok(false),
             }
+        };
+        let has_canary = if migrations::version(conn)? >= 1 {
+            check(conn)?
+        } else {
+            false
+        };
+        migrations::migrate(conn)?;
+        if !has_canary {
+            // Two processes may open a new file at once: the first canary wins, the other is checked.
+            let c = sealer.seal(CANARY_AAD, CANARY_TEXT)?;
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('canary', ?1)",
+                params![c],
+            )?;
+            check(conn)?;
         }
+        Ok(())
     }
 
     /// The database file's path.
@@ -407,8 +418,9 @@ impl Store {
         Ok(out)
     }
 
-    /// Append to the audit log (no personal data: ids and action kinds only).
+    /// Append to the audit log: ids and action kinds only; the kader's name is sealed.
     pub fn audit(
+        &self,
         tx: &Transaction<'_>,
         device: &str,
         kader: Option<&str>,
@@ -416,6 +428,9 @@ impl Store {
         child: Option<&ChildId>,
         detail: Option<&str>,
     ) -> Res<()> {
+        let kader = kader
+            .map(|k| self.sealer.seal(b"audit/kader", k.as_bytes()))
+            .transpose()?;
         tx.prepare_cached("INSERT INTO audit(at, device, kader, action, child_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
             .execute(params![
                 chrono::Utc::now().to_rfc3339(),

@@ -79,7 +79,7 @@ impl SyncStore for StoreSync<'_> {
                 let refs: Vec<(&str, &Automerge)> =
                     merged.iter().map(|(i, d)| (i.as_str(), d)).collect();
                 projection::apply_changed(self.store, tx, &refs, self.kbm)?;
-                Store::audit(
+                self.store.audit(
                     tx,
                     &self.device,
                     None,
