@@ -8,7 +8,7 @@ CREATE TABLE outbox (
     child_id    TEXT NOT NULL,
     visit_date  TEXT NOT NULL,
     state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'rejected')),
-    content     TEXT NOT NULL,
+    content     BLOB NOT NULL,                 -- first 8 bytes of SHA-256 over the measurements
     attempts    INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT,
     server_ids  TEXT,

@@ -472,7 +472,12 @@ impl VisitRow {
         Ok(())
     }
 
-    /// A fingerprint of what would be uploaded: the measurements and services.
+    /// A fingerprint of what would be uploaded (8 bytes of SHA-256 over [`VisitRow::content`]).
+    pub fn content_hash(&self) -> Vec<u8> {
+        crate::crypto::sha256(self.content().as_bytes())[..8].to_vec()
+    }
+
+    /// What would be uploaded: the measurements and services, as text.
     pub fn content(&self) -> String {
         let o = |v: Option<u32>| v.map_or_else(String::new, |x| x.to_string());
         format!(
@@ -685,7 +690,7 @@ fn rebuild_group(
                          changed_at = excluded.changed_at
                      WHERE outbox.content <> excluded.content",
                 )?
-                .execute(params![root, date.to_string(), row.content(), now])?;
+                .execute(params![root, date.to_string(), row.content_hash(), now])?;
             }
         }
         row.write(tx, root)?;
