@@ -73,10 +73,44 @@ fn row_z_restricted(y: f64, row: &Row) -> f64 {
     }
 }
 
+/// `x.round()` (half away from zero), bit for bit, without the library call that `f64::round` becomes
+/// on a target without SSE4.1 (it was 16% of the time of [`zscores`]).
+///
+/// For `|x| < 2^52`: `t = x as i64` truncates exactly, `x - t` is exact (the fraction of a double is
+/// representable), and a fraction of at least one half moves `t` one step away from zero. Larger
+/// magnitudes are already integers; NaN and infinities go to `f64::round`. The sign of a zero result
+/// follows `x` as `f64::round` does. Checked against `f64::round` in `tests::round_matches_std`.
+#[inline]
+pub(crate) fn round_half_away(x: f64) -> f64 {
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    if !(x.abs() < TWO52) {
+        return x.round();
+    }
+    let t = x as i64 as f64;
+    let frac = x - t;
+    let r = if frac >= 0.5 {
+        t + 1.0
+    } else if frac <= -0.5 {
+        t - 1.0
+    } else {
+        t
+    };
+    // `t` is +0.0 for x in (-1, 0); `f64::round` keeps the sign of x there.
+    r.copysign(x)
+}
+
+/// `x.trunc()` for `0 <= x < 2^63`, bit for bit, inline (`f64::trunc` is a library call without
+/// SSE4.1).
+#[inline]
+fn trunc_nonneg(x: f64) -> f64 {
+    debug_assert!((0.0..9.2e18).contains(&x));
+    x as i64 as f64
+}
+
 /// Rounds to 2 decimals, half away from zero, and turns `-0.0` into `0.0`.
 #[inline]
 pub fn round2(z: f64) -> f64 {
-    let r = (z * 100.0).round() / 100.0;
+    let r = round_half_away(z * 100.0) / 100.0;
     if r == 0.0 { 0.0 } else { r }
 }
 
@@ -123,7 +157,7 @@ fn wflh_z(sex: Sex, age: i64, weight: f64, clenhei: f64) -> Option<f64> {
     if !(clenhei >= lo && clenhei <= hi) {
         return None;
     }
-    let tenths = (clenhei * 10.0).trunc();
+    let tenths = trunc_nonneg(clenhei * 10.0);
     let low = tenths / 10.0;
     let diff = (clenhei - low) / 0.1;
     let key = tenths as i64;
@@ -211,4 +245,71 @@ pub fn weight_at_waz(sex: Sex, age_days: i64, z: f64) -> Option<f64> {
     tables::WFA
         .get(sex, age_days)
         .map(|r| lms_value(z, r.lms.l, r.lms.m, r.lms.s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    #[test]
+    fn round_matches_std() {
+        let mut specials = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            0.5000000000000001,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9.007_199_254_740_993e15,
+            1e300,
+            -1e300,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        // every half and its neighbours up to 1e5 in both signs
+        for k in -200_000i64..=200_000 {
+            let h = k as f64 * 0.5;
+            specials.extend([h, h.next_up(), h.next_down()]);
+        }
+        for x in specials {
+            assert!(same(round_half_away(x), x.round()), "{x:e}");
+        }
+        // a deterministic sweep of bit patterns over all exponents
+        let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2_000_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let x = f64::from_bits(s);
+            assert!(same(round_half_away(x), x.round()), "{x:e}");
+            let y = (s >> 11) as f64 / (1u64 << 53) as f64 * 2e6 - 1e6;
+            assert!(same(round_half_away(y), y.round()), "{y:e}");
+        }
+    }
+
+    #[test]
+    fn trunc_matches_std() {
+        for k in 0..=2_000_000u64 {
+            let x = k as f64 * 0.0625 + 0.03;
+            assert!(same(trunc_nonneg(x), x.trunc()));
+            let c = k as f64 / 1000.0;
+            assert!(same(trunc_nonneg(c * 10.0), (c * 10.0).trunc()));
+        }
+    }
 }
