@@ -83,7 +83,7 @@ fn row_z_restricted(y: f64, row: &Row) -> f64 {
 #[inline]
 pub(crate) fn round_half_away(x: f64) -> f64 {
     const TWO52: f64 = 4_503_599_627_370_496.0;
-    if !(x.abs() < TWO52) {
+    if x.is_nan() || x.abs() >= TWO52 {
         return x.round();
     }
     let t = x as i64 as f64;
