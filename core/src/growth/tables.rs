@@ -24,6 +24,10 @@ pub(crate) struct Row {
     pub sd23neg: f64,
     pub sd3pos: f64,
     pub sd23pos: f64,
+    /// `ln M`, for the guarded fast path ([`super::zscore`]'s `fast_z`).
+    pub ln_m: f64,
+    /// `1 / (S L)`, for the guarded fast path.
+    pub inv_sl: f64,
 }
 
 impl Row {
@@ -36,6 +40,8 @@ impl Row {
             sd23neg: sd2neg - sd3neg,
             sd3pos,
             sd23pos: sd3pos - sd2pos,
+            ln_m: lms.m.ln(),
+            inv_sl: 1.0 / (lms.s * lms.l),
         }
     }
 }
@@ -167,5 +173,29 @@ mod tests {
         assert!(WFA.get(Sex::Male, 1827).is_none());
         assert!(WFA.get(Sex::Male, -1).is_none());
         assert!(ACFA.get(Sex::Female, 90).is_none());
+    }
+
+    /// The assumptions of the error bound of the guarded fast path (see `zscore::fast_z`): every table
+    /// that goes through `powf` has |L| <= 0.7, L != 0, and M in [1, e^3.2].
+    #[test]
+    fn fast_path_assumptions_hold() {
+        for t in [&WFA, &BFA, &ACFA, &WFL, &WFH] {
+            for sex in [Sex::Male, Sex::Female] {
+                for r in t.sex_rows(sex) {
+                    assert!(r.lms.l != 0.0 && r.lms.l.abs() <= 0.7, "{:?}", r.lms);
+                    assert!(r.lms.m >= 1.0 && r.ln_m <= 3.2, "{:?}", r.lms);
+                    assert!(r.lms.s > 0.0 && r.inv_sl.is_finite());
+                }
+            }
+        }
+        // weight-for-length/height: L keeps its sign between neighbouring rows, so an interpolated L
+        // is never closer to 0 than both neighbours.
+        for t in [&WFL, &WFH] {
+            for sex in [Sex::Male, Sex::Female] {
+                for w in t.sex_rows(sex).windows(2) {
+                    assert!(w[0].lms.l * w[1].lms.l > 0.0);
+                }
+            }
+        }
     }
 }
