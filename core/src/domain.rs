@@ -172,7 +172,42 @@ pub struct VisitEntry {
     pub services: Services,
 }
 
+/// Measurements in exact units (grams, millimetres) as the growth engine takes them (kg, cm).
+pub fn growth_input(
+    date: NaiveDate,
+    weight_g: Option<u32>,
+    height_mm: Option<u32>,
+    position: Option<Position>,
+    head_mm: Option<u32>,
+    muac_mm: Option<u32>,
+    oedema: Option<bool>,
+) -> crate::growth::VisitInput {
+    let cm = |mm: Option<u32>| mm.map(|mm| f64::from(mm) / 10.0);
+    crate::growth::VisitInput {
+        date,
+        weight_kg: weight_g.map(|g| f64::from(g) / 1000.0),
+        height_cm: cm(height_mm),
+        position,
+        head_cm: cm(head_mm),
+        muac_cm: cm(muac_mm),
+        oedema: oedema.unwrap_or(false),
+    }
+}
+
 impl VisitEntry {
+    /// The entry's measurements for the growth engine, dated `date`.
+    pub fn input(&self, date: NaiveDate) -> crate::growth::VisitInput {
+        growth_input(
+            date,
+            self.weight_g,
+            self.height_mm,
+            self.position,
+            self.head_mm,
+            self.muac_mm,
+            self.oedema,
+        )
+    }
+
     /// True when the entry carries no measurement at all.
     pub fn is_empty(&self) -> bool {
         self.weight_g.is_none()

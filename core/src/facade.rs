@@ -633,15 +633,7 @@ impl Timbang {
         }
         let child = self.child_info(&root)?;
         domain::validate_visit_date(date, child.birth_date, self.today())?;
-        let entry_input = VisitInput {
-            date,
-            weight_kg: kg(entry.weight_g),
-            height_cm: cm(entry.height_mm),
-            position: entry.position,
-            head_cm: cm(entry.head_mm),
-            muac_cm: cm(entry.muac_mm),
-            oedema: entry.oedema.unwrap_or(false),
-        };
+        let entry_input = entry.input(date);
         if let Err(e) = growth::check_hard_limits(&entry_input) {
             return Err(Error::invalid(
                 e.field.code(),
@@ -1275,15 +1267,7 @@ impl Timbang {
                     )
                 })?;
                 domain::validate_visit_date(date, c.birth_date, today)?;
-                let input = VisitInput {
-                    date,
-                    weight_kg: kg(v.weight_g),
-                    height_cm: cm(v.height_mm),
-                    position: v.position,
-                    head_cm: cm(v.head_mm),
-                    muac_cm: cm(v.muac_mm),
-                    oedema: v.oedema.unwrap_or(false),
-                };
+                let input = v.input(date);
                 if let Err(e) = growth::check_hard_limits(&input) {
                     return Err(Error::invalid(
                         e.field.code(),

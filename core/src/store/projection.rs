@@ -37,15 +37,15 @@ fn sex_code(s: Option<Sex>) -> Option<&'static str> {
 
 /// Convert stored visit fields to the growth engine's input.
 pub fn visit_input(date: NaiveDate, v: &VisitFields) -> VisitInput {
-    VisitInput {
+    crate::domain::growth_input(
         date,
-        weight_kg: v.weight_g.map(|g| f64::from(g) / 1000.0),
-        height_cm: v.height_mm.map(|mm| f64::from(mm) / 10.0),
-        position: v.position,
-        head_cm: v.head_mm.map(|mm| f64::from(mm) / 10.0),
-        muac_cm: v.muac_mm.map(|mm| f64::from(mm) / 10.0),
-        oedema: v.oedema.unwrap_or(false),
-    }
+        v.weight_g,
+        v.height_mm,
+        v.position,
+        v.head_mm,
+        v.muac_mm,
+        v.oedema,
+    )
 }
 
 /// Assess every visit of a child in date order.
@@ -320,15 +320,15 @@ impl VisitRow {
 
     /// The measurements as the growth engine takes them.
     pub fn input(&self) -> VisitInput {
-        VisitInput {
-            date: self.date,
-            weight_kg: self.weight_g.map(|g| f64::from(g) / 1000.0),
-            height_cm: self.height_mm.map(|mm| f64::from(mm) / 10.0),
-            position: self.position,
-            head_cm: self.head_mm.map(|mm| f64::from(mm) / 10.0),
-            muac_cm: self.muac_mm.map(|mm| f64::from(mm) / 10.0),
-            oedema: self.oedema.unwrap_or(false),
-        }
+        crate::domain::growth_input(
+            self.date,
+            self.weight_g,
+            self.height_mm,
+            self.position,
+            self.head_mm,
+            self.muac_mm,
+            self.oedema,
+        )
     }
 
     /// The assessment stored in the row; classes are derived from the z-scores.
