@@ -379,6 +379,8 @@ impl Timbang {
                 "the KBM table must be chosen before other phones are invited",
             ));
         }
+        let kbm = KbmTable::by_id(id).unwrap_or_else(KbmTable::default_table);
+        // The setting and the reassessment of every visit commit together.
         self.store
             .write(|tx| {
                 Store::meta_set(tx, "kbm_table", id.as_bytes())?;
@@ -389,11 +391,11 @@ impl Timbang {
                     "set_kbm_table",
                     None,
                     Some(id),
-                )
+                )?;
+                self.rebuild_in(tx, kbm, &device)
             })
             .map_err(store_err)?;
         self.forget_settings();
-        self.rebuild_projections()?;
         Ok(())
     }
 
@@ -1209,25 +1211,53 @@ impl Timbang {
         let settings = self.settings()?;
         let kbm = self.kbm(&settings);
         self.store
-            .write(|tx| {
-                let ids: Vec<String> = Store::all_heads(tx)?.into_iter().map(|(id, _)| id).collect();
-                tx.execute_batch(
-                    "DELETE FROM visits; DELETE FROM child_status; DELETE FROM conflicts; DELETE FROM children;",
-                )?;
-                for batch in ids.chunks(200) {
-                    let mut docs = Vec::with_capacity(batch.len());
-                    for id in batch {
-                        if let Some(d) = self.store.load_doc(tx, id)? {
-                            docs.push((id.as_str(), d));
-                        }
-                    }
-                    let refs: Vec<(&str, &Automerge)> = docs.iter().map(|(i, d)| (*i, d)).collect();
-                    projection::apply_changed(&self.store, tx, &refs, kbm)?;
-                }
-                self.store.audit(tx, &settings.device_name, self.kader.as_deref(), "rebuild_projections", None, Some(&ids.len().to_string()))?;
-                Ok(ids.len())
-            })
+            .write(|tx| self.rebuild_in(tx, kbm, &settings.device_name))
             .map_err(store_err)
+    }
+
+    fn rebuild_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        kbm: &KbmTable,
+        device: &str,
+    ) -> Result<usize, StoreError> {
+        let ids: Vec<String> = Store::all_heads(tx)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        // The outbox as it was: a visit whose measurements come out the same keeps its upload state,
+        // even when a merged group's documents fall into different batches below.
+        tx.execute_batch(
+            "DROP TABLE IF EXISTS temp.outbox_before;
+             CREATE TEMP TABLE outbox_before AS SELECT * FROM outbox;
+             DELETE FROM visits; DELETE FROM child_status; DELETE FROM conflicts; DELETE FROM children;",
+        )?;
+        for batch in ids.chunks(200) {
+            let mut docs = Vec::with_capacity(batch.len());
+            for id in batch {
+                if let Some(d) = self.store.load_doc(tx, id)? {
+                    docs.push((id.as_str(), d));
+                }
+            }
+            let refs: Vec<(&str, &Automerge)> = docs.iter().map(|(i, d)| (*i, d)).collect();
+            projection::apply_changed(&self.store, tx, &refs, kbm)?;
+        }
+        tx.execute_batch(
+            "UPDATE outbox SET state = b.state, attempts = b.attempts, last_error = b.last_error,
+                 server_ids = b.server_ids, changed_at = b.changed_at
+             FROM temp.outbox_before AS b
+             WHERE b.child_id = outbox.child_id AND b.visit_date = outbox.visit_date AND b.content = outbox.content;
+             DROP TABLE temp.outbox_before;",
+        )?;
+        self.store.audit(
+            tx,
+            device,
+            self.kader.as_deref(),
+            "rebuild_projections",
+            None,
+            Some(&ids.len().to_string()),
+        )?;
+        Ok(ids.len())
     }
 }
 

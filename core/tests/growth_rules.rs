@@ -524,3 +524,33 @@ fn batch_errors_name_line_and_column() {
     assert_eq!((f[8], f[13]), ("0", "75"));
     assert_eq!(lines[2], "D,,,,,,,,,,,,,");
 }
+
+/// A reader that serves `data` and then fails.
+struct FailsAtEnd(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for FailsAtEnd {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.read(buf)? {
+            0 => Err(std::io::Error::other("disk gone")),
+            n => Ok(n),
+        }
+    }
+}
+
+#[test]
+fn a_read_error_after_a_whole_batch_of_rows_is_reported_not_taken_for_the_end() {
+    use timbang_core::growth::anthro_csv::{BatchError, run_batch};
+    for rows in [1000usize, 1024, 2048] {
+        let mut input = String::from("case_id,sex,birth_date,measure_date,weight_kg\n");
+        for i in 0..rows {
+            input.push_str(&format!("C{i},M,2024-01-01,2024-06-01,7.5\n"));
+        }
+        let mut out = Vec::new();
+        let r = run_batch(
+            FailsAtEnd(std::io::Cursor::new(input.into_bytes())),
+            &mut out,
+            &mut |_| {},
+        );
+        assert!(matches!(r, Err(BatchError::Io(_))), "{rows} rows: {r:?}");
+    }
+}

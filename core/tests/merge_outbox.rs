@@ -155,3 +155,66 @@ fn merging_keeps_a_duplicates_sent_visits_sent_under_the_kept_child() {
         .unwrap();
     assert_eq!(outbox(&p.path)[0].2, "pending");
 }
+
+#[test]
+fn a_merged_group_split_across_rebuild_batches_keeps_its_upload_state() {
+    let p = phone("hp-1");
+    let k =
+        p.t.register_child(child("Rudi Hartono", Sex::Male, "2024-01-10"), false)
+            .unwrap()
+            .child_id;
+    // 229 other children in between, so the kept child and the duplicate land in different batches.
+    let fillers: Vec<_> = (0..229)
+        .map(|i| {
+            (
+                child(&format!("Anak Pengisi {i}"), Sex::Female, "2023-03-03"),
+                Vec::new(),
+            )
+        })
+        .collect();
+    p.t.import_batch(&fillers).unwrap();
+    let dup =
+        p.t.register_child(child("Roedi Hartono", Sex::Male, "2024-01-10"), true)
+            .unwrap()
+            .child_id;
+    p.t.record_visit(&k, weighing("2024-06-10", 7_400, None), true)
+        .unwrap();
+    let mut h = weighing("2024-06-10", 0, Some(660));
+    h.weight_g = None;
+    p.t.record_visit(&dup, h, true).unwrap();
+    p.t.merge_children(&k, &dup).unwrap();
+    mark_all_sent(&p.path);
+    p.t.rebuild_projections().unwrap();
+    assert_eq!(
+        outbox(&p.path),
+        vec![(k.to_string(), "2024-06-10".into(), "sent".into())]
+    );
+}
+
+#[test]
+fn a_merged_group_that_disagrees_on_the_measuring_position_shows_it() {
+    let p = phone("hp-1");
+    let k =
+        p.t.register_child(child("Rudi Hartono", Sex::Male, "2023-01-10"), false)
+            .unwrap()
+            .child_id;
+    let dup =
+        p.t.register_child(child("Roedi Hartono", Sex::Male, "2023-01-10"), true)
+            .unwrap()
+            .child_id;
+    p.t.record_visit(&k, weighing("2025-01-10", 10_400, Some(812)), true)
+        .unwrap();
+    let mut standing = weighing("2025-01-10", 10_400, Some(812));
+    standing.position = Some(timbang_core::domain::Position::Standing);
+    p.t.record_visit(&dup, standing, true).unwrap();
+    p.t.merge_children(&k, &dup).unwrap();
+    let c = p.t.conflicts().unwrap();
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0].field, "position");
+    p.t.resolve(&c[0].conflict_id, "standing").unwrap();
+    assert!(p.t.conflicts().unwrap().is_empty());
+    assert_eq!(
+        p.t.child(&k).unwrap().visits[0].position,
+        Some(timbang_core::domain::Position::Standing)
+    );
+}

@@ -347,16 +347,18 @@ pub fn run_batch<R: Read + Send, W: Write>(
                     }
                 }
                 batch.truncate(n);
-                let done = n < READ_BATCH || failed.is_some();
-                // A send fails only when the consumer stopped (a bad row): then stop reading too.
-                if batches.send(Ok(batch)).is_err() {
-                    return;
-                }
                 if let Some(e) = failed {
+                    // The good records before the error first, then the error (never an empty batch,
+                    // which would read as the end of input).
+                    if n > 0 && batches.send(Ok(batch)).is_err() {
+                        return;
+                    }
                     let _ = batches.send(Err(e));
                     return;
                 }
-                if done {
+                let done = n < READ_BATCH;
+                // A send fails only when the consumer stopped (a bad row): then stop reading too.
+                if batches.send(Ok(batch)).is_err() || done {
                     return;
                 }
             }

@@ -554,7 +554,7 @@ fn replace_merge_conflicts(
         return Ok(());
     }
     type Getter = fn(&VisitFields) -> Option<serde_json::Value>;
-    let fields: [(&str, &str, Getter); 5] = [
+    let fields: [(&str, &str, Getter); 6] = [
         ("weight_g", "weight_kg", |v| {
             v.weight_g.map(|g| serde_json::json!(f64::from(g) / 1000.0))
         }),
@@ -570,6 +570,11 @@ fn replace_merge_conflicts(
         }),
         ("oedema", "oedema", |v| {
             v.oedema.map(|b| serde_json::json!(b))
+        }),
+        ("position", "position", |v| {
+            v.height_mm
+                .and(v.position)
+                .map(|p| serde_json::json!(position_code(p)))
         }),
     ];
     let dates: BTreeSet<NaiveDate> = docs.iter().flat_map(|d| d.visits.keys().copied()).collect();
