@@ -164,7 +164,7 @@ pub fn new_child_doc(
     tx.put(ROOT, "created_by", device)?;
     let ident = tx.put_object(ROOT, "identity", ObjType::Map)?;
     tx.put(&ident, "name", c.name.as_str())?;
-    tx.put(&ident, "sex", sex_code(c.sex))?;
+    tx.put(&ident, "sex", c.sex.code())?;
     tx.put(&ident, "birth_date", c.birth_date.to_string())?;
     put_opt(&mut tx, &ident, "nik", c.nik.as_deref())?;
     put_opt(&mut tx, &ident, "kk", c.kk.as_deref())?;
@@ -179,28 +179,6 @@ pub fn new_child_doc(
     }
     tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms / 1000));
     Ok(doc)
-}
-
-fn sex_code(s: Sex) -> &'static str {
-    match s {
-        Sex::Male => "L",
-        Sex::Female => "P",
-    }
-}
-
-fn position_code(p: Position) -> &'static str {
-    match p {
-        Position::Lying => "lying",
-        Position::Standing => "standing",
-    }
-}
-
-fn parse_position(s: &str) -> Option<Position> {
-    match s {
-        "lying" => Some(Position::Lying),
-        "standing" => Some(Position::Standing),
-        _ => None,
-    }
 }
 
 /// Record (add to or correct) the visit of `date`. `confirmed` are the concern codes the kader confirmed.
@@ -222,7 +200,7 @@ pub fn write_visit(
     if let Some(v) = e.height_mm {
         tx.put(&visits, format!("{p}/height_mm"), int(v))?;
         if let Some(pos) = e.position {
-            tx.put(&visits, format!("{p}/position"), position_code(pos))?;
+            tx.put(&visits, format!("{p}/position"), pos.code())?;
         }
     }
     if let Some(v) = e.head_mm {
@@ -343,7 +321,7 @@ pub fn read_child(doc: &Automerge) -> Res<ChildDoc> {
             "height_mm" => v.height_mm = scalar_u32(s),
             "head_mm" => v.head_mm = scalar_u32(s),
             "muac_mm" => v.muac_mm = scalar_u32(s),
-            "position" => v.position = s.as_str().and_then(parse_position),
+            "position" => v.position = s.as_str().and_then(|p| p.parse().ok()),
             "oedema" => v.oedema = s.as_bool(),
             "recorded_by" => v.recorded_by = s.as_str().map(str::to_owned),
             "deleted" => v.deleted = s.as_bool().unwrap_or(false),

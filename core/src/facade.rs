@@ -192,11 +192,7 @@ fn cm(mm: Option<u32>) -> Option<f64> {
 }
 
 fn parse_sex_code(s: Option<String>) -> Option<Sex> {
-    match s.as_deref() {
-        Some("L") => Some(Sex::Male),
-        Some("P") => Some(Sex::Female),
-        _ => None,
-    }
+    s.and_then(|s| s.parse().ok())
 }
 
 fn parse_date_opt(s: Option<String>) -> Option<NaiveDate> {
@@ -417,8 +413,15 @@ impl Timbang {
     }
 
     /// Children already registered who may be the same as `c`: the same NIK, or a similar name with a
-    /// birth date within 31 days and a similar mother's name (when both have one).
+    /// birth date within 31 days and a similar mother's name (when both have one). `c` is validated
+    /// (and its NIK normalised) as registration would.
     pub fn possible_duplicates(&self, c: &NewChild) -> Result<Vec<DuplicateCandidate>> {
+        let (c, _) = domain::validate_new_child(c, self.today())?;
+        self.duplicates_of(&c)
+    }
+
+    /// [`Timbang::possible_duplicates`] for an already validated child.
+    fn duplicates_of(&self, c: &NewChild) -> Result<Vec<DuplicateCandidate>> {
         let store = &self.store;
         store
             .read(|conn| {
@@ -476,7 +479,7 @@ impl Timbang {
     pub fn register_child(&self, c: NewChild, confirm: bool) -> Result<Registered> {
         let settings = self.settings()?;
         let (c, mut confirmations) = domain::validate_new_child(&c, self.today())?;
-        let dups = self.possible_duplicates(&c)?;
+        let dups = self.duplicates_of(&c)?;
         if !dups.is_empty() {
             let ids: Vec<String> = dups.iter().map(|d| d.child_id.to_string()).collect();
             confirmations.push(Confirmation {
@@ -871,9 +874,9 @@ impl Timbang {
             .map_err(store_err)?;
         let (sex, birth_date, name, nik, kk, mother_name, mother_nik, address) = detail_base;
         let conflicts = self
-            .conflicts()?
+            .conflict_rows(Some(&root), None)?
             .into_iter()
-            .filter(|c| c.child_id == root)
+            .map(|(c, _)| c)
             .collect();
         Ok(ChildDetail {
             age_months: birth_date.map(|b| domain::completed_months(b, self.today())),
@@ -963,14 +966,30 @@ impl Timbang {
 
     /// Every open conflict.
     pub fn conflicts(&self) -> Result<Vec<ConflictView>> {
+        Ok(self
+            .conflict_rows(None, None)?
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect())
+    }
+
+    /// Open conflicts with their document keys, all of them or only those of one kept child or one id.
+    /// Only the matching rows are read and unsealed.
+    fn conflict_rows(
+        &self,
+        root: Option<&ChildId>,
+        id: Option<&str>,
+    ) -> Result<Vec<(ConflictView, String)>> {
         let store = &self.store;
         store
             .read(|c| {
                 let mut stmt = c.prepare_cached(
-                    "SELECT k.conflict_id, ch.root_id, k.child_id, k.field, k.visit_date, k.payload
-                     FROM conflicts k JOIN children ch ON ch.child_id = k.child_id ORDER BY ch.root_id, k.visit_date, k.field",
+                    "SELECT k.conflict_id, ch.root_id, k.child_id, k.field, k.visit_date, k.payload, k.doc_key
+                     FROM conflicts k JOIN children ch ON ch.child_id = k.child_id
+                     WHERE (?1 IS NULL OR ch.root_id = ?1) AND (?2 IS NULL OR k.conflict_id = ?2)
+                     ORDER BY ch.root_id, k.visit_date, k.field",
                 )?;
-                let mut q = stmt.query([])?;
+                let mut q = stmt.query(params![root.map(ChildId::as_str), id])?;
                 let mut out = Vec::new();
                 while let Some(r) = q.next()? {
                     let cid: String = r.get(0)?;
@@ -979,14 +998,17 @@ impl Timbang {
                     let payload: Vec<u8> = r.get(5)?;
                     let values: Vec<serde_json::Value> = serde_json::from_str(&store.open_sealed("conflicts", &cid, &payload)?)?;
                     let bad = |_| StoreError::Other("bad child id".into());
-                    out.push(ConflictView {
-                        conflict_id: cid,
-                        child_id: ChildId::parse(&root).map_err(bad)?,
-                        doc_id: ChildId::parse(&doc).map_err(bad)?,
-                        field: r.get(3)?,
-                        visit_date: parse_date_opt(r.get(4)?),
-                        values,
-                    });
+                    out.push((
+                        ConflictView {
+                            conflict_id: cid,
+                            child_id: ChildId::parse(&root).map_err(bad)?,
+                            doc_id: ChildId::parse(&doc).map_err(bad)?,
+                            field: r.get(3)?,
+                            visit_date: parse_date_opt(r.get(4)?),
+                            values,
+                        },
+                        r.get(6)?,
+                    ));
                 }
                 Ok(out)
             })
@@ -996,10 +1018,10 @@ impl Timbang {
     /// Settle a conflict by keeping `value` (one of the conflicting values, typed as a person would).
     pub fn resolve(&self, conflict_id: &str, value: &str) -> Result<()> {
         let settings = self.settings()?;
-        let conflict = self
-            .conflicts()?
+        let (conflict, key) = self
+            .conflict_rows(None, Some(conflict_id.trim()))?
             .into_iter()
-            .find(|c| c.conflict_id == conflict_id.trim())
+            .next()
             .ok_or(Error::NotFound {
                 what: "conflict".into(),
             })?;
@@ -1024,15 +1046,7 @@ impl Timbang {
                 ),
             ));
         }
-        let key: String = self
-            .store
-            .read(|c| {
-                Ok(
-                    c.prepare_cached("SELECT doc_key FROM conflicts WHERE conflict_id = ?1")?
-                        .query_row(params![conflict.conflict_id], |r| r.get(0))?,
-                )
-            })
-            .map_err(store_err)?;
+
         let kbm = self.kbm(&settings);
         let now = self.now_ms();
         self.store
@@ -1173,11 +1187,7 @@ fn parse_choice(field: &str, text: &str) -> Result<(Chosen, serde_json::Value)> 
             )
         }
         "position" => {
-            let p = domain::parse_position(text)?;
-            let s = match p {
-                Position::Lying => "lying",
-                Position::Standing => "standing",
-            };
+            let s = domain::parse_position(text)?.code();
             (Chosen::Str(s.into()), serde_json::json!(s))
         }
         "oedema" => {
@@ -1185,10 +1195,7 @@ fn parse_choice(field: &str, text: &str) -> Result<(Chosen, serde_json::Value)> 
             (Chosen::Bool(b), serde_json::json!(b))
         }
         "sex" => {
-            let s = match domain::parse_sex(text)? {
-                Sex::Male => "L",
-                Sex::Female => "P",
-            };
+            let s = domain::parse_sex(text)?.code();
             (Chosen::Str(s.into()), serde_json::json!(s))
         }
         "birth_date" => {

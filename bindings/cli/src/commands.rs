@@ -201,26 +201,24 @@ fn child_add(cli: &Cli, a: &ChildAddArgs) -> Result<(), CliError> {
         }
         Err(Error::NeedsConfirmation { reasons }) => {
             // Show the possible duplicates so the kader can check them.
-            if let Ok(cleaned) = domain::validate_new_child(&c, t.today()).map(|x| x.0) {
-                let dups = t.possible_duplicates(&cleaned)?;
-                if a.json {
-                    output::json(&json!({"possible_duplicates": dups, "reasons": reasons}))?;
-                } else if !dups.is_empty() {
-                    line("Kemungkinan anak yang sama sudah terdaftar:");
-                    for d in dups {
-                        line(format!(
-                            "  {}  {}  lahir {}  ibu {}  ({})",
-                            d.child_id,
-                            d.name,
-                            d.birth_date.map_or("-".into(), |b| b.to_string()),
-                            d.mother_name.as_deref().unwrap_or("-"),
-                            if d.reason == "same_nik" {
-                                "NIK sama"
-                            } else {
-                                "nama mirip"
-                            }
-                        ));
-                    }
+            let dups = t.possible_duplicates(&c)?;
+            if a.json {
+                output::json(&json!({"possible_duplicates": dups, "reasons": reasons}))?;
+            } else if !dups.is_empty() {
+                line("Kemungkinan anak yang sama sudah terdaftar:");
+                for d in dups {
+                    line(format!(
+                        "  {}  {}  lahir {}  ibu {}  ({})",
+                        d.child_id,
+                        d.name,
+                        d.birth_date.map_or("-".into(), |b| b.to_string()),
+                        d.mother_name.as_deref().unwrap_or("-"),
+                        if d.reason == "same_nik" {
+                            "NIK sama"
+                        } else {
+                            "nama mirip"
+                        }
+                    ));
                 }
             }
             Err(Error::NeedsConfirmation { reasons }.into())
@@ -239,10 +237,7 @@ fn child_show(cli: &Cli, id: &str, as_json: bool) -> Result<(), CliError> {
     line(format!("{}  {}", c.child_id, c.name));
     line(format!(
         "  jenis kelamin {}  lahir {}  umur {} bulan",
-        c.sex.map_or("-", |s| match s {
-            domain::Sex::Male => "L",
-            domain::Sex::Female => "P",
-        }),
+        c.sex.map_or("-", |s| s.code()),
         c.birth_date.map_or("-".into(), |d| d.to_string()),
         c.age_months.map_or("-".into(), |m| m.to_string())
     ));
@@ -400,10 +395,7 @@ fn list(cli: &Cli, as_json: bool) -> Result<(), CliError> {
             "{}  {:<24} {} {:>3} bl  terakhir {}  BB {}  TB {}  BB/U {}  TB/U {}  BB/TB {}  KMS {}  {}",
             r.child_id,
             r.name,
-            r.sex.map_or("-", |s| match s {
-                domain::Sex::Male => "L",
-                domain::Sex::Female => "P",
-            }),
+            r.sex.map_or("-", |s| s.code()),
             r.age_months.map_or("-".into(), |m| m.to_string()),
             r.last_visit.map_or("-".into(), |d| d.to_string()),
             num(r.weight_kg, 2),

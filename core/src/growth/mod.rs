@@ -122,6 +122,16 @@ impl Sex {
     }
 }
 
+impl Position {
+    /// `lying` or `standing`, as stored and typed.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Position::Lying => "lying",
+            Position::Standing => "standing",
+        }
+    }
+}
+
 impl std::str::FromStr for Position {
     type Err = ();
     /// `lying`/`l` or `standing`/`h` (case-insensitive).

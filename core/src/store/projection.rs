@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Res, Store};
 use crate::crdt::{self, ChildDoc, VisitFields};
-use crate::domain::{Position, Sex};
+use crate::domain::Position;
 use crate::growth::{self, Assessment, ChildInfo, KbmTable, VisitInput};
 
 /// What a rebuild touched.
@@ -26,13 +26,6 @@ pub struct Rebuilt {
 pub fn conflict_id(child_id: &str, key: &str) -> String {
     let h = crate::crypto::sha256(format!("{child_id}\0{key}").as_bytes());
     h[..6].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sex_code(s: Option<Sex>) -> Option<&'static str> {
-    s.map(|s| match s {
-        Sex::Male => "L",
-        Sex::Female => "P",
-    })
 }
 
 /// Convert stored visit fields to the growth engine's input.
@@ -96,7 +89,7 @@ fn upsert_child_row(store: &Store, tx: &Transaction<'_>, cd: &ChildDoc, root: &s
         id,
         root,
         cd.merged_into.as_ref().map(|m| m.as_str().to_owned()),
-        sex_code(i.sex),
+        i.sex.map(|s| s.code()),
         i.birth_date.map(|d| d.to_string()),
         name,
         seal("nik", &i.nik)?,
@@ -279,13 +272,6 @@ fn hundredths(z: Option<f64>) -> Option<i64> {
     z.map(|z| (z * 100.0).round() as i64)
 }
 
-fn position_code(p: Position) -> &'static str {
-    match p {
-        Position::Lying => "lying",
-        Position::Standing => "standing",
-    }
-}
-
 impl VisitRow {
     /// The row for a visit and its assessment.
     pub fn build(date: NaiveDate, v: &VisitFields, a: &Assessment, version: i64) -> Self {
@@ -407,7 +393,7 @@ impl VisitRow {
                 position: r
                     .get::<_, Option<String>>(3)?
                     .as_deref()
-                    .and_then(crdt_position),
+                    .and_then(|p| p.parse().ok()),
                 head_mm: r.get(4)?,
                 muac_mm: r.get(5)?,
                 oedema: r.get(6)?,
@@ -448,7 +434,7 @@ impl VisitRow {
             self.date.to_string(),
             self.weight_g,
             self.height_mm,
-            self.position.map(position_code),
+            self.position.map(|p| p.code()),
             self.head_mm,
             self.muac_mm,
             self.oedema,
@@ -484,7 +470,7 @@ impl VisitRow {
             "w={};h={};p={};hc={};mu={};oe={};s={}",
             o(self.weight_g),
             o(self.height_mm),
-            self.position.map_or("", position_code),
+            self.position.map_or("", |p| p.code()),
             o(self.head_mm),
             o(self.muac_mm),
             self.oedema.map_or("", |b| if b { "1" } else { "0" }),
@@ -510,14 +496,6 @@ impl VisitRow {
             other.oedema,
             &other.services,
         )
-    }
-}
-
-fn crdt_position(s: &str) -> Option<Position> {
-    match s {
-        "lying" => Some(Position::Lying),
-        "standing" => Some(Position::Standing),
-        _ => None,
     }
 }
 
@@ -574,7 +552,7 @@ fn replace_merge_conflicts(
         ("position", "position", |v| {
             v.height_mm
                 .and(v.position)
-                .map(|p| serde_json::json!(position_code(p)))
+                .map(|p| serde_json::json!(p.code()))
         }),
     ];
     let dates: BTreeSet<NaiveDate> = docs.iter().flat_map(|d| d.visits.keys().copied()).collect();
