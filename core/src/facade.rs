@@ -637,15 +637,7 @@ impl Timbang {
             ));
         }
         let child = self.child_info(&root)?;
-        domain::validate_visit_date(date, child.birth_date, self.today())?;
-        let entry_input = entry.input(date);
-        if let Err(e) = growth::check_hard_limits(&entry_input) {
-            return Err(Error::invalid(
-                e.field.code(),
-                e.message_id(),
-                e.to_string(),
-            ));
-        }
+        refuse_bad_entry(&entry, date, child.birth_date, self.today())?;
         // The visit as it will be (existing fields of the day overlaid by this entry) and its history.
         let rows = self.visit_rows(&root)?;
         let mut fields = crdt::VisitFields::default();
@@ -1151,6 +1143,19 @@ impl Timbang {
     }
 }
 
+/// Bad input in a visit entry: a date outside the child's life so far, or a value outside the hard limits
+/// no child under five is outside. Refused whatever the kader confirms.
+fn refuse_bad_entry(
+    entry: &VisitEntry,
+    date: NaiveDate,
+    birth_date: NaiveDate,
+    today: NaiveDate,
+) -> Result<()> {
+    domain::validate_visit_date(date, birth_date, today)?;
+    growth::check_hard_limits(&entry.input(date))
+        .map_err(|e| Error::invalid(e.field.code(), e.message_id(), e.to_string()))
+}
+
 fn parse_bool(field: &str, text: &str) -> Result<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "ya" | "y" | "yes" | "1" => Ok(true),
@@ -1303,15 +1308,8 @@ impl Timbang {
                         "visit date is required",
                     )
                 })?;
-                domain::validate_visit_date(date, c.birth_date, today)?;
+                refuse_bad_entry(v, date, c.birth_date, today)?;
                 let input = v.input(date);
-                if let Err(e) = growth::check_hard_limits(&input) {
-                    return Err(Error::invalid(
-                        e.field.code(),
-                        e.message_id(),
-                        e.to_string(),
-                    ));
-                }
                 let concerns: Vec<String> = growth::plausibility(&info, &history, &input)
                     .into_iter()
                     .map(|c| c.code.to_owned())

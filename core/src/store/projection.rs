@@ -15,13 +15,6 @@ use crate::crdt::{self, ChildDoc, VisitFields};
 use crate::domain::Position;
 use crate::growth::{self, Assessment, ChildInfo, KbmTable, VisitInput};
 
-/// What a rebuild touched.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Rebuilt {
-    /// Kept children whose visits or status were rebuilt.
-    pub roots: BTreeSet<String>,
-}
-
 /// The conflict id shown to people: stable across devices for the same document key.
 pub fn conflict_id(child_id: &str, key: &str) -> String {
     let h = crate::crypto::sha256(format!("{child_id}\0{key}").as_bytes());
@@ -153,7 +146,7 @@ pub fn apply_changed(
     tx: &Transaction<'_>,
     changed: &[(&str, &Automerge)],
     kbm: &KbmTable,
-) -> Res<Rebuilt> {
+) -> Res<()> {
     let mut affected: BTreeSet<String> = BTreeSet::new();
     let mut need_roots = false;
     let mut in_memory: HashMap<&str, &Automerge> = HashMap::new();
@@ -233,12 +226,10 @@ pub fn apply_changed(
             dissolved.push(root);
         }
     }
-    let mut rebuilt = Rebuilt::default();
     for root in dissolved.into_iter().chain(live) {
         rebuild_group(store, tx, &root, &in_memory, kbm)?;
-        rebuilt.roots.insert(root);
     }
-    Ok(rebuilt)
+    Ok(())
 }
 
 /// One row of the `visits` projection: the measurements and the assessment in compact columns.
