@@ -89,13 +89,16 @@ fn fixture(n: usize) -> PathBuf {
                         let (w, h) = growth(m, k);
                         VisitEntry {
                             date: Some(dob + chrono::Months::new(m) + chrono::Days::new(1)),
-                            weight_g: Some(w),
-                            height_mm: Some(h),
-                            position: Some(if m < 24 {
-                                Position::Lying
-                            } else {
-                                Position::Standing
-                            }),
+                            measured: timbang_core::domain::Measurements {
+                                weight_g: Some(w),
+                                height_mm: Some(h),
+                                position: Some(if m < 24 {
+                                    Position::Lying
+                                } else {
+                                    Position::Standing
+                                }),
+                                ..Default::default()
+                            },
                             ..Default::default()
                         }
                     })
@@ -171,7 +174,10 @@ fn benches(c: &mut Criterion) {
                         id,
                         VisitEntry {
                             date: Some(today()),
-                            weight_g: Some(18_000 + (i % 50) as u32 * 10),
+                            measured: timbang_core::domain::Measurements {
+                                weight_g: Some(18_000 + (i % 50) as u32 * 10),
+                                ..Default::default()
+                            },
                             ..Default::default()
                         },
                         true,

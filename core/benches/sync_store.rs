@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use timbang_core::api::PeerReport;
+use timbang_core::api::PeerRole;
 use timbang_core::crypto::Key;
 use timbang_core::domain::{NewChild, Position, Sex, VisitEntry};
-use timbang_core::facade::PeerReport;
+use timbang_core::host::IoStream;
 use timbang_core::peer::pipe::duplex;
 use timbang_core::store::migrations;
 use timbang_core::{FixedDate, Timbang};
@@ -56,13 +58,16 @@ fn fixture(n: usize, visits: u32) -> PathBuf {
                 let v = (0..visits)
                     .map(|m| VisitEntry {
                         date: Some(dob + chrono::Months::new(m) + chrono::Days::new(1)),
-                        weight_g: Some(3_300 + 450 * m.min(12) + 180 * m.saturating_sub(12)),
-                        height_mm: Some(500 + 22 * m.min(12) + 9 * m.saturating_sub(12)),
-                        position: Some(if m < 24 {
-                            Position::Lying
-                        } else {
-                            Position::Standing
-                        }),
+                        measured: timbang_core::domain::Measurements {
+                            weight_g: Some(3_300 + 450 * m.min(12) + 180 * m.saturating_sub(12)),
+                            height_mm: Some(500 + 22 * m.min(12) + 9 * m.saturating_sub(12)),
+                            position: Some(if m < 24 {
+                                Position::Lying
+                            } else {
+                                Position::Standing
+                            }),
+                            ..Default::default()
+                        },
                         ..Default::default()
                     })
                     .collect();
@@ -93,8 +98,8 @@ fn fixture(n: usize, visits: u32) -> PathBuf {
 fn sync(a: &Timbang, b: &Timbang) -> PeerReport {
     let (x, y) = duplex();
     std::thread::scope(|s| {
-        let h = s.spawn(|| b.peer_sync_over(y, false).unwrap());
-        let r = a.peer_sync_over(x, true).unwrap();
+        let h = s.spawn(|| b.peer_session(&IoStream::new(y), PeerRole::Accept).unwrap());
+        let r = a.peer_session(&IoStream::new(x), PeerRole::Dial).unwrap();
         h.join().unwrap();
         r
     })
@@ -143,7 +148,10 @@ fn benches(c: &mut Criterion) {
                     id,
                     VisitEntry {
                         date: Some(today()),
-                        weight_g: Some(12_000 + i % 500),
+                        measured: timbang_core::domain::Measurements {
+                            weight_g: Some(12_000 + i % 500),
+                            ..Default::default()
+                        },
                         ..Default::default()
                     },
                     true,

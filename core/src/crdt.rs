@@ -23,7 +23,9 @@ use automerge::{ActorId, Automerge, AutomergeError, ObjType, ROOT, ReadDoc, Scal
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::domain::{ChildId, Identity, NewChild, Position, Service, Services, Sex, VisitEntry};
+use crate::domain::{
+    ChildId, Identity, Measurements, NewChild, Service, Services, Sex, VisitEntry,
+};
 
 /// Version of the document layout.
 pub const DOC_SCHEMA: i64 = 1;
@@ -41,15 +43,10 @@ pub enum CrdtError {
 
 type Res<T> = Result<T, CrdtError>;
 
-/// The fields of one visit as stored in the document (winning values where there are conflicts).
+/// One visit as stored in the document (winning values where there are conflicts).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct VisitFields {
-    pub weight_g: Option<u32>,
-    pub height_mm: Option<u32>,
-    pub position: Option<Position>,
-    pub head_mm: Option<u32>,
-    pub muac_mm: Option<u32>,
-    pub oedema: Option<bool>,
+    pub measured: Measurements,
     pub confirmed: BTreeSet<String>,
     pub services: Services,
     pub recorded_by: Option<String>,
@@ -57,51 +54,18 @@ pub struct VisitFields {
 }
 
 impl VisitFields {
-    /// Apply an entry on top: given fields replace, absent fields stay.
-    pub fn overlay(&mut self, e: &VisitEntry) {
-        if e.weight_g.is_some() {
-            self.weight_g = e.weight_g;
-        }
-        if e.height_mm.is_some() {
-            self.height_mm = e.height_mm;
-            self.position = e.position.or(self.position);
-        }
-        if e.head_mm.is_some() {
-            self.head_mm = e.head_mm;
-        }
-        if e.muac_mm.is_some() {
-            self.muac_mm = e.muac_mm;
-        }
-        if e.oedema.is_some() {
-            self.oedema = e.oedema;
-        }
-        for s in e.services.iter() {
-            self.services.insert(s);
-        }
-    }
-
-    /// Fill fields this visit lacks from `other` (used when folding a merged duplicate in).
+    /// Fill what this visit lacks from `other` (folding a merged duplicate's visit in).
     pub fn fill_from(&mut self, other: &VisitFields) {
-        if self.weight_g.is_none() {
-            self.weight_g = other.weight_g;
-        }
-        if self.height_mm.is_none() {
-            self.height_mm = other.height_mm;
-            self.position = other.position;
-        }
-        if self.head_mm.is_none() {
-            self.head_mm = other.head_mm;
-        }
-        if self.muac_mm.is_none() {
-            self.muac_mm = other.muac_mm;
-        }
-        if self.oedema.is_none() {
-            self.oedema = other.oedema;
-        }
+        self.measured.fill_from(&other.measured);
         self.confirmed.extend(other.confirmed.iter().cloned());
         for s in other.services.iter() {
             self.services.insert(s);
         }
+    }
+
+    /// True when the visit holds a measurement or a service.
+    pub fn has_data(&self) -> bool {
+        !self.measured.is_empty() || !self.services.is_empty()
     }
 }
 
@@ -194,22 +158,23 @@ pub fn write_visit(
     let p = date.to_string();
     let mut tx = doc.transaction();
     let int = |v: u32| ScalarValue::Int(i64::from(v));
-    if let Some(v) = e.weight_g {
+    let m = &e.measured;
+    if let Some(v) = m.weight_g {
         tx.put(&visits, format!("{p}/weight_g"), int(v))?;
     }
-    if let Some(v) = e.height_mm {
+    if let Some(v) = m.height_mm {
         tx.put(&visits, format!("{p}/height_mm"), int(v))?;
-        if let Some(pos) = e.position {
+        if let Some(pos) = m.position {
             tx.put(&visits, format!("{p}/position"), pos.code())?;
         }
     }
-    if let Some(v) = e.head_mm {
+    if let Some(v) = m.head_mm {
         tx.put(&visits, format!("{p}/head_mm"), int(v))?;
     }
-    if let Some(v) = e.muac_mm {
+    if let Some(v) = m.muac_mm {
         tx.put(&visits, format!("{p}/muac_mm"), int(v))?;
     }
-    if let Some(v) = e.oedema {
+    if let Some(v) = m.oedema {
         tx.put(&visits, format!("{p}/oedema"), v)?;
     }
     for code in confirmed {
@@ -317,12 +282,12 @@ pub fn read_child(doc: &Automerge) -> Res<ChildDoc> {
         let v = visits.entry(date).or_default();
         let s = s.as_ref();
         match field {
-            "weight_g" => v.weight_g = scalar_u32(s),
-            "height_mm" => v.height_mm = scalar_u32(s),
-            "head_mm" => v.head_mm = scalar_u32(s),
-            "muac_mm" => v.muac_mm = scalar_u32(s),
-            "position" => v.position = s.as_str().and_then(|p| p.parse().ok()),
-            "oedema" => v.oedema = s.as_bool(),
+            "weight_g" => v.measured.weight_g = scalar_u32(s),
+            "height_mm" => v.measured.height_mm = scalar_u32(s),
+            "head_mm" => v.measured.head_mm = scalar_u32(s),
+            "muac_mm" => v.measured.muac_mm = scalar_u32(s),
+            "position" => v.measured.position = s.as_str().and_then(|p| p.parse().ok()),
+            "oedema" => v.measured.oedema = s.as_bool(),
             "recorded_by" => v.recorded_by = s.as_str().map(str::to_owned),
             "deleted" => v.deleted = s.as_bool().unwrap_or(false),
             other => {
@@ -487,13 +452,8 @@ pub fn has_key(doc: &Automerge, key: &str) -> Res<bool> {
     Ok(doc.get(&target, prop)?.is_some())
 }
 
-/// A value chosen to settle a conflict, in the document's own units.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Chosen {
-    Int(i64),
-    Str(String),
-    Bool(bool),
-}
+/// The value a person chose to settle a conflict.
+pub use crate::domain::FieldValue as Chosen;
 
 /// Write `value` at a conflict's key; the write replaces all concurrent values and replicates like any edit.
 pub fn resolve(doc: &mut Automerge, key: &str, value: &Chosen, now_ms: i64) -> Res<()> {
@@ -534,9 +494,12 @@ mod tests {
 
     fn entry(w: Option<u32>, h: Option<u32>) -> VisitEntry {
         VisitEntry {
-            weight_g: w,
-            height_mm: h,
-            position: h.map(|_| Position::Lying),
+            measured: Measurements {
+                weight_g: w,
+                height_mm: h,
+                position: h.map(|_| crate::domain::Position::Lying),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -552,7 +515,10 @@ mod tests {
         write_visit(&mut b, day, &entry(None, Some(655)), &[], "hp-2", 0).unwrap();
         a.merge(&mut b).unwrap();
         let v = &read_child(&a).unwrap().visits[&day];
-        assert_eq!((v.weight_g, v.height_mm), (Some(7_400), Some(655)));
+        assert_eq!(
+            (v.measured.weight_g, v.measured.height_mm),
+            (Some(7_400), Some(655))
+        );
         assert!(conflicts(&a).unwrap().is_empty());
     }
 
@@ -578,6 +544,9 @@ mod tests {
         resolve(&mut b, &c[0].key, &Chosen::Int(7_400), 0).unwrap();
         a.merge(&mut b).unwrap();
         assert!(conflicts(&a).unwrap().is_empty());
-        assert_eq!(read_child(&a).unwrap().visits[&day].weight_g, Some(7_400));
+        assert_eq!(
+            read_child(&a).unwrap().visits[&day].measured.weight_g,
+            Some(7_400)
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The public error of the core: small, actionable, FFI-friendly, free of personal data.
 //!
-//! Modules keep their own error enums; [`Error`] is the one conversion point that the facade, the CLI and
-//! the bindings see. Messages name fields and ids, never names, NIK or addresses.
+//! Modules keep their own error enums (`StoreError`, `CrdtError`, `PeerError`, `CryptoError`, growth's
+//! `HardLimitError`); every conversion from them into [`Error`] is in this file and nowhere else, so one
+//! condition is always one variant. Messages name fields and ids, never names, NIK or addresses.
 
 use serde::Serialize;
 
@@ -51,12 +52,21 @@ pub enum Error {
     /// The file is not a readable database; it was moved aside, not deleted.
     #[error("the database file is damaged; it was moved aside to {moved_to}")]
     Corrupt { moved_to: String },
-    /// A peer or network failure.
+    /// A peer or network failure. `retryable`: trying again later (another session, when the signal is
+    /// back) can succeed; false when the other side refused us (not paired, tampered, protocol).
     #[error("sync failed: {message}")]
     Sync { message: String, retryable: bool },
-    /// Any other storage failure.
+    /// The work was stopped through the interrupt handle. Everything committed before stays; running the
+    /// same call again continues from there.
+    #[error("the operation was interrupted")]
+    Interrupted,
+    /// Any other storage failure, with its cause.
     #[error("storage failure: {message}")]
-    Storage { message: String },
+    Storage {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
 }
 
 impl Error {
@@ -73,10 +83,37 @@ impl Error {
         }
     }
 
-    /// A storage failure described without personal data.
+    /// A storage failure described without personal data, with no further cause.
     pub fn storage(message: impl std::fmt::Display) -> Self {
         Self::Storage {
             message: message.to_string(),
+            source: None,
+        }
+    }
+
+    /// A storage failure caused by `source` (kept for logs and `Error::source`).
+    fn storage_from(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Storage {
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// The input field at fault, for bad input.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::InvalidInput { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Whether doing the same again later can succeed without anyone changing anything (a dropped
+    /// connection, an interrupted job, a busy database).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Sync { retryable, .. } => *retryable,
+            Self::Interrupted => true,
+            _ => false,
         }
     }
 
@@ -96,10 +133,100 @@ impl Error {
                     .into()
             }
             Self::AlreadyInitialized => "Basis data ini sudah disiapkan.".into(),
-            other => other.to_string(),
+            Self::Interrupted => "Pekerjaan dihentikan; jalankan lagi untuk melanjutkan.".into(),
+            Self::TooNew { .. } => {
+                "Basis data ini dibuat oleh versi Timbang yang lebih baru; perbarui aplikasi.".into()
+            }
+            Self::Corrupt { moved_to } => format!(
+                "Berkas basis data rusak dan sudah dipindahkan ke {moved_to}; pulihkan dari cadangan atau sinkron ulang dari HP lain."
+            ),
+            Self::Sync { retryable, .. } => if *retryable {
+                "Sinkron terputus; apa yang sudah diterima tetap tersimpan, coba lagi."
+            } else {
+                "Sinkron ditolak: HP lain bukan anggota tim ini atau datanya rusak di jalan."
+            }
+            .into(),
+            Self::Storage { .. } => {
+                "Penyimpanan gagal; tidak ada yang berubah. Coba lagi atau jalankan `timbang check`.".into()
+            }
         }
     }
 }
 
 /// Results of the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+// The one conversion point: every module error becomes exactly one variant here.
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match e {
+            StoreError::WrongKey => Error::WrongKey,
+            StoreError::TooNew { found, supported } => Error::TooNew { found, supported },
+            StoreError::Corrupt(p) => Error::Corrupt {
+                moved_to: p.display().to_string(),
+            },
+            StoreError::NotInitialized => Error::NotInitialized,
+            StoreError::Interrupted => Error::Interrupted,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                Error::Interrupted
+            }
+            other => Error::storage_from(other),
+        }
+    }
+}
+
+impl From<crate::crdt::CrdtError> for Error {
+    fn from(e: crate::crdt::CrdtError) -> Self {
+        Error::storage_from(e)
+    }
+}
+
+impl From<crate::crypto::CryptoError> for Error {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        Error::storage_from(e)
+    }
+}
+
+impl From<crate::growth::HardLimitError> for Error {
+    fn from(e: crate::growth::HardLimitError) -> Self {
+        Error::invalid(e.field.code(), e.message_id(), e.to_string())
+    }
+}
+
+impl From<crate::peer::PeerError> for Error {
+    fn from(e: crate::peer::PeerError) -> Self {
+        use crate::peer::PeerError;
+        match e {
+            PeerError::Interrupted => Error::Interrupted,
+            PeerError::Store(source) => match source.downcast::<Error>() {
+                Ok(e) => *e,
+                Err(source) => match source.downcast::<crate::store::StoreError>() {
+                    Ok(store) => Error::from(*store),
+                    Err(other) => Error::Storage {
+                        message: other.to_string(),
+                        source: Some(other),
+                    },
+                },
+            },
+            other => Error::Sync {
+                retryable: matches!(other, PeerError::Io(_) | PeerError::Closed),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<crate::growth::Concern> for Confirmation {
+    fn from(c: crate::growth::Concern) -> Self {
+        Confirmation {
+            code: c.code.to_owned(),
+            field: c.field.code().to_owned(),
+            message_id: c.message_id,
+            message_en: c.message_en,
+        }
+    }
+}

@@ -23,7 +23,10 @@ fn with(f: impl Fn(&mut NewChild)) -> NewChild {
 fn visit(f: impl Fn(&mut VisitEntry)) -> VisitEntry {
     let mut v = VisitEntry {
         date: Some(d("2025-06-10")),
-        weight_g: Some(9_000),
+        measured: timbang_core::domain::Measurements {
+            weight_g: Some(9_000),
+            ..Default::default()
+        },
         ..Default::default()
     };
     f(&mut v);
@@ -128,28 +131,52 @@ fn thirty_bad_inputs_are_refused_by_field_and_write_nothing() {
         ("date", Op::Visit(visit(|v| v.date = None))),
         ("date", Op::Visit(visit(|v| v.date = Some(d("2025-06-16"))))),
         ("date", Op::Visit(visit(|v| v.date = Some(d("2024-02-01"))))),
-        ("weight_kg", Op::Visit(visit(|v| v.weight_g = Some(400)))),
-        ("weight_kg", Op::Visit(visit(|v| v.weight_g = Some(40_001)))),
-        ("weight_kg", Op::Visit(visit(|v| v.weight_g = None))),
+        (
+            "weight_kg",
+            Op::Visit(visit(|v| v.measured.weight_g = Some(400))),
+        ),
+        (
+            "weight_kg",
+            Op::Visit(visit(|v| v.measured.weight_g = Some(40_001))),
+        ),
+        (
+            "weight_kg",
+            Op::Visit(visit(|v| v.measured.weight_g = None)),
+        ),
         (
             "height_cm",
             Op::Visit(visit(|v| {
-                v.height_mm = Some(349);
-                v.position = Some(Position::Lying);
+                v.measured.height_mm = Some(349);
+                v.measured.position = Some(Position::Lying);
             })),
         ),
         (
             "height_cm",
             Op::Visit(visit(|v| {
-                v.height_mm = Some(1_401);
-                v.position = Some(Position::Standing);
+                v.measured.height_mm = Some(1_401);
+                v.measured.position = Some(Position::Standing);
             })),
         ),
-        ("position", Op::Visit(visit(|v| v.height_mm = Some(700)))),
-        ("head_circ_cm", Op::Visit(visit(|v| v.head_mm = Some(199)))),
-        ("head_circ_cm", Op::Visit(visit(|v| v.head_mm = Some(601)))),
-        ("muac_cm", Op::Visit(visit(|v| v.muac_mm = Some(49)))),
-        ("muac_cm", Op::Visit(visit(|v| v.muac_mm = Some(301)))),
+        (
+            "position",
+            Op::Visit(visit(|v| v.measured.height_mm = Some(700))),
+        ),
+        (
+            "head_circ_cm",
+            Op::Visit(visit(|v| v.measured.head_mm = Some(199))),
+        ),
+        (
+            "head_circ_cm",
+            Op::Visit(visit(|v| v.measured.head_mm = Some(601))),
+        ),
+        (
+            "muac_cm",
+            Op::Visit(visit(|v| v.measured.muac_mm = Some(49))),
+        ),
+        (
+            "muac_cm",
+            Op::Visit(visit(|v| v.measured.muac_mm = Some(301))),
+        ),
         ("duplicate_id", Op::MergeWithItself),
         ("kbm_table", Op::KbmTable("no-such-table")),
     ];

@@ -119,13 +119,29 @@ fn kbm_tables() {
     assert!(KbmTable::by_id("nope").is_none());
 }
 
+/// The one month rule (docs/adr/0001-completed-months.md): a month is completed on the monthly
+/// birthday, or on the last day of a month that has no such day.
 #[test]
 fn completed_months_are_calendar_based() {
-    assert_eq!(completed_months(d("2024-01-31"), d("2024-02-29")), 0);
+    use timbang_core::domain::completed_months;
+    // Month ends: born on the 31st, February (leap and common years), a 30-day month.
+    assert_eq!(completed_months(d("2024-01-31"), d("2024-02-28")), 0);
+    assert_eq!(completed_months(d("2024-01-31"), d("2024-02-29")), 1);
+    assert_eq!(completed_months(d("2023-01-31"), d("2023-02-27")), 0);
+    assert_eq!(completed_months(d("2023-01-31"), d("2023-02-28")), 1);
     assert_eq!(completed_months(d("2024-01-31"), d("2024-03-01")), 1);
+    assert_eq!(completed_months(d("2024-01-31"), d("2024-03-30")), 1);
+    assert_eq!(completed_months(d("2024-01-31"), d("2024-03-31")), 2);
+    assert_eq!(completed_months(d("2024-03-31"), d("2024-04-29")), 0);
+    assert_eq!(completed_months(d("2024-03-31"), d("2024-04-30")), 1);
+    // Born on the 30th: February's last day completes the month.
+    assert_eq!(completed_months(d("2023-01-30"), d("2023-02-28")), 1);
+    // Ordinary days.
     assert_eq!(completed_months(d("2024-01-15"), d("2024-02-14")), 0);
     assert_eq!(completed_months(d("2024-01-15"), d("2024-02-15")), 1);
-    assert_eq!(completed_months(d("2020-02-29"), d("2025-02-28")), 59);
+    // A leap-day child completes 60 months on 28 February of a common year.
+    assert_eq!(completed_months(d("2020-02-29"), d("2025-02-27")), 59);
+    assert_eq!(completed_months(d("2020-02-29"), d("2025-02-28")), 60);
     assert_eq!(completed_months(d("2024-05-01"), d("2024-04-01")), 0);
 }
 

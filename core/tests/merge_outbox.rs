@@ -180,7 +180,7 @@ fn a_merged_group_split_across_rebuild_batches_keeps_its_upload_state() {
     p.t.record_visit(&k, weighing("2024-06-10", 7_400, None), true)
         .unwrap();
     let mut h = weighing("2024-06-10", 0, Some(660));
-    h.weight_g = None;
+    h.measured.weight_g = None;
     p.t.record_visit(&dup, h, true).unwrap();
     p.t.merge_children(&k, &dup).unwrap();
     mark_all_sent(&p.path);
@@ -205,7 +205,7 @@ fn a_merged_group_that_disagrees_on_the_measuring_position_shows_it() {
     p.t.record_visit(&k, weighing("2025-01-10", 10_400, Some(812)), true)
         .unwrap();
     let mut standing = weighing("2025-01-10", 10_400, Some(812));
-    standing.position = Some(timbang_core::domain::Position::Standing);
+    standing.measured.position = Some(timbang_core::domain::Position::Standing);
     p.t.record_visit(&dup, standing, true).unwrap();
     p.t.merge_children(&k, &dup).unwrap();
     let c = p.t.conflicts().unwrap();

@@ -45,7 +45,7 @@ fn contains(hay: &[u8], needle: &str) -> bool {
 
 #[test]
 fn personal_data_never_reaches_the_files_in_plain_text() {
-    let mut p = phone("hp-1");
+    let p = phone("hp-1");
     p.t.set_kader(Some("Kartini Suryaningsih".into()));
     let id = p.t.register_child(distinctive(), false).unwrap().child_id;
     // Read back through the facade: it is all there.
@@ -292,7 +292,7 @@ fn visits_record_assess_and_project() {
     );
     // Same day again adds the height to that visit.
     let mut h = weighing("2024-07-10", 0, Some(675));
-    h.weight_g = None;
+    h.measured.weight_g = None;
     p.t.record_visit(&id, h, false).unwrap();
     let c = p.t.child(&id).unwrap();
     assert_eq!(c.visits.len(), 2);
@@ -416,7 +416,10 @@ fn a_confirmation_covers_the_value_confirmed_not_the_next_one() {
     // 3.0 kg at two years is implausible: confirmed.
     let v = timbang_core::domain::VisitEntry {
         date: Some(d("2025-06-01")),
-        weight_g: Some(3_000),
+        measured: timbang_core::domain::Measurements {
+            weight_g: Some(3_000),
+            ..Default::default()
+        },
         ..Default::default()
     };
     assert!(matches!(
@@ -426,7 +429,10 @@ fn a_confirmation_covers_the_value_confirmed_not_the_next_one() {
     p.t.record_visit(&id, v, true).unwrap();
     // A correction to another implausible value must be confirmed again.
     let v2 = timbang_core::domain::VisitEntry {
-        weight_g: Some(30_000),
+        measured: timbang_core::domain::Measurements {
+            weight_g: Some(30_000),
+            ..v.measured
+        },
         ..v
     };
     assert!(matches!(
@@ -436,7 +442,10 @@ fn a_confirmation_covers_the_value_confirmed_not_the_next_one() {
     // Adding an unrelated, plausible measurement to the confirmed day needs nothing.
     let h = timbang_core::domain::VisitEntry {
         date: v.date,
-        head_mm: Some(480),
+        measured: timbang_core::domain::Measurements {
+            head_mm: Some(480),
+            ..Default::default()
+        },
         ..Default::default()
     };
     p.t.record_visit(&id, h, false).unwrap();

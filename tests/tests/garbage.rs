@@ -8,7 +8,9 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use timbang_core::api::PeerRole;
 use timbang_core::crypto::Key;
+use timbang_core::host::IoStream;
 use timbang_core::peer::pipe::duplex;
 use timbang_core::peer::{SecureChannel, TeamSecret, parse_pairing_code};
 use timbang_core::{FixedDate, Timbang};
@@ -75,7 +77,7 @@ proptest! {
                     }
                 }
             });
-            t.peer_sync_over(x, true)
+            t.peer_session(&IoStream::new(x), PeerRole::Dial)
         });
         // Whatever the nonsense, no panic, no hang, and nothing stored.
         drop(result);

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use automerge::ActorId;
 use automerge::transaction::Transactable;
+use timbang_core::api::PeerRole;
 use timbang_core::crdt;
 use timbang_core::crypto::Key;
 use timbang_core::domain::{ChildId, NewChild, Sex};
+use timbang_core::host::IoStream;
 use timbang_core::peer::memory::MemoryStore;
 use timbang_core::peer::pipe::duplex;
 use timbang_core::peer::{Role, SecureChannel, SessionConfig, parse_pairing_code, run_session};
@@ -58,7 +60,8 @@ fn push(t: &Timbang, code: &str, bad: MemoryStore) -> Result<(), Error> {
             });
             drop(r);
         });
-        t.peer_sync_over(x, true).map(|_| ())
+        t.peer_session(&IoStream::new(x), PeerRole::Dial)
+            .map(|_| ())
     })
 }
 

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use automerge::{ChangeHash, ROOT, ReadDoc};
 use chrono::NaiveDate;
 use proptest::prelude::*;
+use timbang_core::api::PeerRole;
 use timbang_core::crypto::Key;
 use timbang_core::domain::{ChildId, NewChild, Position, Sex, VisitEntry};
+use timbang_core::host::IoStream;
 use timbang_core::peer::pipe::duplex;
 use timbang_core::{FixedDate, Timbang};
 
@@ -94,8 +96,8 @@ fn make_phones(n: usize) -> Vec<Phone> {
 fn sync(a: &Timbang, b: &Timbang) {
     let (x, y) = duplex();
     std::thread::scope(|s| {
-        let h = s.spawn(|| b.peer_sync_over(y, false));
-        let ra = a.peer_sync_over(x, true);
+        let h = s.spawn(|| b.peer_session(&IoStream::new(y), PeerRole::Accept));
+        let ra = a.peer_session(&IoStream::new(x), PeerRole::Dial);
         let rb = h.join().unwrap();
         assert!(ra.unwrap().completed);
         assert!(rb.unwrap().completed);
@@ -123,8 +125,8 @@ struct Written {
 }
 
 fn doc_of(t: &Timbang, id: &str) -> automerge::Automerge {
-    t.store()
-        .read(|c| t.store().load_doc(c, id))
+    timbang_core::testing::store(t)
+        .read(|c| timbang_core::testing::store(t).load_doc(c, id))
         .unwrap()
         .unwrap()
 }
@@ -170,9 +172,12 @@ fn run(n: usize, ops: &[Op]) {
                 let w = 8_000 + u32::from(weight) * 50;
                 let entry = VisitEntry {
                     date: Some(date),
-                    weight_g: Some(w),
-                    height_mm: height.map(|h| 700 + u32::from(h) * 5),
-                    position: height.map(|_| Position::Lying),
+                    measured: timbang_core::domain::Measurements {
+                        weight_g: Some(w),
+                        height_mm: height.map(|h| 700 + u32::from(h) * 5),
+                        position: height.map(|_| Position::Lying),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 };
                 let r = p.record_visit(id, entry, true).unwrap();
@@ -231,7 +236,7 @@ fn run(n: usize, ops: &[Op]) {
         sync(&phones[i + 1].t, &phones[i].t);
     }
     let heads = |p: &Phone| {
-        p.t.store()
+        timbang_core::testing::store(&p.t)
             .read(timbang_core::store::Store::all_heads)
             .unwrap()
     };

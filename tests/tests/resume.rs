@@ -4,8 +4,10 @@
 
 use std::sync::Arc;
 
+use timbang_core::api::PeerRole;
 use timbang_core::crypto::Key;
 use timbang_core::domain::{NewChild, Position, Sex, VisitEntry};
+use timbang_core::host::IoStream;
 use timbang_core::peer::pipe::{FailAfter, duplex};
 use timbang_core::{FixedDate, Timbang};
 
@@ -39,9 +41,12 @@ fn a_dropped_pull_resumes_without_starting_over() {
             let v = (0..12u32)
                 .map(|m| VisitEntry {
                     date: Some(dob + chrono::Months::new(m) + chrono::Days::new(2)),
-                    weight_g: Some(3_400 + 500 * m),
-                    height_mm: Some(500 + 20 * m),
-                    position: Some(Position::Lying),
+                    measured: timbang_core::domain::Measurements {
+                        weight_g: Some(3_400 + 500 * m),
+                        height_mm: Some(500 + 20 * m),
+                        position: Some(Position::Lying),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 })
                 .collect();
@@ -57,8 +62,10 @@ fn a_dropped_pull_resumes_without_starting_over() {
         probe.team_join(&code, "probe").unwrap();
         let (x, y) = duplex();
         std::thread::scope(|s| {
-            let h = s.spawn(|| a.peer_sync_over(y, false).unwrap());
-            let r = probe.peer_sync_over(x, true).unwrap();
+            let h = s.spawn(|| a.peer_session(&IoStream::new(y), PeerRole::Accept).unwrap());
+            let r = probe
+                .peer_session(&IoStream::new(x), PeerRole::Dial)
+                .unwrap();
             h.join().unwrap();
             r.received_bytes
         })
@@ -70,8 +77,8 @@ fn a_dropped_pull_resumes_without_starting_over() {
     let (x, y) = duplex();
     let cut = FailAfter::new(y, (full as f64 * 0.7) as usize);
     let first = std::thread::scope(|s| {
-        let h = s.spawn(|| a.peer_sync_over(cut, false));
-        let r = b.peer_sync_over(x, true);
+        let h = s.spawn(|| a.peer_session(&IoStream::new(cut), PeerRole::Accept));
+        let r = b.peer_session(&IoStream::new(x), PeerRole::Dial);
         let _ = h.join().unwrap();
         r
     });
@@ -84,8 +91,8 @@ fn a_dropped_pull_resumes_without_starting_over() {
 
     let (x, y) = duplex();
     let second = std::thread::scope(|s| {
-        let h = s.spawn(|| a.peer_sync_over(y, false).unwrap());
-        let r = b.peer_sync_over(x, true).unwrap();
+        let h = s.spawn(|| a.peer_session(&IoStream::new(y), PeerRole::Accept).unwrap());
+        let r = b.peer_session(&IoStream::new(x), PeerRole::Dial).unwrap();
         h.join().unwrap();
         r
     });

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::json;
+use timbang_core::api::VisitResult;
 use timbang_core::crypto::Key;
 use timbang_core::domain::{self, ChildId, NewChild, VisitEntry};
-use timbang_core::facade::{Clock, SystemClock, VisitResult};
+use timbang_core::host::{Clock, SystemClock};
 use timbang_core::{Error, FixedDate, Timbang};
 
 use crate::output::{self, CliError, line, num};
@@ -97,7 +98,7 @@ pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
         std::fs::create_dir_all(dir)?;
     }
     let key = load_or_create_key(&key_path(&db, cli.key_file.as_deref()), create)?;
-    let mut t = Timbang::open(&db, &key, clock()?)?;
+    let t = Timbang::open(&db, &key, clock()?)?;
     t.set_kader(cli.kader.clone());
     Ok(t)
 }
@@ -288,30 +289,32 @@ pub fn visit_entry(a: &VisitAddArgs) -> Result<VisitEntry, Error> {
     Ok(VisitEntry {
         services,
         date: Some(date),
-        weight_g: a
-            .weight
-            .as_deref()
-            .map(domain::parse_weight_kg)
-            .transpose()?,
-        height_mm: a
-            .height
-            .as_deref()
-            .map(domain::parse_height_cm)
-            .transpose()?,
-        position,
-        head_mm: a.head.as_deref().map(domain::parse_head_cm).transpose()?,
-        muac_mm: a.muac.as_deref().map(domain::parse_muac_cm).transpose()?,
-        oedema: match (a.oedema, a.no_oedema) {
-            (true, true) => {
-                return Err(Error::invalid(
-                    "oedema",
-                    "Pilih salah satu: --oedema atau --no-oedema.",
-                    "both --oedema and --no-oedema given",
-                ));
-            }
-            (true, false) => Some(true),
-            (false, true) => Some(false),
-            (false, false) => None,
+        measured: timbang_core::domain::Measurements {
+            weight_g: a
+                .weight
+                .as_deref()
+                .map(domain::parse_weight_kg)
+                .transpose()?,
+            height_mm: a
+                .height
+                .as_deref()
+                .map(domain::parse_height_cm)
+                .transpose()?,
+            position,
+            head_mm: a.head.as_deref().map(domain::parse_head_cm).transpose()?,
+            muac_mm: a.muac.as_deref().map(domain::parse_muac_cm).transpose()?,
+            oedema: match (a.oedema, a.no_oedema) {
+                (true, true) => {
+                    return Err(Error::invalid(
+                        "oedema",
+                        "Pilih salah satu: --oedema atau --no-oedema.",
+                        "both --oedema and --no-oedema given",
+                    ));
+                }
+                (true, false) => Some(true),
+                (false, true) => Some(false),
+                (false, false) => None,
+            },
         },
     })
 }
@@ -501,7 +504,7 @@ fn anthro(input: &Path, output: &Path) -> Result<(), CliError> {
     }
 }
 
-fn print_peer(r: &timbang_core::facade::PeerReport, as_json: bool) -> Result<(), CliError> {
+fn print_peer(r: &timbang_core::api::PeerReport, as_json: bool) -> Result<(), CliError> {
     if as_json {
         output::json(r)?;
     } else {
@@ -517,6 +520,16 @@ fn print_peer(r: &timbang_core::facade::PeerReport, as_json: bool) -> Result<(),
     }
 }
 
+/// Accept one phone on `listener` and run a session with it.
+pub fn serve_one(
+    t: &Timbang,
+    listener: &std::net::TcpListener,
+) -> Result<timbang_core::api::PeerReport, CliError> {
+    let (stream, _) = listener.accept()?;
+    let stream = timbang_core::host::TcpStream::from_std(stream)?;
+    Ok(t.peer_session(&stream, timbang_core::api::PeerRole::Accept)?)
+}
+
 fn peer_serve(cli: &Cli, listen: &str, once: bool, as_json: bool) -> Result<(), CliError> {
     let t = open(cli, false)?;
     // Check the team before listening, so a phone without a team fails at once.
@@ -530,15 +543,15 @@ fn peer_serve(cli: &Cli, listen: &str, once: bool, as_json: bool) -> Result<(), 
     })?;
     eprintln!("Menunggu HP lain di {}", listener.local_addr()?);
     loop {
-        match t.peer_serve_one(&listener) {
+        match serve_one(&t, &listener) {
             Ok(r) => {
                 print_peer(&r, as_json)?;
                 if once {
                     return Ok(());
                 }
             }
-            Err(e) if once => return Err(e.into()),
-            Err(e) => eprintln!("{}", e.message_id()),
+            Err(e) if once => return Err(e),
+            Err(e) => eprintln!("{}", output::message(&e)),
         }
     }
 }

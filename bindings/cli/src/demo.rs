@@ -100,14 +100,11 @@ fn open_phone(dir: &Path, name: &str) -> Result<Timbang, CliError> {
 }
 
 /// One sync session between two phones over real TCP on the loopback interface.
-fn sync_tcp(
-    server: &Timbang,
-    client: &Timbang,
-) -> Result<timbang_core::facade::PeerReport, CliError> {
+fn sync_tcp(server: &Timbang, client: &Timbang) -> Result<timbang_core::api::PeerReport, CliError> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?.to_string();
     std::thread::scope(|s| {
-        let srv = s.spawn(|| server.peer_serve_one(&listener));
+        let srv = s.spawn(|| crate::commands::serve_one(server, &listener));
         let report = client.peer_sync_tcp(&addr);
         let served = srv
             .join()
@@ -178,13 +175,16 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
                 id,
                 VisitEntry {
                     date: Some(d(date)),
-                    weight_g: Some(w),
-                    height_mm: Some(h),
-                    position: Some(if d(date) - d(k.dob) < chrono::Duration::days(731) {
-                        Position::Lying
-                    } else {
-                        Position::Standing
-                    }),
+                    measured: timbang_core::domain::Measurements {
+                        weight_g: Some(w),
+                        height_mm: Some(h),
+                        position: Some(if d(date) - d(k.dob) < chrono::Duration::days(731) {
+                            Position::Lying
+                        } else {
+                            Position::Standing
+                        }),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
                 true,
@@ -217,7 +217,10 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         &ids[0],
         VisitEntry {
             date: Some(d(TODAY)),
-            weight_g: Some(93_500),
+            measured: timbang_core::domain::Measurements {
+                weight_g: Some(93_500),
+                ..Default::default()
+            },
             ..Default::default()
         },
         false,
@@ -232,8 +235,11 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     );
     let odd = VisitEntry {
         date: Some(d(TODAY)),
-        height_mm: Some(735),
-        position: Some(Position::Lying),
+        measured: timbang_core::domain::Measurements {
+            height_mm: Some(735),
+            position: Some(Position::Lying),
+            ..Default::default()
+        },
         ..Default::default()
     };
     match hp1.record_visit(&ids[0], odd, false) {
@@ -274,7 +280,10 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         intan,
         VisitEntry {
             date: Some(morning),
-            weight_g: Some(10_400),
+            measured: timbang_core::domain::Measurements {
+                weight_g: Some(10_400),
+                ..Default::default()
+            },
             ..Default::default()
         },
         true,
@@ -283,8 +292,11 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         intan,
         VisitEntry {
             date: Some(morning),
-            weight_g: Some(10_800),
-            head_mm: Some(458),
+            measured: timbang_core::domain::Measurements {
+                weight_g: Some(10_800),
+                head_mm: Some(458),
+                ..Default::default()
+            },
             ..Default::default()
         },
         true,
@@ -342,7 +354,10 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         &dup_id,
         VisitEntry {
             date: Some(d("2025-03-08")),
-            weight_g: Some(8_700),
+            measured: timbang_core::domain::Measurements {
+                weight_g: Some(8_700),
+                ..Default::default()
+            },
             ..Default::default()
         },
         true,

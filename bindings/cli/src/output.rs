@@ -27,32 +27,35 @@ impl From<std::io::Error> for CliError {
     }
 }
 
-/// Print the error on stderr and return the exit code.
-pub fn report_error(e: &CliError) -> u8 {
-    let mut err = std::io::stderr().lock();
+/// The one sentence a kader or admin sees for `e`.
+pub fn message(e: &CliError) -> String {
     match e {
-        CliError::Core(Error::InvalidInput { message_id, .. }) => {
-            let _ = writeln!(err, "{message_id}");
-            2
-        }
+        CliError::Core(Error::InvalidInput { message_id, .. }) => message_id.clone(),
         CliError::Core(Error::NeedsConfirmation { reasons }) => {
             let text: Vec<&str> = reasons.iter().map(|r| r.message_id.as_str()).collect();
-            let _ = writeln!(
-                err,
+            format!(
                 "Perlu konfirmasi: {} Ulangi dengan --yes bila nilainya memang benar.",
                 text.join(" ")
-            );
-            3
+            )
         }
-        CliError::Core(e) => {
-            let _ = writeln!(err, "{}", one_line(&e.message_id()));
-            1
-        }
-        CliError::Other(m) => {
-            let _ = writeln!(err, "{}", one_line(m));
-            1
-        }
+        CliError::Core(e) => one_line(&e.message_id()),
+        CliError::Other(m) => one_line(m),
     }
+}
+
+/// The exit code for `e`: 2 bad input, 3 needs confirmation, 1 anything else.
+pub fn exit_code(e: &CliError) -> u8 {
+    match e {
+        CliError::Core(Error::InvalidInput { .. }) => 2,
+        CliError::Core(Error::NeedsConfirmation { .. }) => 3,
+        _ => 1,
+    }
+}
+
+/// Print the error on stderr and return the exit code.
+pub fn report_error(e: &CliError) -> u8 {
+    let _ = writeln!(std::io::stderr().lock(), "{}", message(e));
+    exit_code(e)
 }
 
 /// The first line of a message, at most 300 characters: an error is one sentence on stderr even when a

@@ -4,12 +4,13 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::kms::{KbmTable, KmsStatus, completed_months, gain_grams, month_index};
+use super::kms::{KbmTable, KmsStatus, gain_grams, month_index};
 use super::referral::{ReferralReason, not_weighed_referral};
 use super::{
     Classes, HfaClass, Measurement, Position, RULES_VERSION, STANDARD_VERSION, Sex, WfhClass,
     ZScores, classify, zscores,
 };
+use crate::domain::{Measurements, completed_months};
 
 /// What the growth engine needs to know about a child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +32,20 @@ pub struct VisitInput {
 }
 
 impl VisitInput {
+    /// The engine's input for measurements in exact units, dated `date`: the one conversion from grams
+    /// and millimetres to the engine's kg and cm.
+    pub fn new(date: NaiveDate, m: &Measurements) -> Self {
+        Self {
+            date,
+            weight_kg: m.weight_kg(),
+            height_cm: m.height_cm(),
+            position: m.position,
+            head_cm: m.head_cm(),
+            muac_cm: m.muac_cm(),
+            oedema: m.oedema.unwrap_or(false),
+        }
+    }
+
     /// The engine's view of this visit for a child.
     pub fn measurement(&self, child: &ChildInfo) -> Measurement {
         Measurement {
@@ -56,7 +71,7 @@ pub fn age_days(birth: NaiveDate, date: NaiveDate) -> i64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
     pub age_days: i64,
-    /// Completed calendar months (see [`completed_months`]).
+    /// Completed calendar months ([`crate::domain::completed_months`]).
     pub age_months: u32,
     pub z: ZScores,
     pub classes: Classes,
@@ -197,7 +212,7 @@ pub fn assess_visit(
     {
         referral.push(r);
     }
-    referral.sort_by_key(|r| std::cmp::Reverse(r.urgency()));
+    super::referral::rank(&mut referral);
 
     Assessment {
         age_days: m.age_days,

@@ -12,10 +12,9 @@
 //! 2T: this visit is T and the comparator weighing (previous calendar month) was T too. BGM: weight-for-age
 //! z < -3 (rounded to 2 decimals, so -3.00 is not BGM).
 //!
-//! Completed months are calendar based: a month is completed when the day of the month of the birth
-//! date is reached; when the month is shorter than that day, on the first day of the next month
-//! (born 2024-01-31: 0 months on 2024-02-29, 1 month on 2024-03-01). KBM for a child still in its
-//! first month (0 completed months) is the month-1 value; above 60 months, the month-60 value.
+//! Ages are [`crate::domain::completed_months`], the one month rule of the whole core (born 2024-01-31:
+//! 1 month on 2024-02-29). KBM for a child still in its first month (0 completed months) is the month-1
+//! value; above 60 months, the month-60 value.
 
 use std::sync::LazyLock;
 
@@ -172,15 +171,6 @@ impl KbmTable {
     pub fn source(&self) -> &str {
         &self.source
     }
-}
-
-/// Completed calendar months from `birth` to `date` (0 when `date` is before `birth`).
-pub fn completed_months(birth: NaiveDate, date: NaiveDate) -> u32 {
-    let mut months = (date.year() - birth.year()) * 12 + date.month() as i32 - birth.month() as i32;
-    if date.day() < birth.day() {
-        months -= 1;
-    }
-    u32::try_from(months).unwrap_or(0)
 }
 
 /// Index of the calendar month (year * 12 + month0), for "previous month" arithmetic.

@@ -1,6 +1,7 @@
 //! Growth engine: WHO 2006 z-scores, Permenkes 2/2020 classes, KMS N/T/O/B/2T/BGM, referral reasons and
-//! plausibility at entry. Pure: no I/O, no clock (callers pass dates), no dependency on other modules of
-//! this crate.
+//! plausibility at entry. Pure: no I/O, no clock (callers pass dates). It depends on [`crate::domain`]
+//! (sex, position, measurements, services, ages) and nothing else of this crate; nothing below it
+//! depends on growth.
 //!
 //! * [`zscores`]: the six WHO z-scores of one measurement, exactly as WHO Anthro (R package 1.1.0)
 //!   computes them (tables embedded at build time; no allocation on this path).
@@ -23,6 +24,7 @@
 pub mod anthro_csv;
 mod assess;
 mod classify;
+mod entry;
 mod kms;
 mod plausibility;
 mod referral;
@@ -32,12 +34,13 @@ mod zscore;
 pub use anthro_csv::{BatchError, BatchSummary, run_batch};
 pub use assess::{Assessment, ChildInfo, VisitInput, age_days, assess_visit, rules_version};
 pub use classify::{Classes, HfaClass, WfaClass, WfhClass, classify};
-pub use kms::{KbmTable, KmsStatus, completed_months};
+pub use entry::{CheckedEntry, check_entry, entry_concerns, service_ages, service_concerns};
+pub use kms::{KbmTable, KmsStatus};
 pub use plausibility::{
     Concern, Field, HEAD_LIMITS_CM, HEIGHT_LIMITS_CM, HardLimitError, MUAC_LIMITS_CM,
     WEIGHT_LIMITS_KG, check_hard_limits, check_visit_date, plausibility,
 };
-pub use referral::{ReferralReason, not_weighed_referral};
+pub use referral::{ReferralReason, not_weighed_referral, rank, referrals_as_of, urgency_key};
 pub use tables::warm_up;
 pub use zscore::{
     MAX_AGE_DAYS, adjusted_length, lms_value, median_head_cm, median_length_cm, median_muac_cm,
@@ -46,27 +49,12 @@ pub use zscore::{
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::{Position, Sex};
+
 /// Version tag of the growth standard, stored with every assessment.
 pub const STANDARD_VERSION: &str = "WHO-2006";
 /// Version tag of the Indonesian rule tables (Permenkes classes + default KBM table).
 pub const RULES_VERSION: &str = "permenkes-2-2020";
-
-/// Sex of a child (L = laki-laki, P = perempuan).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Sex {
-    #[serde(rename = "L")]
-    Male,
-    #[serde(rename = "P")]
-    Female,
-}
-
-/// How a length/height was measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Position {
-    Lying,
-    Standing,
-}
 
 /// One measurement occasion, as the engine needs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -98,53 +86,6 @@ pub struct ZScores {
     pub flag_acz: bool,
     /// The adjusted length/height actually used (cm).
     pub clenhei: Option<f64>,
-}
-
-impl std::str::FromStr for Sex {
-    type Err = ();
-    /// `L`/`M` = male, `P`/`F` = female (case-insensitive, surrounding spaces ignored).
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s.trim() {
-            "L" | "l" | "M" | "m" => Ok(Sex::Male),
-            "P" | "p" | "F" | "f" => Ok(Sex::Female),
-            _ => Err(()),
-        }
-    }
-}
-
-impl Sex {
-    /// `L` or `P`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Sex::Male => "L",
-            Sex::Female => "P",
-        }
-    }
-}
-
-impl Position {
-    /// `lying` or `standing`, as stored and typed.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Position::Lying => "lying",
-            Position::Standing => "standing",
-        }
-    }
-}
-
-impl std::str::FromStr for Position {
-    type Err = ();
-    /// `lying`/`l` or `standing`/`h` (case-insensitive).
-    fn from_str(s: &str) -> Result<Self, ()> {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("lying") || s.eq_ignore_ascii_case("l") {
-            Ok(Position::Lying)
-        } else if s.eq_ignore_ascii_case("standing") || s.eq_ignore_ascii_case("h") {
-            Ok(Position::Standing)
-        } else {
-            Err(())
-        }
-    }
 }
 
 impl ZScores {

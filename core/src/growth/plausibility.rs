@@ -48,6 +48,8 @@ pub enum Field {
     Head,
     Muac,
     Date,
+    /// A service given at the visit (vitamin A, deworming, ...).
+    Service,
 }
 
 impl Field {
@@ -59,6 +61,7 @@ impl Field {
             Field::Head => "head_circ_cm",
             Field::Muac => "muac_cm",
             Field::Date => "date",
+            Field::Service => "service",
         }
     }
 
@@ -70,6 +73,7 @@ impl Field {
             Field::Head => "lingkar kepala",
             Field::Muac => "LiLA",
             Field::Date => "tanggal kunjungan",
+            Field::Service => "layanan",
         }
     }
 
@@ -80,6 +84,7 @@ impl Field {
             Field::Head => "head circumference",
             Field::Muac => "mid-upper arm circumference",
             Field::Date => "visit date",
+            Field::Service => "service",
         }
     }
 
@@ -239,7 +244,12 @@ pub struct Concern {
 }
 
 impl Concern {
-    fn new(field: Field, code: &'static str, message_id: String, message_en: String) -> Self {
+    pub(crate) fn new(
+        field: Field,
+        code: &'static str,
+        message_id: String,
+        message_en: String,
+    ) -> Self {
         Concern {
             field,
             code,

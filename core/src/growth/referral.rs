@@ -3,7 +3,8 @@
 
 use chrono::NaiveDate;
 
-use super::kms::{completed_months, month_index};
+use super::kms::month_index;
+use crate::domain::completed_months;
 
 /// Why a child should be seen by the bidan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -144,4 +145,34 @@ pub fn not_weighed_referral(
         }
     };
     (month_index(today) - month_index(since) >= 3).then_some(ReferralReason::NotWeighed3Months)
+}
+
+/// A child's referral reasons as the bidan works them: the reasons stored with the latest assessment
+/// plus a missed weighing as of `today`, most urgent first, without repeats.
+pub fn referrals_as_of(
+    stored: impl IntoIterator<Item = ReferralReason>,
+    last_weighing: Option<NaiveDate>,
+    birth_date: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Vec<ReferralReason> {
+    let mut reasons: Vec<ReferralReason> = Vec::new();
+    let missed = birth_date.and_then(|b| not_weighed_referral(last_weighing, b, today));
+    for r in stored.into_iter().chain(missed) {
+        if !reasons.contains(&r) {
+            reasons.push(r);
+        }
+    }
+    rank(&mut reasons);
+    reasons
+}
+
+/// Sort reasons most urgent first (stable for equal urgency).
+pub fn rank(reasons: &mut [ReferralReason]) {
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.urgency()));
+}
+
+/// The key that orders children in the village list: the most urgent reason first, then the number of
+/// reasons (higher is more urgent). `reasons` are ranked.
+pub fn urgency_key(reasons: &[ReferralReason]) -> (u8, usize) {
+    (reasons.first().map_or(0, |r| r.urgency()), reasons.len())
 }

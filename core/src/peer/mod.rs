@@ -4,8 +4,9 @@
 //! and no signal: the pairing code that carries the team secret ([`pairing`]), the authenticated and
 //! encrypted frame channel over any `Read + Write` ([`channel`]), and the sync session that brings two
 //! stores to the same documents in one conversation ([`session`]). Storage is reached only through
-//! [`SyncStore`], so the SQLite store, the in-memory store of tests ([`memory::MemoryStore`]) and any
-//! future relay share one protocol.
+//! [`SyncStore`], so the SQLite store (through the adapter in `api::peer_adapter`, which sits above both
+//! the store and this module), the in-memory store of tests ([`memory::MemoryStore`]) and any future
+//! relay share one protocol. This module knows nothing of SQLite.
 //!
 //! ```
 //! # #![allow(clippy::unwrap_used)]
@@ -73,9 +74,12 @@ pub enum PeerError {
     /// A document or sync message could not be decoded or applied.
     #[error("a document could not be merged: {0}")]
     Document(String),
-    /// The store failed; the message names the operation, never the data.
+    /// The store failed; its error is kept (it names the operation, never the data).
     #[error("the store failed: {0}")]
-    Store(String),
+    Store(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The host asked the work to stop (interrupt handle); what was stored so far stays.
+    #[error("the session was interrupted")]
+    Interrupted,
     /// A cryptographic primitive failed (random source).
     #[error("cryptography failed: {0}")]
     Crypto(#[from] crate::crypto::CryptoError),

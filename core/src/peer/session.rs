@@ -162,7 +162,13 @@ pub fn run_session<S: Read + Write>(
         Role::Server => s.server(),
     };
     if let Err(e) = &result
-        && matches!(e, PeerError::Store(_) | PeerError::Document(_))
+        && matches!(
+            e,
+            PeerError::Store(_)
+                | PeerError::Document(_)
+                | PeerError::Interrupted
+                | PeerError::Protocol(_)
+        )
     {
         let _ = s.ch.send(&[M_ABORT]);
     }

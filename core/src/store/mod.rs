@@ -4,9 +4,13 @@
 //! transaction that stores them ([`projection`]), so the two never disagree. Personal fields are sealed
 //! with a key derived from the host's 32-byte key; a canary in `meta` tells a wrong key from damage.
 
+pub mod children;
+pub mod conflicts;
 pub mod migrations;
+pub mod outbox;
+pub mod peers;
 pub mod projection;
-pub mod sync;
+pub mod settings;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -36,6 +40,10 @@ pub enum StoreError {
     Corrupt(PathBuf),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("this device is not set up yet")]
+    NotInitialized,
+    #[error("interrupted")]
+    Interrupted,
     #[error("{0}")]
     Other(String),
 }
@@ -43,19 +51,6 @@ pub enum StoreError {
 impl From<automerge::AutomergeError> for StoreError {
     fn from(e: automerge::AutomergeError) -> Self {
         Self::Automerge(Box::new(e))
-    }
-}
-
-impl From<StoreError> for crate::Error {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::WrongKey => crate::Error::WrongKey,
-            StoreError::TooNew { found, supported } => crate::Error::TooNew { found, supported },
-            StoreError::Corrupt(p) => crate::Error::Corrupt {
-                moved_to: p.display().to_string(),
-            },
-            other => crate::Error::storage(other),
-        }
     }
 }
 
@@ -215,9 +210,13 @@ impl Store {
         Ok(())
     }
 
-    /// The database file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// A handle that breaks off the statement running on the write connection (SQLite's interrupt).
+    pub fn sqlite_interrupt_handle(&self) -> Res<rusqlite::InterruptHandle> {
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Other("writer lock poisoned".into()))?;
+        Ok(conn.get_interrupt_handle())
     }
 
     /// Run `f` on the read connection (sees committed data).
@@ -239,6 +238,20 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Seal a secret (a team secret, a token) bound to `purpose`.
+    pub fn seal_secret(&self, purpose: &str, plain: &[u8]) -> Res<Vec<u8>> {
+        Ok(self
+            .sealer
+            .seal(format!("meta/{purpose}").as_bytes(), plain)?)
+    }
+
+    /// Open a secret sealed by [`Store::seal_secret`].
+    pub fn open_secret(&self, purpose: &str, sealed: &[u8]) -> Res<Vec<u8>> {
+        Ok(self
+            .sealer
+            .open(format!("meta/{purpose}").as_bytes(), sealed)?)
     }
 
     /// Seal a personal value bound to its table, column and row.
@@ -274,43 +287,6 @@ impl Store {
         data.push(0);
         data.extend_from_slice(value.as_bytes());
         crypto::hmac_sha256(&self.index_key, &data)[..16].to_vec()
-    }
-
-    /// Read a meta value.
-    pub fn meta_get(conn: &Connection, key: &str) -> Res<Option<Vec<u8>>> {
-        Ok(conn
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row(params![key], |r| r.get(0))
-            .optional()?)
-    }
-
-    /// Read a meta value as text.
-    pub fn meta_text(conn: &Connection, key: &str) -> Res<Option<String>> {
-        Ok(Self::meta_get(conn, key)?.and_then(|v| String::from_utf8(v).ok()))
-    }
-
-    /// Write a meta value.
-    pub fn meta_set(conn: &Connection, key: &str, value: &[u8]) -> Res<()> {
-        conn.prepare_cached("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?
-            .execute(params![key, value])?;
-        Ok(())
-    }
-
-    /// Seal and write a secret meta value.
-    pub fn meta_set_secret(&self, conn: &Connection, key: &str, value: &[u8]) -> Res<()> {
-        let sealed = self.sealer.seal(format!("meta/{key}").as_bytes(), value)?;
-        Self::meta_set(conn, key, &sealed)
-    }
-
-    /// Read a secret meta value.
-    pub fn meta_get_secret(&self, conn: &Connection, key: &str) -> Res<Option<Vec<u8>>> {
-        Self::meta_get(conn, key)?
-            .map(|s| {
-                self.sealer
-                    .open(format!("meta/{key}").as_bytes(), &s)
-                    .map_err(StoreError::from)
-            })
-            .transpose()
     }
 
     /// Load a child's document, or None.
@@ -402,6 +378,11 @@ impl Store {
             cache.put(id, heads_blob, doc.clone());
         }
         Ok(true)
+    }
+
+    /// An id read back from a projection (written by this store, so a bad one is damage).
+    pub fn child_id(text: &str) -> Res<ChildId> {
+        ChildId::parse(text).map_err(|_| StoreError::Other("a stored child id is not valid".into()))
     }
 
     /// Every document's id and heads, without loading documents (for sync summaries).

@@ -10,28 +10,15 @@ use automerge::Automerge;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{Res, Store};
+use super::{Res, Store, outbox};
 use crate::crdt::{self, ChildDoc, VisitFields};
-use crate::domain::Position;
+use crate::domain::Measurements;
 use crate::growth::{self, Assessment, ChildInfo, KbmTable, VisitInput};
 
 /// The conflict id shown to people: stable across devices for the same document key.
 pub fn conflict_id(child_id: &str, key: &str) -> String {
     let h = crate::crypto::sha256(format!("{child_id}\0{key}").as_bytes());
     h[..6].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Convert stored visit fields to the growth engine's input.
-pub fn visit_input(date: NaiveDate, v: &VisitFields) -> VisitInput {
-    crate::domain::growth_input(
-        date,
-        v.weight_g,
-        v.height_mm,
-        v.position,
-        v.head_mm,
-        v.muac_mm,
-        v.oedema,
-    )
 }
 
 /// Assess every visit of a child in date order.
@@ -43,7 +30,7 @@ pub fn assess_all(
     let mut history = Vec::with_capacity(visits.len());
     let mut previous: Vec<Assessment> = Vec::with_capacity(visits.len());
     for (date, v) in visits {
-        let input = visit_input(*date, v);
+        let input = VisitInput::new(*date, &v.measured);
         let a = growth::assess_visit(child, &history, &previous, &input, kbm);
         history.push(input);
         previous.push(a);
@@ -236,12 +223,7 @@ pub fn apply_changed(
 #[derive(Debug, Clone, PartialEq)]
 pub struct VisitRow {
     pub date: NaiveDate,
-    pub weight_g: Option<u32>,
-    pub height_mm: Option<u32>,
-    pub position: Option<Position>,
-    pub head_mm: Option<u32>,
-    pub muac_mm: Option<u32>,
-    pub oedema: Option<bool>,
+    pub measured: Measurements,
     pub confirmed: Vec<String>,
     pub services: Vec<String>,
     pub age_days: i64,
@@ -275,12 +257,7 @@ impl VisitRow {
         .fold(0i64, |acc, (i, f)| if *f { acc | (1 << i) } else { acc });
         Self {
             date,
-            weight_g: v.weight_g,
-            height_mm: v.height_mm,
-            position: v.position,
-            head_mm: v.head_mm,
-            muac_mm: v.muac_mm,
-            oedema: v.oedema,
+            measured: v.measured,
             confirmed: v.confirmed.iter().cloned().collect(),
             services: v.services.iter().map(|s| s.code().to_owned()).collect(),
             age_days: a.age_days,
@@ -297,15 +274,7 @@ impl VisitRow {
 
     /// The measurements as the growth engine takes them.
     pub fn input(&self) -> VisitInput {
-        crate::domain::growth_input(
-            self.date,
-            self.weight_g,
-            self.height_mm,
-            self.position,
-            self.head_mm,
-            self.muac_mm,
-            self.oedema,
-        )
+        VisitInput::new(self.date, &self.measured)
     }
 
     /// The assessment stored in the row; classes are derived from the z-scores.
@@ -379,15 +348,17 @@ impl VisitRow {
             };
             Ok(VisitRow {
                 date: r.get::<_, String>(0)?.parse().unwrap_or_default(),
-                weight_g: r.get(1)?,
-                height_mm: r.get(2)?,
-                position: r
-                    .get::<_, Option<String>>(3)?
-                    .as_deref()
-                    .and_then(|p| p.parse().ok()),
-                head_mm: r.get(4)?,
-                muac_mm: r.get(5)?,
-                oedema: r.get(6)?,
+                measured: Measurements {
+                    weight_g: r.get(1)?,
+                    height_mm: r.get(2)?,
+                    position: r
+                        .get::<_, Option<String>>(3)?
+                        .as_deref()
+                        .and_then(|p| p.parse().ok()),
+                    head_mm: r.get(4)?,
+                    muac_mm: r.get(5)?,
+                    oedema: r.get(6)?,
+                },
                 confirmed: list(r.get(7)?),
                 age_days: r.get(8)?,
                 age_months: r.get(9)?,
@@ -415,6 +386,7 @@ impl VisitRow {
 
     fn write(&self, tx: &Transaction<'_>, child_id: &str) -> Res<()> {
         let referral: Vec<&str> = self.referral.iter().map(|r| r.code()).collect();
+        let m = &self.measured;
         tx.prepare_cached(
             "INSERT OR REPLACE INTO visits(child_id, visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema,
                  confirmed, age_days, age_months, waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version, services)
@@ -423,12 +395,12 @@ impl VisitRow {
         .execute(params![
             child_id,
             self.date.to_string(),
-            self.weight_g,
-            self.height_mm,
-            self.position.map(|p| p.code()),
-            self.head_mm,
-            self.muac_mm,
-            self.oedema,
+            m.weight_g,
+            m.height_mm,
+            m.position.map(|p| p.code()),
+            m.head_mm,
+            m.muac_mm,
+            m.oedema,
             self.confirmed.join(","),
             self.age_days,
             self.age_months,
@@ -457,36 +429,21 @@ impl VisitRow {
     /// What would be uploaded: the measurements and services, as text.
     pub fn content(&self) -> String {
         let o = |v: Option<u32>| v.map_or_else(String::new, |x| x.to_string());
+        let m = &self.measured;
         format!(
             "w={};h={};p={};hc={};mu={};oe={};s={}",
-            o(self.weight_g),
-            o(self.height_mm),
-            self.position.map_or("", |p| p.code()),
-            o(self.head_mm),
-            o(self.muac_mm),
-            self.oedema.map_or("", |b| if b { "1" } else { "0" }),
+            o(m.weight_g),
+            o(m.height_mm),
+            m.position.map_or("", |p| p.code()),
+            o(m.head_mm),
+            o(m.muac_mm),
+            m.oedema.map_or("", |b| if b { "1" } else { "0" }),
             self.services.join(",")
         )
     }
 
     fn same_measurements(&self, other: &Self) -> bool {
-        (
-            self.weight_g,
-            self.height_mm,
-            self.position,
-            self.head_mm,
-            self.muac_mm,
-            self.oedema,
-            &self.services,
-        ) == (
-            other.weight_g,
-            other.height_mm,
-            other.position,
-            other.head_mm,
-            other.muac_mm,
-            other.oedema,
-            &other.services,
-        )
+        (self.measured, &self.services) == (other.measured, &other.services)
     }
 }
 
@@ -525,24 +482,24 @@ fn replace_merge_conflicts(
     type Getter = fn(&VisitFields) -> Option<serde_json::Value>;
     let fields: [(&str, &str, Getter); 6] = [
         ("weight_g", "weight_kg", |v| {
-            v.weight_g.map(|g| serde_json::json!(f64::from(g) / 1000.0))
+            v.measured.weight_kg().map(|x| serde_json::json!(x))
         }),
         ("height_mm", "height_cm", |v| {
-            v.height_mm
-                .map(|mm| serde_json::json!(f64::from(mm) / 10.0))
+            v.measured.height_cm().map(|x| serde_json::json!(x))
         }),
         ("head_mm", "head_circ_cm", |v| {
-            v.head_mm.map(|mm| serde_json::json!(f64::from(mm) / 10.0))
+            v.measured.head_cm().map(|x| serde_json::json!(x))
         }),
         ("muac_mm", "muac_cm", |v| {
-            v.muac_mm.map(|mm| serde_json::json!(f64::from(mm) / 10.0))
+            v.measured.muac_cm().map(|x| serde_json::json!(x))
         }),
         ("oedema", "oedema", |v| {
-            v.oedema.map(|b| serde_json::json!(b))
+            v.measured.oedema.map(|b| serde_json::json!(b))
         }),
         ("position", "position", |v| {
-            v.height_mm
-                .and(v.position)
+            v.measured
+                .height_mm
+                .and(v.measured.position)
                 .map(|p| serde_json::json!(p.code()))
         }),
     ];
@@ -592,10 +549,7 @@ fn rebuild_group(
             .execute(params![root])?;
         tx.prepare_cached("DELETE FROM conflicts WHERE child_id = ?1 AND doc_key LIKE 'merge:%'")?
             .execute(params![root])?;
-        tx.prepare_cached("UPDATE OR IGNORE outbox SET child_id = ?2 WHERE child_id = ?1")?
-            .execute(params![root, new_root])?;
-        tx.prepare_cached("DELETE FROM outbox WHERE child_id = ?1 AND state = 'pending'")?
-            .execute(params![root])?;
+        outbox::move_group(tx, root, new_root)?;
         return Ok(());
     }
     let members: Vec<String> = {
@@ -626,14 +580,7 @@ fn rebuild_group(
         }
     }
     replace_merge_conflicts(store, tx, root, &docs)?;
-    visits.retain(|_, v| {
-        v.weight_g.is_some()
-            || v.height_mm.is_some()
-            || v.head_mm.is_some()
-            || v.muac_mm.is_some()
-            || v.oedema.is_some()
-            || !v.services.is_empty()
-    });
+    visits.retain(|_, v| v.has_data());
     let identity = docs.first().map(|d| d.identity.clone()).unwrap_or_default();
     let assessments = match (identity.sex, identity.birth_date, docs.first()) {
         (Some(sex), Some(birth_date), Some(first)) if first.id.as_str() == root => {
@@ -650,21 +597,13 @@ fn rebuild_group(
         Some(a) => version_id(tx, &a.standard_version, &a.rules_version)?,
         None => 0,
     };
-    let now = chrono::Utc::now().timestamp();
     for ((date, v), a) in visits.iter().zip(assessments.iter()) {
         let row = VisitRow::build(*date, v, a, version);
         match old.get(date) {
             Some(o) if *o == row => continue,
             Some(o) if o.same_measurements(&row) => {}
             _ => {
-                // Pending again only when the measurements differ from what the outbox last had.
-                tx.prepare_cached(
-                    "INSERT INTO outbox(child_id, visit_date, state, content, changed_at) VALUES (?1, ?2, 'pending', ?3, ?4)
-                     ON CONFLICT(child_id, visit_date) DO UPDATE SET state = 'pending', content = excluded.content,
-                         changed_at = excluded.changed_at
-                     WHERE outbox.content <> excluded.content",
-                )?
-                .execute(params![root, date.to_string(), row.content_hash(), now])?;
+                outbox::queue(tx, root, *date, &row.content_hash())?;
             }
         }
         row.write(tx, root)?;
@@ -677,14 +616,17 @@ fn rebuild_group(
     }
     // Latest status.
     let last = visits.keys().next_back().map(|d| d.to_string());
-    let last_weighing = visits.iter().rev().find(|(_, v)| v.weight_g.is_some());
-    let last_height = visits.iter().rev().find_map(|(_, v)| v.height_mm);
+    let last_weighing = visits
+        .iter()
+        .rev()
+        .find(|(_, v)| v.measured.weight_g.is_some());
+    let last_height = visits.iter().rev().find_map(|(_, v)| v.measured.height_mm);
     let last_a = assessments.last();
     let last_w_a = visits
         .iter()
         .zip(assessments.iter())
         .rev()
-        .find(|((_, v), _)| v.weight_g.is_some())
+        .find(|((_, v), _)| v.measured.weight_g.is_some())
         .map(|(_, a)| a);
     // Latest defined value of each indicator (a visit may carry only some measurements).
     let latest = |f: fn(&Assessment) -> Option<f64>| assessments.iter().rev().find_map(f);
@@ -702,7 +644,7 @@ fn rebuild_group(
         root,
         last,
         last_weighing.map(|(d, _)| d.to_string()),
-        last_weighing.and_then(|(_, v)| v.weight_g),
+        last_weighing.and_then(|(_, v)| v.measured.weight_g),
         last_height,
         last_w_a.and_then(|a| a.z.waz),
         latest(|a| a.z.haz),
@@ -711,6 +653,14 @@ fn rebuild_group(
         serde_json::to_string(&referral)?,
         visits.len() as i64,
     ])?;
+    Ok(())
+}
+
+/// Empty every projection (the first step of a rebuild, inside its transaction).
+pub fn clear_all(tx: &Transaction<'_>) -> Res<()> {
+    tx.execute_batch(
+        "DELETE FROM visits; DELETE FROM child_status; DELETE FROM conflicts; DELETE FROM children;",
+    )?;
     Ok(())
 }
 

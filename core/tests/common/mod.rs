@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use timbang_core::api::PeerRole;
 use timbang_core::crypto::Key;
 use timbang_core::domain::{NewChild, Position, Sex, VisitEntry};
+use timbang_core::host::IoStream;
 use timbang_core::{FixedDate, Timbang};
 
 pub const TODAY: &str = "2025-06-15";
@@ -51,9 +53,12 @@ pub fn child(name: &str, sex: Sex, dob: &str) -> NewChild {
 pub fn weighing(date: &str, weight_g: u32, height_mm: Option<u32>) -> VisitEntry {
     VisitEntry {
         date: Some(d(date)),
-        weight_g: Some(weight_g),
-        height_mm,
-        position: height_mm.map(|_| Position::Lying),
+        measured: timbang_core::domain::Measurements {
+            weight_g: Some(weight_g),
+            height_mm,
+            position: height_mm.map(|_| Position::Lying),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -99,8 +104,12 @@ pub fn rusqlite_open(path: &Path) -> rusqlite::Connection {
 pub fn sync(a: &Timbang, b: &Timbang) {
     let (x, y) = timbang_core::peer::pipe::duplex();
     std::thread::scope(|s| {
-        let h = s.spawn(|| b.peer_sync_over(y, false));
-        assert!(a.peer_sync_over(x, true).unwrap().completed);
+        let h = s.spawn(|| b.peer_session(&IoStream::new(y), PeerRole::Accept));
+        assert!(
+            a.peer_session(&IoStream::new(x), PeerRole::Dial)
+                .unwrap()
+                .completed
+        );
         assert!(h.join().unwrap().unwrap().completed);
     });
 }

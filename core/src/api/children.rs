@@ -1,0 +1,301 @@
+//! Children: registration with the duplicate check, a child's detail, the village list, merging two
+//! records of one child, and batch import.
+
+use std::collections::BTreeMap;
+
+use super::{ChildDetail, DuplicateCandidate, Registered, Timbang, VillageRow};
+use crate::crdt;
+use crate::domain::{self, ChildId, NewChild, VisitEntry, completed_months};
+use crate::error::{Confirmation, Error, Result};
+use crate::growth::{self, ChildInfo, VisitInput};
+use crate::store::children;
+
+/// Birth dates within this many days of each other make a similar name a possible duplicate.
+const DUPLICATE_BIRTH_WINDOW_DAYS: i64 = 31;
+
+fn not_found_child() -> Error {
+    Error::NotFound {
+        what: "child".into(),
+    }
+}
+
+impl Timbang {
+    /// Children already registered who may be the same as `c`: the same NIK, or a similar name with a
+    /// birth date within 31 days and a similar mother's name (when both have one). `c` is validated
+    /// (and its NIK normalised) as registration would.
+    pub fn possible_duplicates(&self, c: &NewChild) -> Result<Vec<DuplicateCandidate>> {
+        let (c, _) = domain::validate_new_child(c, self.today())?;
+        self.duplicates_of(&c)
+    }
+
+    /// [`Timbang::possible_duplicates`] for an already validated child.
+    fn duplicates_of(&self, c: &NewChild) -> Result<Vec<DuplicateCandidate>> {
+        let window = chrono::Duration::days(DUPLICATE_BIRTH_WINDOW_DAYS);
+        let (same_nik, born_near) = self.store.read(|conn| {
+            let same_nik = match &c.nik {
+                Some(nik) => children::with_nik(&self.store, conn, nik)?,
+                None => Vec::new(),
+            };
+            let near = children::born_between(
+                &self.store,
+                conn,
+                c.birth_date - window,
+                c.birth_date + window,
+            )?;
+            Ok((same_nik, near))
+        })?;
+        let similar = |a: &str, b: &str| domain::name_similarity(a, b) >= domain::SIMILAR_NAME;
+        let mut out: BTreeMap<ChildId, DuplicateCandidate> = BTreeMap::new();
+        let tagged = same_nik.into_iter().map(|k| (k, "same_nik")).chain(
+            born_near
+                .into_iter()
+                .filter(|k| {
+                    similar(&k.name, &c.name)
+                        && match (&k.mother_name, &c.mother_name) {
+                            (Some(a), Some(b)) => similar(a, b),
+                            _ => true,
+                        }
+                })
+                .map(|k| (k, "similar_name")),
+        );
+        for (k, reason) in tagged {
+            out.entry(k.child_id.clone())
+                .or_insert_with(|| DuplicateCandidate {
+                    child_id: k.child_id,
+                    reason: reason.to_owned(),
+                    name: k.name,
+                    birth_date: k.birth_date,
+                    mother_name: k.mother_name,
+                });
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// Register a child. Needs `confirm` when the NIK disagrees with the birth date or sex, or when
+    /// possible duplicates exist (listed by [`Timbang::possible_duplicates`]).
+    pub fn register_child(&self, c: NewChild, confirm: bool) -> Result<Registered> {
+        let device = self.device()?;
+        let (c, mut confirmations) = domain::validate_new_child(&c, self.today())?;
+        let dups = self.duplicates_of(&c)?;
+        if !dups.is_empty() {
+            let ids: Vec<String> = dups.iter().map(|d| d.child_id.to_string()).collect();
+            confirmations.push(Confirmation {
+                code: "possible_duplicate".into(),
+                field: "name".into(),
+                message_id: format!(
+                    "Mungkin anak ini sudah terdaftar ({}); periksa dulu.",
+                    ids.join(", ")
+                ),
+                message_en: format!("possible duplicate of {}", ids.join(", ")),
+            });
+        }
+        if !confirmations.is_empty() && !confirm {
+            return Err(Error::NeedsConfirmation {
+                reasons: confirmations,
+            });
+        }
+        let id = ChildId::make();
+        let codes: Vec<String> = confirmations.iter().map(|c| c.code.clone()).collect();
+        let doc = crdt::new_child_doc(
+            &id,
+            &c,
+            &codes,
+            &device.settings.device_name,
+            device.actor.clone(),
+            self.now_ms(),
+        )?;
+        self.commit("register_child", |e| {
+            e.child = Some(id.clone());
+            e.detail = (!codes.is_empty()).then(|| codes.join(","));
+            e.create(&id, doc)
+        })?;
+        Ok(Registered {
+            child_id: id,
+            confirmed: confirmations,
+        })
+    }
+
+    /// The kept child an id now stands for (itself, or the child it was merged into).
+    pub fn resolve_id(&self, id: &ChildId) -> Result<ChildId> {
+        self.store
+            .read(|c| children::root_of(c, id))?
+            .ok_or_else(not_found_child)
+    }
+
+    /// What the growth engine needs to know about a kept child.
+    pub(super) fn child_info(&self, root: &ChildId) -> Result<ChildInfo> {
+        match self.store.read(|c| children::sex_and_birth(c, root))? {
+            (Some(sex), Some(birth_date)) => Ok(ChildInfo { sex, birth_date }),
+            _ => Err(Error::storage("child has no sex or birth date")),
+        }
+    }
+
+    /// Everything about one child (a merged duplicate's id shows the kept child).
+    pub fn child(&self, id: &ChildId) -> Result<ChildDetail> {
+        let root = self.resolve_id(id)?;
+        let (identity, merged) = self.store.read(|c| {
+            Ok((
+                children::identity(&self.store, c, &root)?,
+                children::merged_into(&self.store, c, &root)?,
+            ))
+        })?;
+        let mut other_niks: Vec<String> = Vec::new();
+        for nik in merged.iter().filter_map(|(_, n)| n.as_ref()) {
+            if identity.nik.as_ref() != Some(nik) && !other_niks.contains(nik) {
+                other_niks.push(nik.clone());
+            }
+        }
+        let conflicts = self.conflict_views(Some(&root))?;
+        Ok(ChildDetail {
+            age_months: identity
+                .birth_date
+                .map(|b| completed_months(b, self.today())),
+            visits: self.visit_views(&root)?,
+            child_id: root,
+            merged_ids: merged.into_iter().map(|(m, _)| m).collect(),
+            name: identity.name,
+            sex: identity.sex,
+            birth_date: identity.birth_date,
+            nik: identity.nik,
+            other_niks,
+            kk: identity.kk,
+            mother_name: identity.mother_name,
+            mother_nik: identity.mother_nik,
+            address: identity.address,
+            conflicts,
+        })
+    }
+
+    /// The village list: every kept child with the latest status, most urgent first.
+    pub fn village_list(&self) -> Result<Vec<VillageRow>> {
+        let today = self.today();
+        let rows = self.store.read(|c| children::status_rows(&self.store, c))?;
+        let mut out: Vec<VillageRow> = rows
+            .into_iter()
+            .map(|r| {
+                let stored = r.referral.iter().filter_map(|code| code.parse().ok());
+                let reasons = growth::referrals_as_of(stored, r.last_weighing, r.birth_date, today);
+                VillageRow {
+                    urgency: growth::urgency_key(&reasons),
+                    referral: reasons.iter().map(|r| r.code().to_owned()).collect(),
+                    referral_text: reasons.iter().map(|r| r.text_id().to_owned()).collect(),
+                    child_id: r.child_id,
+                    name: r.name,
+                    sex: r.sex,
+                    age_months: r.birth_date.map(|b| completed_months(b, today)),
+                    birth_date: r.birth_date,
+                    last_visit: r.last_visit,
+                    weight_kg: r.weight_g.map(|g| f64::from(g) / 1000.0),
+                    height_cm: r.height_mm.map(domain::mm_to_cm),
+                    waz: r.waz,
+                    haz: r.haz,
+                    whz: r.whz,
+                    kms: r.kms,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.urgency
+                .cmp(&a.urgency)
+                .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+                .then_with(|| a.child_id.cmp(&b.child_id))
+        });
+        Ok(out)
+    }
+
+    /// Merge `duplicate` into `keep`: a replicated operation; every phone ends with one child holding the
+    /// visits and identifiers of both, and later edits to the duplicate still arrive at `keep`.
+    pub fn merge_children(&self, keep: &ChildId, duplicate: &ChildId) -> Result<ChildId> {
+        self.device()?;
+        let keep_root = self.resolve_id(keep)?;
+        let dup_root = self.resolve_id(duplicate)?;
+        if keep_root == dup_root {
+            return Err(Error::invalid(
+                "duplicate_id",
+                "Kedua ID sudah menunjuk anak yang sama.",
+                "both ids already refer to the same child",
+            ));
+        }
+        self.commit("merge_children", |e| {
+            let now = e.now_ms;
+            e.change(dup_root.as_str(), |d| {
+                crdt::mark_merged_into(d, &keep_root, now).map(|()| true)
+            })?;
+            e.change(keep_root.as_str(), |d| {
+                crdt::mark_merged_from(d, &dup_root, now).map(|()| true)
+            })?;
+            e.child = Some(keep_root.clone());
+            e.detail = Some(dup_root.to_string());
+            Ok(())
+        })?;
+        Ok(keep_root)
+    }
+
+    /// Register many children with their past visits in one transaction per call (bulk import of an
+    /// existing register). Every child and visit goes through the same checks as a kader's entry
+    /// (identity rules, [`growth::check_entry`]); any bad value refuses the whole batch with the field
+    /// named, nothing written. Values that would need confirmation at the posyandu are stored with the
+    /// concern recorded as confirmed by the import. No duplicate check: the caller decides what is the
+    /// same child. Checks the interrupt handle before writing.
+    pub fn import_batch(&self, items: &[(NewChild, Vec<VisitEntry>)]) -> Result<Vec<ChildId>> {
+        let scope = self.interrupt.begin();
+        let device = self.device()?;
+        let today = self.today();
+        let now = self.now_ms();
+        let mut docs: Vec<(ChildId, automerge::Automerge)> = Vec::with_capacity(items.len());
+        for (c, visits) in items {
+            let (c, confirmations) = domain::validate_new_child(c, today)?;
+            let codes: Vec<String> = confirmations.into_iter().map(|c| c.code).collect();
+            let id = ChildId::make();
+            let mut doc = crdt::new_child_doc(
+                &id,
+                &c,
+                &codes,
+                &device.settings.device_name,
+                device.actor.clone(),
+                now,
+            )?;
+            let info = ChildInfo {
+                sex: c.sex,
+                birth_date: c.birth_date,
+            };
+            let mut visits = visits.clone();
+            visits.sort_by_key(|v| v.date);
+            let mut days: BTreeMap<chrono::NaiveDate, domain::Measurements> = BTreeMap::new();
+            let mut history: Vec<VisitInput> = Vec::new();
+            for v in &visits {
+                let stored_day = v.date.and_then(|d| days.get(&d));
+                let checked = growth::check_entry(&info, v, stored_day, today)?;
+                let concerns: Vec<String> = growth::entry_concerns(&info, &history, &checked, &[])
+                    .into_iter()
+                    .map(|c| c.code.to_owned())
+                    .collect();
+                crdt::write_visit(
+                    &mut doc,
+                    checked.date,
+                    &checked.entry,
+                    &concerns,
+                    &device.settings.device_name,
+                    now,
+                )?;
+                if days.insert(checked.date, checked.day).is_none() {
+                    history.push(checked.input());
+                } else if let Some(last) = history.last_mut() {
+                    *last = checked.input();
+                }
+            }
+            docs.push((id, doc));
+        }
+        scope.check()?;
+        let n = docs.len();
+        let ids: Vec<ChildId> = docs.iter().map(|(id, _)| id.clone()).collect();
+        self.commit("import_batch", |e| {
+            e.detail = Some(n.to_string());
+            for (id, doc) in docs {
+                e.create(&id, doc)?;
+            }
+            Ok(())
+        })?;
+        Ok(ids)
+    }
+}

@@ -1,0 +1,241 @@
+//! [`Timbang`]: the one entry point for the CLI and the bindings, one room per capability.
+//!
+//! * [`setup`]: open, `init`, settings, the KBM table, rebuilding projections.
+//! * [`children`]: registration with the duplicate check, a child's detail, the village list, merging
+//!   duplicates, batch import.
+//! * [`visits`]: recording and deleting visits.
+//! * [`conflicts`]: open conflicts and their resolution.
+//! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
+//!
+//! Every change to child documents goes through [`Timbang::commit`]: load the documents, set this
+//! device's actor, change them, save what changed, update the projections and append the audit row, in
+//! one transaction. Input is validated before anything is written; a value that needs the kader's
+//! confirmation returns [`Error::NeedsConfirmation`] and writes nothing. Every method takes `&self`.
+
+mod children;
+mod conflicts;
+mod peer_adapter;
+mod setup;
+mod team;
+mod types;
+mod visits;
+
+pub use types::{
+    ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,
+    Registered, VillageRow, VisitResult, VisitView,
+};
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+use automerge::{ActorId, Automerge};
+use chrono::NaiveDate;
+use rusqlite::Transaction;
+
+use crate::crdt::{self, CrdtError};
+use crate::crypto::Key;
+use crate::domain::ChildId;
+use crate::error::{Error, Result};
+use crate::growth::KbmTable;
+use crate::host::Clock;
+use crate::interrupt::InterruptHandle;
+use crate::store::{Store, StoreError, projection, settings};
+
+/// The core facade.
+#[derive(Debug)]
+pub struct Timbang {
+    pub(crate) store: Store,
+    clock: Arc<dyn Clock>,
+    kader: RwLock<Option<String>>,
+    /// This device's settings, read once (they change only through `init`, `team_join`,
+    /// `set_kbm_table`).
+    device: Mutex<Option<Device>>,
+    interrupt: InterruptHandle,
+}
+
+/// This device as every write needs it.
+#[derive(Debug, Clone)]
+struct Device {
+    settings: DeviceSettings,
+    actor: ActorId,
+    kbm: &'static KbmTable,
+}
+
+impl Timbang {
+    /// Open (or create) the database at `path` with the host's 32-byte key.
+    pub fn open(path: &Path, key: &Key, clock: Arc<dyn Clock>) -> Result<Self> {
+        let store = Store::open(path, key)?;
+        let interrupt = InterruptHandle::new(store.sqlite_interrupt_handle()?);
+        Ok(Self {
+            store,
+            clock,
+            kader: RwLock::new(None),
+            device: Mutex::new(None),
+            interrupt,
+        })
+    }
+
+    /// Name the kader whose entries follow (recorded, sealed, in the audit log).
+    pub fn set_kader(&self, kader: Option<String>) {
+        if let Ok(mut k) = self.kader.write() {
+            *k = kader;
+        }
+    }
+
+    /// Today, by the host's clock.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+
+    /// The handle that stops long work (rebuild, import, peer sessions) from another thread.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.clone()
+    }
+
+    fn kader(&self) -> Option<String> {
+        self.kader.read().ok().and_then(|k| k.clone())
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    /// This device, from the cache or the store; [`Error::NotInitialized`] before `init`.
+    fn device(&self) -> Result<Device> {
+        if let Ok(cached) = self.device.lock()
+            && let Some(d) = cached.as_ref()
+        {
+            return Ok(d.clone());
+        }
+        let row = self
+            .store
+            .read(settings::device)?
+            .ok_or(Error::NotInitialized)?;
+        let kbm_table = row
+            .kbm_table
+            .unwrap_or_else(|| KbmTable::default_table().id().to_owned());
+        let d = Device {
+            kbm: KbmTable::by_id(&kbm_table).unwrap_or_else(KbmTable::default_table),
+            actor: crdt::actor_for(&row.actor),
+            settings: DeviceSettings {
+                device_id: row.device_id,
+                device_name: row.device_name,
+                posyandu: row.posyandu.unwrap_or_default(),
+                village: row.village.unwrap_or_default(),
+                kbm_table,
+            },
+        };
+        if let Ok(mut cached) = self.device.lock() {
+            *cached = Some(d.clone());
+        }
+        Ok(d)
+    }
+
+    fn forget_device(&self) {
+        if let Ok(mut cached) = self.device.lock() {
+            *cached = None;
+        }
+    }
+
+    /// The one write sequence for child documents: `change` loads, creates or merges documents through
+    /// the [`Edit`]; then the documents it changed are projected and one audit row (`action`, with the
+    /// child and detail the edit names) is appended, all in one transaction.
+    fn commit<T>(
+        &self,
+        action: &str,
+        change: impl FnOnce(&mut Edit<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<T> {
+        let device = self.device()?;
+        let kader = self.kader();
+        let now_ms = self.now_ms();
+        Ok(self.store.write(|tx| {
+            let mut edit = Edit {
+                tx,
+                store: &self.store,
+                actor: &device.actor,
+                now_ms,
+                device: &device.settings.device_name,
+                changed: Vec::new(),
+                child: None,
+                detail: None,
+            };
+            let out = change(&mut edit)?;
+            let refs: Vec<(&str, &Automerge)> =
+                edit.changed.iter().map(|(i, d)| (i.as_str(), d)).collect();
+            projection::apply_changed(&self.store, tx, &refs, device.kbm)?;
+            self.store.audit(
+                tx,
+                &device.settings.device_name,
+                kader.as_deref(),
+                action,
+                edit.child.as_ref(),
+                edit.detail.as_deref(),
+            )?;
+            Ok(out)
+        })?)
+    }
+}
+
+/// Changes to child documents inside [`Timbang::commit`].
+struct Edit<'a, 'c> {
+    tx: &'a Transaction<'c>,
+    store: &'a Store,
+    actor: &'a ActorId,
+    now_ms: i64,
+    /// This device's name (recorded in the documents).
+    device: &'a str,
+    changed: Vec<(String, Automerge)>,
+    /// The child the audit row names.
+    child: Option<ChildId>,
+    /// The audit row's detail (ids, dates, counts; never personal data).
+    detail: Option<String>,
+}
+
+impl Edit<'_, '_> {
+    /// Change the stored document `id` as this device. `change` returns false when it had nothing to
+    /// change (the document is then left alone). Returns whether it changed.
+    fn change(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut Automerge) -> Result<bool, CrdtError>,
+    ) -> Result<bool, StoreError> {
+        let mut doc = self
+            .store
+            .load_doc(self.tx, id)?
+            .ok_or_else(|| StoreError::Other("a child document is missing".into()))?;
+        doc.set_actor(self.actor.clone());
+        let before = doc.get_heads();
+        if !change(&mut doc)? {
+            return Ok(false);
+        }
+        self.store.save_doc(self.tx, id, &doc, Some(&before))?;
+        self.changed.push((id.to_owned(), doc));
+        Ok(true)
+    }
+
+    /// Store a new document.
+    fn create(&mut self, id: &ChildId, doc: Automerge) -> Result<(), StoreError> {
+        self.store.save_doc(self.tx, id.as_str(), &doc, None)?;
+        self.changed.push((id.as_str().to_owned(), doc));
+        Ok(())
+    }
+
+    /// Merge a document received from another device into what is stored now (a local edit may have
+    /// landed since the session loaded it), appending only what is new.
+    fn merge_in(&mut self, id: &str, incoming: &mut Automerge) -> Result<(), StoreError> {
+        let doc = match self.store.load_doc(self.tx, id)? {
+            Some(mut current) => {
+                let before = current.get_heads();
+                current.merge(incoming)?;
+                self.store.save_doc(self.tx, id, &current, Some(&before))?;
+                current
+            }
+            None => {
+                self.store.save_doc(self.tx, id, incoming, None)?;
+                incoming.clone()
+            }
+        };
+        self.changed.push((id.to_owned(), doc));
+        Ok(())
+    }
+}

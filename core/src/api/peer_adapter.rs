@@ -1,0 +1,94 @@
+//! The SQLite store as the peer protocol's [`SyncStore`]. It sits above both: the store offers
+//! documents, heads and per-peer state and knows nothing of the protocol; the protocol knows nothing of
+//! SQLite. Incoming documents go through [`Timbang::commit`] like any local edit (merged into what is
+//! stored now, projected and audited in one transaction per batch). The interrupt scope is checked
+//! before every batch. See `docs/adr/0002-peer-adapter.md`.
+
+use automerge::{Automerge, ChangeHash};
+
+use super::Timbang;
+use crate::interrupt::InterruptScope;
+use crate::peer::{PeerError, SyncStore};
+use crate::store::{Store, peers};
+
+/// The facade's store seen by one sync session.
+pub(super) struct PeerStore<'a> {
+    api: &'a Timbang,
+    scope: InterruptScope,
+}
+
+impl<'a> PeerStore<'a> {
+    pub(super) fn new(api: &'a Timbang, scope: InterruptScope) -> Self {
+        Self { api, scope }
+    }
+
+    fn check(&self) -> Result<(), PeerError> {
+        if self.scope.was_interrupted() {
+            Err(PeerError::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn store_err(e: impl std::error::Error + Send + Sync + 'static) -> PeerError {
+    PeerError::Store(Box::new(e))
+}
+
+impl SyncStore for PeerStore<'_> {
+    fn heads(&mut self) -> Result<Vec<(String, Vec<ChangeHash>)>, PeerError> {
+        self.check()?;
+        self.api.store.read(Store::all_heads).map_err(store_err)
+    }
+
+    fn load(&mut self, doc_id: &str) -> Result<Option<Automerge>, PeerError> {
+        self.api
+            .store
+            .read(|c| self.api.store.load_doc(c, doc_id))
+            .map_err(store_err)
+    }
+
+    fn store(&mut self, docs: &mut [(String, Automerge)]) -> Result<(), PeerError> {
+        self.check()?;
+        // Refuse documents that are not child documents, or not the child they claim to be, before
+        // anything is written: the other phone broke the protocol.
+        for (id, incoming) in docs.iter() {
+            match crate::crdt::read_child(incoming) {
+                Ok(child) if child.id.as_str() == id => {}
+                _ => {
+                    return Err(PeerError::Protocol(
+                        "a received document does not match its id",
+                    ));
+                }
+            }
+        }
+        let n = docs.len();
+        self.api
+            .commit("sync_received", |e| {
+                e.detail = Some(n.to_string());
+                for (id, incoming) in docs.iter_mut() {
+                    e.merge_in(id, incoming)?;
+                }
+                Ok(())
+            })
+            .map_err(store_err)
+    }
+
+    fn load_peer_state(&mut self, peer: &str, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        self.api
+            .store
+            .read(|c| peers::sync_state(c, peer, doc_id))
+            .map_err(store_err)
+    }
+
+    fn save_peer_states(
+        &mut self,
+        peer: &str,
+        states: &[(String, Vec<u8>)],
+    ) -> Result<(), PeerError> {
+        self.api
+            .store
+            .write(|tx| peers::set_sync_states(tx, peer, states))
+            .map_err(store_err)
+    }
+}

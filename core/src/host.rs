@@ -1,0 +1,181 @@
+//! What the host (the app, the CLI, a test) provides to the core, as traits the host implements.
+//!
+//! * [`Clock`]: now and today. [`SystemClock`] for the CLI, [`FixedDate`] for reproducible runs.
+//! * [`ByteStream`]: a byte pipe to another phone for a peer session. Bluetooth or Wi-Fi Direct on the
+//!   phone implement it through the bindings; [`TcpStream`] is the CLI's; [`IoStream`] wraps any
+//!   `Read + Write` (the in-memory pipes of tests).
+//!
+//! Every method takes `&self` and owned values, so the same traits can be implemented in Kotlin and Swift
+//! through uniffi. The HTTP trait for ASIK and the relay joins them here.
+
+use std::io::{Read, Write};
+use std::net::ToSocketAddrs;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// The host's clock. The CLI uses the system clock; tests and the demo fix the date.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+    /// Today's date where the posyandu is.
+    fn today(&self) -> NaiveDate;
+}
+
+/// The system clock; "today" is the local date.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+    fn today(&self) -> NaiveDate {
+        chrono::Local::now().date_naive()
+    }
+}
+
+/// A clock fixed on one date (time still advances, for ordering).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedDate(pub NaiveDate);
+
+impl Clock for FixedDate {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+    fn today(&self) -> NaiveDate {
+        self.0
+    }
+}
+
+/// A byte pipe failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// Nothing arrived within the transport's deadline.
+    #[error("the other device did not answer in time")]
+    TimedOut,
+    /// The pipe broke (connection reset, Bluetooth link lost); `message` says how, without data.
+    #[error("the connection failed: {message}")]
+    Failed { message: String },
+}
+
+/// A byte pipe to another phone, implemented by the host. Reads block until at least one byte arrived
+/// (an empty result means the other side closed); both directions may be used from one thread.
+pub trait ByteStream: Send + Sync + std::fmt::Debug {
+    /// Up to `max` bytes; empty when the other side closed the pipe.
+    fn read(&self, max: u32) -> Result<Vec<u8>, StreamError>;
+    /// Write all of `data`.
+    fn write(&self, data: Vec<u8>) -> Result<(), StreamError>;
+}
+
+impl From<StreamError> for std::io::Error {
+    fn from(e: StreamError) -> Self {
+        match e {
+            StreamError::TimedOut => std::io::Error::new(std::io::ErrorKind::TimedOut, e),
+            StreamError::Failed { .. } => std::io::Error::other(e),
+        }
+    }
+}
+
+fn stream_error(e: &std::io::Error) -> StreamError {
+    match e.kind() {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => StreamError::TimedOut,
+        _ => StreamError::Failed {
+            message: e.to_string(),
+        },
+    }
+}
+
+/// A [`ByteStream`] seen as `Read + Write` (what the sealed channel speaks).
+#[derive(Debug)]
+pub(crate) struct StreamIo<'a>(pub &'a dyn ByteStream);
+
+impl Read for StreamIo<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let max = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let data = self.0.read(max)?;
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Ok(n)
+    }
+}
+
+impl Write for StreamIo<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf.to_vec())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Any `Read + Write` as a [`ByteStream`] (in-memory pipes in tests, a serial cable).
+#[derive(Debug)]
+pub struct IoStream<S>(Mutex<S>);
+
+impl<S: Read + Write + Send + std::fmt::Debug> IoStream<S> {
+    /// Wrap `inner`.
+    pub fn new(inner: S) -> Self {
+        Self(Mutex::new(inner))
+    }
+}
+
+impl<S: Read + Write + Send + std::fmt::Debug> ByteStream for IoStream<S> {
+    fn read(&self, max: u32) -> Result<Vec<u8>, StreamError> {
+        let mut inner = self.0.lock().map_err(|_| StreamError::Failed {
+            message: "stream lock poisoned".into(),
+        })?;
+        let mut buf = vec![0; max.min(1 << 16) as usize];
+        let n = inner.read(&mut buf).map_err(|e| stream_error(&e))?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+    fn write(&self, data: Vec<u8>) -> Result<(), StreamError> {
+        let mut inner = self.0.lock().map_err(|_| StreamError::Failed {
+            message: "stream lock poisoned".into(),
+        })?;
+        inner.write_all(&data).map_err(|e| stream_error(&e))?;
+        inner.flush().map_err(|e| stream_error(&e))
+    }
+}
+
+/// How long a silent peer is waited for before a TCP session fails.
+pub const TCP_IO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A TCP connection as a [`ByteStream`] (the CLI's `peer serve` and `peer sync`).
+#[derive(Debug)]
+pub struct TcpStream(std::net::TcpStream);
+
+impl TcpStream {
+    /// Dial `addr`.
+    pub fn connect(addr: impl ToSocketAddrs) -> std::io::Result<Self> {
+        Self::from_std(std::net::TcpStream::connect(addr)?)
+    }
+
+    /// Use an accepted connection, with the read and write deadline of [`TCP_IO_TIMEOUT`].
+    pub fn from_std(stream: std::net::TcpStream) -> std::io::Result<Self> {
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(TCP_IO_TIMEOUT))?;
+        stream.set_write_timeout(Some(TCP_IO_TIMEOUT))?;
+        Ok(Self(stream))
+    }
+
+    /// Change the read deadline (a short one while waiting for the handshake).
+    pub fn set_read_timeout(&self, t: Duration) -> std::io::Result<()> {
+        self.0.set_read_timeout(Some(t))
+    }
+}
+
+impl ByteStream for TcpStream {
+    fn read(&self, max: u32) -> Result<Vec<u8>, StreamError> {
+        let mut buf = vec![0; max.min(1 << 16) as usize];
+        let n = (&self.0).read(&mut buf).map_err(|e| stream_error(&e))?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+    fn write(&self, data: Vec<u8>) -> Result<(), StreamError> {
+        (&self.0).write_all(&data).map_err(|e| stream_error(&e))
+    }
+}
