@@ -42,6 +42,12 @@ enum Op {
     KbmTable(&'static str),
 }
 
+/// The same visit through a batch import (a new child with that one visit).
+fn import(t: &Timbang, v: &VisitEntry) -> Error {
+    let c = child("Budi Import", Sex::Male, "2024-03-05");
+    t.import_batch(&[(c, vec![*v])]).unwrap_err()
+}
+
 fn apply(t: &Timbang, id: &ChildId, op: &Op) -> Error {
     match op {
         Op::Register(c) => t.register_child(c.clone(), true).unwrap_err(),
@@ -182,8 +188,22 @@ fn thirty_bad_inputs_are_refused_by_field_and_write_nothing() {
     ];
     assert!(cases.len() >= 30, "{}", cases.len());
     let before = content_digest(&p.path);
-    for (field, op) in &cases {
-        let err = apply(&p.t, &id, op);
+    // Every bad visit is refused the same way when it comes through a batch import: the import goes
+    // through the same visit check as a kader's entry (it once stored a height with no position).
+    let imports = cases.iter().filter_map(|(field, op)| match op {
+        Op::Visit(v) => Some((*field, import(&p.t, v))),
+        _ => None,
+    });
+    let visit_cases = cases
+        .iter()
+        .filter(|(_, op)| matches!(op, Op::Visit(_)))
+        .count();
+    assert!(visit_cases >= 10, "{visit_cases}");
+    let errors = cases
+        .iter()
+        .map(|(field, op)| (*field, apply(&p.t, &id, op)))
+        .chain(imports);
+    for (field, err) in errors {
         match &err {
             Error::InvalidInput {
                 field: f,

@@ -217,8 +217,21 @@ fn run(n: usize, ops: &[Op]) {
                     continue;
                 }
                 let date = NaiveDate::from_ymd_opt(2025, 6, 1 + u32::from(day)).unwrap();
-                // Not found when that day has no visit on this phone: fine.
-                let _ = p.delete_visit(&ids[child % ids.len()], date);
+                let id = &ids[child % ids.len()];
+                let has_visit = p.child(id).unwrap().visits.iter().any(|v| v.date == date);
+                match p.delete_visit(id, date) {
+                    Ok(()) => assert!(has_visit, "deleted a visit this phone did not show"),
+                    // Only "no such visit" is an acceptable refusal, and only when there is none.
+                    Err(timbang_core::Error::NotFound { what }) => {
+                        assert_eq!(what, "visit");
+                        assert!(!has_visit, "a shown visit could not be deleted");
+                    }
+                    Err(e) => panic!("delete_visit failed: {e:?}"),
+                }
+                assert!(
+                    !p.child(id).unwrap().visits.iter().any(|v| v.date == date),
+                    "the visit still counts after delete_visit"
+                );
             }
             Op::Sync { a, b } => {
                 let (a, b) = (a % n, b % n);

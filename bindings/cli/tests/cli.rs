@@ -763,3 +763,64 @@ fn services_are_recorded_with_the_visit_and_checked_by_age() {
                 && v["services"] == serde_json::json!(["obat_cacing"]))
     );
 }
+
+/// One month rule everywhere: a child born on 31 January and weighed on 29 February is 1 month old in
+/// the assessment, the child's detail and the village list alike.
+#[test]
+fn the_age_in_months_is_the_same_in_every_view_at_a_month_end() {
+    let e = env();
+    let at = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_timbang"))
+            .arg("--db")
+            .arg(&e.db)
+            .args(args)
+            .env("TIMBANG_TODAY", "2024-02-29")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    at(&[
+        "init",
+        "--posyandu",
+        "Melati",
+        "--village",
+        "Sukamaju",
+        "--device",
+        "hp-1",
+    ]);
+    let id = last_line(&at(&[
+        "child",
+        "add",
+        "--name",
+        "Anak Akhir Bulan",
+        "--sex",
+        "P",
+        "--dob",
+        "2024-01-31",
+    ]));
+    let json = |s: String| serde_json::from_str::<serde_json::Value>(&s).unwrap();
+    let visit = json(at(&[
+        "visit",
+        "add",
+        &id,
+        "--date",
+        "2024-02-29",
+        "--weight",
+        "4.1",
+        "--json",
+    ]));
+    let detail = json(at(&["child", "show", &id, "--json"]));
+    let list = json(at(&["list", "--json"]));
+    assert_eq!(visit["age_months"], 1, "{visit}");
+    assert_eq!(detail["age_months"], 1, "{detail}");
+    assert_eq!(
+        detail["visits"][0]["assessment"]["age_months"], 1,
+        "{detail}"
+    );
+    assert_eq!(list[0]["age_months"], 1, "{list}");
+}
