@@ -199,27 +199,6 @@ fn every_older_schema_upgrades_to_the_fresh_one() {
     }
 }
 
-/// Every row of `tables`, in order (the audit log's time column included: an upgrade changes nothing).
-fn rows_of(conn: &rusqlite::Connection, tables: &[String]) -> String {
-    let mut out = String::new();
-    for t in tables {
-        let mut s = conn
-            .prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2"))
-            .unwrap();
-        let n = s.column_count();
-        let mut rows = s.query([]).unwrap();
-        out.push_str(&format!("[{t}]\n"));
-        while let Some(r) = rows.next().unwrap() {
-            for i in 0..n {
-                let v: rusqlite::types::Value = r.get(i).unwrap();
-                out.push_str(&format!("{v:?}|"));
-            }
-            out.push('\n');
-        }
-    }
-    out
-}
-
 /// A schema-1 database holding rows (made with the first migration's SQL and filled with what a phone
 /// wrote: settings, sealed documents, projections, conflicts, the audit log) opens with today's code:
 /// the schema is upgraded, every row survives unchanged and everything reads back.

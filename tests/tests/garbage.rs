@@ -9,12 +9,10 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use timbang_core::api::PeerRole;
-use timbang_core::crypto::Key;
-use timbang_core::domain::{Measurements, NewChild, Sex, VisitEntry};
 use timbang_core::host::IoStream;
 use timbang_core::peer::pipe::duplex;
 use timbang_core::peer::{SecureChannel, TeamSecret, parse_pairing_code};
-use timbang_core::{FixedDate, Timbang};
+use timbang_tests::{phone_with_a_visit, state};
 
 /// A stream that yields `data` and swallows writes.
 struct Feed {
@@ -56,52 +54,6 @@ proptest! {
     }
 }
 
-/// A phone with a child and a visit, its team code, and its village list and child detail as JSON.
-fn phone_with_data(dir: &std::path::Path) -> (Arc<Timbang>, TeamSecret, serde_json::Value) {
-    let t = Timbang::open(
-        &dir.join("hp.db"),
-        &Key::make_random().unwrap(),
-        Arc::new(FixedDate("2025-06-15".parse().unwrap())),
-    )
-    .unwrap();
-    t.init("Melati", "Sukamaju", "hp-1").unwrap();
-    let id = t
-        .register_child(
-            NewChild {
-                name: "Anak Uji".into(),
-                sex: Sex::Female,
-                birth_date: "2024-01-10".parse().unwrap(),
-                nik: None,
-                kk: None,
-                mother_name: None,
-                mother_nik: None,
-                address: None,
-            },
-            false,
-        )
-        .unwrap()
-        .child_id;
-    let entry = VisitEntry {
-        date: Some("2025-06-14".parse().unwrap()),
-        measured: Measurements {
-            weight_g: Some(9_100),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    t.record_visit(&id, entry, false).unwrap();
-    let team = parse_pairing_code(&t.team_invite().unwrap()).unwrap();
-    let t = Arc::new(t);
-    let snapshot = state(&t);
-    (t, team, snapshot)
-}
-
-fn state(t: &Timbang) -> serde_json::Value {
-    let list = t.village_list().unwrap();
-    let details: Vec<_> = list.iter().map(|r| t.child(&r.child_id).unwrap()).collect();
-    serde_json::json!({ "list": list, "details": details, "conflicts": t.conflicts().unwrap() })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
 
@@ -112,7 +64,10 @@ proptest! {
         messages in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 1..4)
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let (t, team, before) = phone_with_data(dir.path());
+        let (t, code) = phone_with_a_visit(dir.path());
+        let team = parse_pairing_code(&code).unwrap();
+        let t = Arc::new(t);
+        let before = state(&t);
         let (x, y) = duplex();
         // The hostile phone reads our first message, sends its nonsense, then hangs up, so neither
         // side can wait for the other forever.

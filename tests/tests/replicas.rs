@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use proptest::prelude::*;
 use timbang_core::api::PeerRole;
 use timbang_core::crypto::Key;
-use timbang_core::domain::{ChildId, NewChild, Position, Sex, VisitEntry};
+use timbang_core::domain::{ChildId, Position, Sex, VisitEntry};
 use timbang_core::host::IoStream;
 use timbang_core::peer::pipe::duplex;
 use timbang_core::{FixedDate, Timbang};
@@ -139,20 +139,16 @@ fn run(n: usize, ops: &[Op]) {
         match *op {
             Op::Register { phone, name } => {
                 let p = &phones[phone % n].t;
-                let c = NewChild {
-                    name: format!("{} Anak {}", names[name], phone),
-                    sex: if name % 2 == 0 {
-                        Sex::Female
-                    } else {
-                        Sex::Male
-                    },
-                    birth_date: "2024-01-10".parse().unwrap(),
-                    nik: None,
-                    kk: None,
-                    mother_name: None,
-                    mother_nik: None,
-                    address: None,
+                let sex = if name % 2 == 0 {
+                    Sex::Female
+                } else {
+                    Sex::Male
                 };
+                let c = timbang_tests::child(
+                    &format!("{} Anak {}", names[name], phone),
+                    sex,
+                    "2024-01-10",
+                );
                 p.register_child(c, true).unwrap();
             }
             Op::Visit {

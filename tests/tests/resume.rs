@@ -28,16 +28,8 @@ fn a_dropped_pull_resumes_without_starting_over() {
     let dob: chrono::NaiveDate = "2023-01-05".parse().unwrap();
     let items: Vec<(NewChild, Vec<VisitEntry>)> = (0..600)
         .map(|i| {
-            let c = NewChild {
-                name: format!("Anak Sintetis {i}"),
-                sex: if i % 2 == 0 { Sex::Male } else { Sex::Female },
-                birth_date: dob,
-                nik: None,
-                kk: None,
-                mother_name: None,
-                mother_nik: None,
-                address: None,
-            };
+            let sex = if i % 2 == 0 { Sex::Male } else { Sex::Female };
+            let c = timbang_tests::child(&format!("Anak Sintetis {i}"), sex, "2023-01-05");
             let v = (0..12u32)
                 .map(|m| VisitEntry {
                     date: Some(dob + chrono::Months::new(m) + chrono::Days::new(2)),

@@ -18,18 +18,27 @@ fn env() -> Env {
 }
 
 fn run(e: &Env, args: &[&str]) -> Output {
+    run_on(e, TODAY, args)
+}
+
+/// Run with "today" fixed at `today`.
+fn run_on(e: &Env, today: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_timbang"))
         .arg("--db")
         .arg(&e.db)
         .args(args)
-        .env("TIMBANG_TODAY", TODAY)
+        .env("TIMBANG_TODAY", today)
         .env_remove("TIMBANG_KADER")
         .output()
         .unwrap()
 }
 
 fn ok(e: &Env, args: &[&str]) -> String {
-    let o = run(e, args);
+    ok_on(e, TODAY, args)
+}
+
+fn ok_on(e: &Env, today: &str, args: &[&str]) -> String {
+    let o = run_on(e, today, args);
     assert!(
         o.status.success(),
         "{args:?}: {}\n{}",
@@ -769,21 +778,7 @@ fn services_are_recorded_with_the_visit_and_checked_by_age() {
 #[test]
 fn the_age_in_months_is_the_same_in_every_view_at_a_month_end() {
     let e = env();
-    let at = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_timbang"))
-            .arg("--db")
-            .arg(&e.db)
-            .args(args)
-            .env("TIMBANG_TODAY", "2024-02-29")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    };
+    let at = |args: &[&str]| ok_on(&e, "2024-02-29", args);
     at(&[
         "init",
         "--posyandu",

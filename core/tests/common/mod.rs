@@ -63,11 +63,11 @@ pub fn weighing(date: &str, weight_g: u32, height_mm: Option<u32>) -> VisitEntry
     }
 }
 
-/// A digest of every row of every table except the audit log's time column: equal digests mean equal
-/// content (documents, projections, outbox, settings).
+/// A digest of every row of every table: equal digests mean equal content (documents, projections,
+/// outbox, settings, audit log).
 pub fn content_digest(path: &Path) -> String {
     let conn = rusqlite_open(path);
-    let mut tables: Vec<String> = {
+    let tables: Vec<String> = {
         let mut s = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .unwrap();
@@ -76,7 +76,11 @@ pub fn content_digest(path: &Path) -> String {
             .map(Result::unwrap)
             .collect()
     };
-    tables.sort();
+    rows_of(&conn, &tables)
+}
+
+/// Every row of `tables`, in order, as text.
+pub fn rows_of(conn: &rusqlite::Connection, tables: &[String]) -> String {
     let mut out = String::new();
     for t in tables {
         let mut s = conn
