@@ -236,15 +236,7 @@ fn a_schema_1_database_with_rows_upgrades_keeping_every_row() {
     let conn = rusqlite::Connection::open(&v1).unwrap();
     migrations::migrate_to(&conn, 1).unwrap();
     conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
-    let tables: Vec<String> = {
-        let mut s = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            .unwrap();
-        s.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let tables = table_names(&conn);
     conn.execute("ATTACH DATABASE ?1 AS src", [source.path.to_str().unwrap()])
         .unwrap();
     for t in &tables {

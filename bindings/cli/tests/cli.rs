@@ -52,20 +52,19 @@ fn last_line(s: &str) -> String {
     s.trim_end().lines().last().unwrap().trim().to_owned()
 }
 
+const INIT: &[&str] = &[
+    "init",
+    "--posyandu",
+    "Melati",
+    "--village",
+    "Sukamaju",
+    "--device",
+    "hp-1",
+];
+
 fn setup() -> (Env, String) {
     let e = env();
-    ok(
-        &e,
-        &[
-            "init",
-            "--posyandu",
-            "Melati",
-            "--village",
-            "Sukamaju",
-            "--device",
-            "hp-1",
-        ],
-    );
+    ok(&e, INIT);
     let id = last_line(&ok(
         &e,
         &[
@@ -779,15 +778,7 @@ fn services_are_recorded_with_the_visit_and_checked_by_age() {
 fn the_age_in_months_is_the_same_in_every_view_at_a_month_end() {
     let e = env();
     let at = |args: &[&str]| ok_on(&e, "2024-02-29", args);
-    at(&[
-        "init",
-        "--posyandu",
-        "Melati",
-        "--village",
-        "Sukamaju",
-        "--device",
-        "hp-1",
-    ]);
+    at(INIT);
     let id = last_line(&at(&[
         "child",
         "add",

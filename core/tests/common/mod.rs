@@ -67,16 +67,18 @@ pub fn weighing(date: &str, weight_g: u32, height_mm: Option<u32>) -> VisitEntry
 /// outbox, settings, audit log).
 pub fn content_digest(path: &Path) -> String {
     let conn = rusqlite_open(path);
-    let tables: Vec<String> = {
-        let mut s = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            .unwrap();
-        s.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
-    rows_of(&conn, &tables)
+    rows_of(&conn, &table_names(&conn))
+}
+
+/// The tables of a database, by name.
+pub fn table_names(conn: &rusqlite::Connection) -> Vec<String> {
+    let mut s = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap();
+    s.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 /// Every row of `tables`, in order, as text.
