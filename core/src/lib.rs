@@ -32,3 +32,8 @@ pub use api::Timbang;
 pub use error::{Confirmation, Error, Result};
 pub use host::{Clock, FixedDate, SystemClock};
 pub use interrupt::InterruptHandle;
+
+/// The examples of `core/README.md`, compiled and run as doctests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
