@@ -7,7 +7,9 @@ use peer_common::*;
 use std::net::TcpListener;
 use timbang_core::peer::memory::MemoryStore;
 use timbang_core::peer::pipe::{self, FailAfter, FlipByte};
-use timbang_core::peer::{PeerError, TeamSecret, tcp};
+use timbang_core::peer::{
+    PeerError, Role, SecureChannel, SessionConfig, SyncStats, SyncStore, TeamSecret, run_session,
+};
 
 /// A: children 0..12, B: children 6..18; 6..12 are shared, and 8..12 were edited on both phones the
 /// same morning (8 and 9 even the same visit with different weights: a conflict both must keep).
@@ -33,6 +35,22 @@ fn overlapping_stores() -> (MemoryStore, MemoryStore) {
     (a, b)
 }
 
+/// Pair over `stream` and run one session as `role`: (the other device's id, the stats).
+fn tcp_session(
+    stream: std::net::TcpStream,
+    team: &TeamSecret,
+    me: &str,
+    store: &mut dyn SyncStore,
+    role: Role,
+) -> Result<(String, SyncStats), PeerError> {
+    let (mut ch, peer) = match role {
+        Role::Client => SecureChannel::connect(stream, team, me)?,
+        Role::Server => SecureChannel::accept(stream, team, me)?,
+    };
+    let stats = run_session(&mut ch, store, &peer, role, &SessionConfig::default())?;
+    Ok((peer, stats))
+}
+
 #[test]
 fn disjoint_overlapping_and_concurrent_docs_converge_in_one_session_over_tcp() {
     let team = TeamSecret::make().unwrap();
@@ -42,8 +60,12 @@ fn disjoint_overlapping_and_concurrent_docs_converge_in_one_session_over_tcp() {
     let (client, server) = std::thread::scope(|s| {
         let team2 = team.clone();
         let b = &mut b;
-        let srv = s.spawn(move || tcp::serve_one(&listener, &team2, "hp-bidan", b));
-        let cl = tcp::sync_with(addr, &team, "hp-kader", &mut a);
+        let srv = s.spawn(move || {
+            let (stream, _) = listener.accept()?;
+            tcp_session(stream, &team2, "hp-bidan", b, Role::Server)
+        });
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        let cl = tcp_session(stream, &team, "hp-kader", &mut a, Role::Client);
         (cl.unwrap(), srv.join().unwrap().unwrap())
     });
     assert_eq!(client.0, "hp-bidan");

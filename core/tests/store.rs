@@ -523,3 +523,37 @@ fn a_joining_phone_uses_the_teams_kbm_table() {
         Error::InvalidInput { .. }
     ));
 }
+
+/// Two registrations of the same child at the same moment (two kader at meja 1, one database): the
+/// duplicate check runs inside the writing transaction, so one is registered and the other is asked to
+/// confirm, every time.
+#[test]
+fn two_simultaneous_registrations_of_one_child_are_caught() {
+    let p = phone("hp-1");
+    let second = open(&p.path, &p.key);
+    for round in 0..30 {
+        // Birth dates 40 days apart: no round's child resembles another round's.
+        let dob = (d("2021-01-01") + chrono::Duration::days(40 * round)).to_string();
+        let c = child("Anak Kembar Uji", Sex::Male, &dob);
+        let barrier = std::sync::Barrier::new(2);
+        let (x, y) = std::thread::scope(|s| {
+            let a = s.spawn(|| {
+                barrier.wait();
+                p.t.register_child(c.clone(), false)
+            });
+            let b = s.spawn(|| {
+                barrier.wait();
+                second.register_child(c.clone(), false)
+            });
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let registered = [&x, &y].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(registered, 1, "round {round}: {x:?} {y:?}");
+        let refused = [x, y].into_iter().find_map(Result::err).unwrap();
+        assert!(
+            matches!(&refused, Error::NeedsConfirmation { reasons } if reasons.iter().any(|r| r.code == "possible_duplicate")),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(p.t.village_list().unwrap().len(), 30);
+}

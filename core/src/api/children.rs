@@ -25,25 +25,27 @@ impl Timbang {
     /// (and its NIK normalised) as registration would.
     pub fn possible_duplicates(&self, c: &NewChild) -> Result<Vec<DuplicateCandidate>> {
         let (c, _) = domain::validate_new_child(c, self.today())?;
-        self.duplicates_of(&c)
+        self.store.read(|conn| Ok(self.duplicates_in(conn, &c)))?
     }
 
-    /// [`Timbang::possible_duplicates`] for an already validated child.
-    fn duplicates_of(&self, c: &NewChild) -> Result<Vec<DuplicateCandidate>> {
+    /// [`Timbang::possible_duplicates`] for an already validated child, read on `conn` (inside the
+    /// registering transaction, so two registrations of one child cannot both miss each other).
+    fn duplicates_in(
+        &self,
+        conn: &rusqlite::Connection,
+        c: &NewChild,
+    ) -> Result<Vec<DuplicateCandidate>> {
         let window = chrono::Duration::days(DUPLICATE_BIRTH_WINDOW_DAYS);
-        let (same_nik, born_near) = self.store.read(|conn| {
-            let same_nik = match &c.nik {
-                Some(nik) => children::with_nik(&self.store, conn, nik)?,
-                None => Vec::new(),
-            };
-            let near = children::born_between(
-                &self.store,
-                conn,
-                c.birth_date - window,
-                c.birth_date + window,
-            )?;
-            Ok((same_nik, near))
-        })?;
+        let same_nik = match &c.nik {
+            Some(nik) => children::with_nik(&self.store, conn, nik)?,
+            None => Vec::new(),
+        };
+        let born_near = children::born_between(
+            &self.store,
+            conn,
+            c.birth_date - window,
+            c.birth_date + window,
+        )?;
         let similar = |a: &str, b: &str| domain::name_similarity(a, b) >= domain::SIMILAR_NAME;
         let mut out: BTreeMap<ChildId, DuplicateCandidate> = BTreeMap::new();
         let tagged = same_nik.into_iter().map(|k| (k, "same_nik")).chain(
@@ -72,42 +74,45 @@ impl Timbang {
     }
 
     /// Register a child. Needs `confirm` when the NIK disagrees with the birth date or sex, or when
-    /// possible duplicates exist (listed by [`Timbang::possible_duplicates`]).
+    /// possible duplicates exist (listed by [`Timbang::possible_duplicates`]). The duplicate check runs
+    /// inside the writing transaction: of two simultaneous registrations of one child on this
+    /// database, the second is asked to confirm.
     pub fn register_child(&self, c: NewChild, confirm: bool) -> Result<Registered> {
         let device = self.device()?;
         let (c, mut confirmations) = domain::validate_new_child(&c, self.today())?;
-        let dups = self.duplicates_of(&c)?;
-        if !dups.is_empty() {
-            let ids: Vec<String> = dups.iter().map(|d| d.child_id.to_string()).collect();
-            confirmations.push(Confirmation {
-                code: "possible_duplicate".into(),
-                field: "name".into(),
-                message_id: format!(
-                    "Mungkin anak ini sudah terdaftar ({}); periksa dulu.",
-                    ids.join(", ")
-                ),
-                message_en: format!("possible duplicate of {}", ids.join(", ")),
-            });
-        }
-        if !confirmations.is_empty() && !confirm {
-            return Err(Error::NeedsConfirmation {
-                reasons: confirmations,
-            });
-        }
         let id = ChildId::make();
-        let codes: Vec<String> = confirmations.iter().map(|c| c.code.clone()).collect();
-        let doc = crdt::new_child_doc(
-            &id,
-            &c,
-            &codes,
-            &device.settings.device_name,
-            device.actor.clone(),
-            self.now_ms(),
-        )?;
+        let now = self.now_ms();
         self.commit("register_child", |e| {
+            let dups = self.duplicates_in(e.tx, &c)?;
+            if !dups.is_empty() {
+                let ids: Vec<String> = dups.iter().map(|d| d.child_id.to_string()).collect();
+                confirmations.push(Confirmation {
+                    code: "possible_duplicate".into(),
+                    field: "name".into(),
+                    message_id: format!(
+                        "Mungkin anak ini sudah terdaftar ({}); periksa dulu.",
+                        ids.join(", ")
+                    ),
+                    message_en: format!("possible duplicate of {}", ids.join(", ")),
+                });
+            }
+            if !confirmations.is_empty() && !confirm {
+                return Err(Error::NeedsConfirmation {
+                    reasons: confirmations.clone(),
+                });
+            }
+            let codes: Vec<String> = confirmations.iter().map(|c| c.code.clone()).collect();
+            let doc = crdt::new_child_doc(
+                &id,
+                &c,
+                &codes,
+                &device.settings.device_name,
+                device.actor.clone(),
+                now,
+            )?;
             e.child = Some(id.clone());
             e.detail = (!codes.is_empty()).then(|| codes.join(","));
-            e.create(&id, doc)
+            Ok(e.create(&id, doc)?)
         })?;
         Ok(Registered {
             child_id: id,

@@ -139,16 +139,17 @@ impl Timbang {
 
     /// The one write sequence for child documents: `change` loads, creates or merges documents through
     /// the [`Edit`]; then the documents it changed are projected and one audit row (`action`, with the
-    /// child and detail the edit names) is appended, all in one transaction.
+    /// child and detail the edit names) is appended, all in one transaction. A check made inside
+    /// `change` (through `Edit::tx`) cannot race another writer; an error from it writes nothing.
     fn commit<T>(
         &self,
         action: &str,
-        change: impl FnOnce(&mut Edit<'_, '_>) -> Result<T, StoreError>,
+        change: impl FnOnce(&mut Edit<'_, '_>) -> Result<T>,
     ) -> Result<T> {
         let device = self.device()?;
         let kader = self.kader();
         let now_ms = self.now_ms();
-        Ok(self.store.write(|tx| {
+        self.store.write(|tx| {
             let mut edit = Edit {
                 tx,
                 store: &self.store,
@@ -172,7 +173,7 @@ impl Timbang {
                 edit.detail.as_deref(),
             )?;
             Ok(out)
-        })?)
+        })
     }
 }
 

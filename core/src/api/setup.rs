@@ -98,7 +98,7 @@ impl Timbang {
         let kader = self.kader();
         self.store.write(|tx| {
             if settings::get(tx, MetaKey::DeviceId)?.is_some() {
-                return Ok(Err(Error::AlreadyInitialized));
+                return Err(Error::AlreadyInitialized);
             }
             settings::set_device(tx, device)?;
             extra(tx)?;
@@ -110,8 +110,8 @@ impl Timbang {
                 None,
                 None,
             )?;
-            Ok(Ok(()))
-        })??;
+            Ok(())
+        })?;
         self.forget_device();
         Ok(())
     }

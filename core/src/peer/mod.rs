@@ -33,7 +33,6 @@ pub mod memory;
 pub mod pairing;
 pub mod pipe;
 pub mod session;
-pub mod tcp;
 mod wire;
 
 pub use channel::SecureChannel;

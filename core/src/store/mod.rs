@@ -229,14 +229,22 @@ impl Store {
     }
 
     /// Run `f` in one write transaction: committed when it returns Ok, rolled back otherwise.
-    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Res<T>) -> Res<T> {
+    /// Checks made inside `f` see every write committed before it (by any connection), so a
+    /// check-then-write in one call cannot race another writer. `f` may fail with any error a store
+    /// error converts into (the facade's `Error`, say), which rolls the transaction back.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self
             .writer
             .lock()
             .map_err(|_| StoreError::Other("writer lock poisoned".into()))?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
         let out = f(&tx)?;
-        tx.commit()?;
+        tx.commit().map_err(StoreError::from)?;
         Ok(out)
     }
 
