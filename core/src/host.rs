@@ -67,6 +67,10 @@ pub trait ByteStream: Send + Sync + std::fmt::Debug {
     fn read(&self, max: u32) -> Result<Vec<u8>, StreamError>;
     /// Write all of `data`.
     fn write(&self, data: Vec<u8>) -> Result<(), StreamError>;
+    /// Called once both phones have proved they hold the team secret. A transport with a short
+    /// handshake deadline (so a silent or stalled stranger is dropped quickly) relaxes it here to its
+    /// idle timeout.
+    fn paired(&self) {}
 }
 
 impl From<StreamError> for std::io::Error {
@@ -141,12 +145,19 @@ impl<S: Read + Write + Send + std::fmt::Debug> ByteStream for IoStream<S> {
     }
 }
 
-/// How long a silent peer is waited for before a TCP session fails.
-pub const TCP_IO_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a paired phone may stay silent before a TCP session fails.
+pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a new connection may take to complete the handshake (hello and proof) before it is
+/// dropped: a silent or stalled client never holds a real phone off for longer.
+pub const TCP_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A TCP connection as a [`ByteStream`] (the CLI's `peer serve` and `peer sync`).
+/// A TCP connection as a [`ByteStream`] (the CLI's `peer serve` and `peer sync`): the handshake must
+/// complete within [`TCP_HANDSHAKE_TIMEOUT`], then a silent peer is waited for [`TCP_IDLE_TIMEOUT`].
 #[derive(Debug)]
-pub struct TcpStream(std::net::TcpStream);
+pub struct TcpStream {
+    stream: std::net::TcpStream,
+    received: std::sync::atomic::AtomicU64,
+}
 
 impl TcpStream {
     /// Dial `addr`.
@@ -154,28 +165,40 @@ impl TcpStream {
         Self::from_std(std::net::TcpStream::connect(addr)?)
     }
 
-    /// Use an accepted connection, with the read and write deadline of [`TCP_IO_TIMEOUT`].
+    /// Use a connection (accepted or dialled).
     pub fn from_std(stream: std::net::TcpStream) -> std::io::Result<Self> {
         stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(TCP_IO_TIMEOUT))?;
-        stream.set_write_timeout(Some(TCP_IO_TIMEOUT))?;
-        Ok(Self(stream))
+        stream.set_read_timeout(Some(TCP_HANDSHAKE_TIMEOUT))?;
+        stream.set_write_timeout(Some(TCP_IDLE_TIMEOUT))?;
+        Ok(Self {
+            stream,
+            received: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 
-    /// Change the read deadline (a short one while waiting for the handshake).
-    pub fn set_read_timeout(&self, t: Duration) -> std::io::Result<()> {
-        self.0.set_read_timeout(Some(t))
+    /// Bytes received so far (0: the other side never said anything).
+    pub fn bytes_received(&self) -> u64 {
+        self.received.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
 impl ByteStream for TcpStream {
     fn read(&self, max: u32) -> Result<Vec<u8>, StreamError> {
         let mut buf = vec![0; max.min(1 << 16) as usize];
-        let n = (&self.0).read(&mut buf).map_err(|e| stream_error(&e))?;
+        let n = (&self.stream)
+            .read(&mut buf)
+            .map_err(|e| stream_error(&e))?;
+        self.received
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         buf.truncate(n);
         Ok(buf)
     }
     fn write(&self, data: Vec<u8>) -> Result<(), StreamError> {
-        (&self.0).write_all(&data).map_err(|e| stream_error(&e))
+        (&self.stream)
+            .write_all(&data)
+            .map_err(|e| stream_error(&e))
+    }
+    fn paired(&self) {
+        let _ = self.stream.set_read_timeout(Some(TCP_IDLE_TIMEOUT));
     }
 }

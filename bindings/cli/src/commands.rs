@@ -526,11 +526,30 @@ pub fn serve_one(
     listener: &std::net::TcpListener,
 ) -> Result<timbang_core::api::PeerReport, CliError> {
     let (stream, _) = listener.accept()?;
-    let stream = timbang_core::host::TcpStream::from_std(stream)?;
-    Ok(t.peer_session(&stream, timbang_core::api::PeerRole::Accept)?)
+    serve_stream(t, stream).map_err(|(e, _)| e)
 }
 
+/// Run a session as the accepting phone on an accepted connection. On failure, also says whether the
+/// other side never sent a byte (a silent connection, dropped at the handshake deadline).
+fn serve_stream(
+    t: &Timbang,
+    stream: std::net::TcpStream,
+) -> Result<timbang_core::api::PeerReport, (CliError, bool)> {
+    let stream = timbang_core::host::TcpStream::from_std(stream).map_err(|e| (e.into(), false))?;
+    t.peer_session(&stream, timbang_core::api::PeerRole::Accept)
+        .map_err(|e| (e.into(), stream.bytes_received() == 0))
+}
+
+/// Sessions served at once; a connection beyond them is closed at once (the phone tries again).
+const MAX_SESSIONS: usize = 8;
+
+/// Serve phones on `listen`, each connection in its own thread, so a silent or slow client never holds
+/// a real phone off: it is dropped at the handshake deadline. With `once`, the first connection that
+/// said anything decides: exit 0 when its session completed, 1 when it failed; a connection that never
+/// sent a byte does not count.
 fn peer_serve(cli: &Cli, listen: &str, once: bool, as_json: bool) -> Result<(), CliError> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let t = open(cli, false)?;
     // Check the team before listening, so a phone without a team fails at once.
     t.check_team()?;
@@ -542,16 +561,65 @@ fn peer_serve(cli: &Cli, listen: &str, once: bool, as_json: bool) -> Result<(), 
         ))
     })?;
     eprintln!("Menunggu HP lain di {}", listener.local_addr()?);
-    loop {
-        match serve_one(&t, &listener) {
-            Ok(r) => {
-                print_peer(&r, as_json)?;
-                if once {
-                    return Ok(());
-                }
-            }
-            Err(e) if once => return Err(e),
-            Err(e) => eprintln!("{}", output::message(&e)),
+    listener.set_nonblocking(true)?;
+    let decided: Mutex<Option<Result<(), CliError>>> = Mutex::new(None);
+    let active = AtomicUsize::new(0);
+    // Connections still open when `--once` has its answer are closed, so exit is not held up.
+    let open_streams: Mutex<Vec<std::net::TcpStream>> = Mutex::new(Vec::new());
+    let decide = |r: Result<(), CliError>| {
+        if let Ok(mut d) = decided.lock()
+            && d.is_none()
+        {
+            *d = Some(r);
         }
-    }
+    };
+    std::thread::scope(|s| {
+        loop {
+            if once && let Some(r) = decided.lock().ok().and_then(|mut d| d.take()) {
+                for st in open_streams
+                    .lock()
+                    .map(|mut v| std::mem::take(&mut *v))
+                    .unwrap_or_default()
+                {
+                    let _ = st.shutdown(std::net::Shutdown::Both);
+                }
+                return r;
+            }
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    if active.load(Ordering::SeqCst) >= MAX_SESSIONS {
+                        continue; // dropped: closed at once
+                    }
+                    stream.set_nonblocking(false)?;
+                    if once
+                        && let (Ok(clone), Ok(mut v)) = (stream.try_clone(), open_streams.lock())
+                    {
+                        v.push(clone);
+                    }
+                    active.fetch_add(1, Ordering::SeqCst);
+                    let (t, active, decide) = (&t, &active, &decide);
+                    s.spawn(move || {
+                        match serve_stream(t, stream) {
+                            Ok(r) => decide(print_peer(&r, as_json)),
+                            Err((_, true)) => {
+                                eprintln!("Koneksi yang diam diputus.");
+                            }
+                            Err((e, false)) => {
+                                eprintln!("{}", output::message(&e));
+                                decide(Err(e));
+                            }
+                        }
+                        active.fetch_sub(1, Ordering::SeqCst);
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !once && let Ok(mut d) = decided.lock() {
+                        d.take(); // without --once, keep serving whatever happened
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    })
 }

@@ -372,3 +372,23 @@ fn a_tampered_frame_stops_the_session_and_writes_nothing() {
     let _ = srv.wait();
     assert_eq!(json(&b, &["list", "--json"]).as_array().unwrap().len(), 0);
 }
+
+/// A client that connects and says nothing (or stalls) never holds a real phone off: sessions are
+/// served at once, the silent one is dropped at the handshake deadline and does not count for `--once`.
+#[test]
+fn a_silent_client_does_not_block_a_real_sync() {
+    let (a, b) = team();
+    let (mut srv, addr) = serve(&a);
+    let silent = TcpStream::connect(&addr).unwrap();
+    let o = run(&b, &["peer", "sync", "--connect", &addr, "--json"]);
+    assert!(
+        o.status.success(),
+        "the real sync completed beside the silent client: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        srv.wait().unwrap().success(),
+        "serve --once exits 0 after the real session, whatever the silent client does"
+    );
+    drop(silent);
+}

@@ -106,6 +106,7 @@ impl Timbang {
             PeerRole::Dial => SecureChannel::connect(io, &team, id)?,
             PeerRole::Accept => SecureChannel::accept(io, &team, id)?,
         };
+        stream.paired();
         let role = match role {
             PeerRole::Dial => Role::Client,
             PeerRole::Accept => Role::Server,
