@@ -51,6 +51,13 @@ pub enum Error {
     /// The file is not a readable database; it was moved aside, not deleted.
     #[error("the database file is damaged; it was moved aside to {moved_to}")]
     Corrupt { moved_to: String },
+    /// A file the caller named (an output, a report) could not be read or written; not bad input.
+    #[error("{message_en}")]
+    File {
+        path: String,
+        message_id: String,
+        message_en: String,
+    },
     /// A peer or network failure.
     #[error("sync failed: {message}")]
     Sync { message: String, retryable: bool },
@@ -96,6 +103,7 @@ impl Error {
                     .into()
             }
             Self::AlreadyInitialized => "Basis data ini sudah disiapkan.".into(),
+            Self::File { message_id, .. } => message_id.clone(),
             other => other.to_string(),
         }
     }

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod facade;
 pub mod growth;
+pub mod output_file;
 pub mod peer;
 pub mod store;
 

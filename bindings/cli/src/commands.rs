@@ -9,6 +9,8 @@ use timbang_core::domain::{self, ChildId, NewChild, VisitEntry};
 use timbang_core::facade::{Clock, SystemClock, VisitResult};
 use timbang_core::{Error, FixedDate, Timbang};
 
+use timbang_core::output_file::OutputFile;
+
 use crate::output::{self, CliError, line, num};
 use crate::{
     ChildAddArgs, ChildCommand, Cli, Command, InitArgs, PeerCommand, TeamCommand, VisitAddArgs,
@@ -27,8 +29,12 @@ pub fn clock() -> Result<Arc<dyn Clock>, CliError> {
 }
 
 fn default_db() -> Result<PathBuf, CliError> {
-    let dirs = directories::ProjectDirs::from("id", "Timbang", "timbang")
-        .ok_or_else(|| CliError::Other("no data directory on this platform; use --db".into()))?;
+    let dirs = directories::ProjectDirs::from("id", "Timbang", "timbang").ok_or_else(|| {
+        CliError::failed(
+            "Sistem ini tidak punya folder data untuk aplikasi; pilih berkas basis data dengan --db.",
+            "no data directory on this platform; use --db",
+        )
+    })?;
     Ok(dirs.data_dir().join("timbang.db"))
 }
 
@@ -43,30 +49,37 @@ fn key_path(db: &Path, key_file: Option<&Path>) -> PathBuf {
 pub fn load_or_create_key(path: &Path, create: bool) -> Result<Key, CliError> {
     match std::fs::read(path) {
         Ok(bytes) => Key::from_bytes(&bytes).map_err(|_| {
-            CliError::Other(format!(
+            let m = format!(
                 "The key file {} must hold exactly 32 bytes.",
                 path.display()
-            ))
+            );
+            CliError::failed(m.clone(), m)
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             if let Some(dir) = path.parent()
                 && !dir.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(dir)?;
+                std::fs::create_dir_all(dir).map_err(|e| CliError::io("Folder", dir, &e))?;
             }
-            let key = Key::make_random().map_err(|e| CliError::Other(e.to_string()))?;
-            write_private(path, key.as_bytes())?;
+            let key = Key::make_random().map_err(|e| {
+                CliError::failed(
+                    "Kunci baru tidak bisa dibuat: sistem tidak memberi bilangan acak.",
+                    e.to_string(),
+                )
+            })?;
+            write_private(path, key.as_bytes())
+                .map_err(|e| CliError::io("Berkas kunci", path, &e))?;
             Ok(key)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CliError::Other(format!(
-            "Key file {} not found.",
-            path.display()
-        ))),
-        Err(e) => Err(e.into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let m = format!("Key file {} not found.", path.display());
+            Err(CliError::failed(m.clone(), m))
+        }
+        Err(e) => Err(CliError::io("Berkas kunci", path, &e)),
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -94,7 +107,7 @@ pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
     if let Some(dir) = db.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| CliError::io("Folder", dir, &e))?;
     }
     let key = load_or_create_key(&key_path(&db, cli.key_file.as_deref()), create)?;
     let mut t = Timbang::open(&db, &key, clock()?)?;
@@ -455,29 +468,40 @@ fn child_merge(cli: &Cli, keep: &str, dup: &str, as_json: bool) -> Result<(), Cl
 
 fn anthro(input: &Path, output: &Path) -> Result<(), CliError> {
     use timbang_core::growth::anthro_csv::{BatchError, run_batch};
-    let file = std::fs::File::open(input).map_err(|e| {
-        CliError::Core(Error::invalid(
-            "input",
+    let bad_input = |message_id: String, message_en: String| {
+        CliError::Core(Error::invalid("input", message_id, message_en))
+    };
+    // A folder opens on some systems and fails only when read: refuse it by name first. Pipes and
+    // devices are fine as input (`--input /dev/stdin`).
+    if std::fs::metadata(input).is_ok_and(|m| m.is_dir()) {
+        return Err(bad_input(
             format!(
-                "Berkas masukan {} tidak bisa dibuka ({e}).",
+                "Berkas masukan {} adalah folder, bukan berkas CSV.",
                 input.display()
             ),
+            format!("input {} is a directory", input.display()),
+        ));
+    }
+    let file = std::fs::File::open(input).map_err(|e| {
+        bad_input(
+            format!(
+                "Berkas masukan {} {}.",
+                input.display(),
+                timbang_core::output_file::io_reason_id(&e)
+            ),
             format!("cannot open input {}: {e}", input.display()),
-        ))
+        )
     })?;
-    // Write beside the target and rename at the end, so a failed run leaves no half-written output.
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    // Written beside the target and renamed at the end: a failed run leaves no half-written output, and
+    // the output can never replace the input.
+    let mut out = OutputFile::create(output, &[input]).map_err(Error::from)?;
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {human_pos} baris {per_sec}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     let result = {
-        let writer = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file());
+        let writer = std::io::BufWriter::with_capacity(1 << 16, &mut out);
         run_batch(
             std::io::BufReader::with_capacity(1 << 16, file),
             writer,
@@ -487,17 +511,27 @@ fn anthro(input: &Path, output: &Path) -> Result<(), CliError> {
     bar.finish_and_clear();
     match result {
         Ok(summary) => {
-            tmp.persist(output)
-                .map_err(|e| CliError::Other(e.to_string()))?;
+            out.commit().map_err(Error::from)?;
             eprintln!("{} baris ditulis ke {}.", summary.rows, output.display());
             Ok(())
         }
-        Err(BatchError::Io(e)) => Err(CliError::Other(format!("Gagal membaca atau menulis: {e}."))),
-        Err(e) => Err(CliError::Core(Error::invalid(
-            "input",
-            format!("Berkas masukan salah: {e}."),
+        Err(BatchError::Io(e)) => Err(CliError::failed(
+            format!(
+                "Gagal membaca {} atau menulis {}: berkas {}; berkas keluaran tidak diubah.",
+                input.display(),
+                output.display(),
+                timbang_core::output_file::io_reason_id(&e)
+            ),
+            format!("anthro: {e}"),
+        )),
+        Err(e) => Err(bad_input(
+            format!(
+                "Berkas masukan {} salah: {}; tidak ada yang ditulis.",
+                input.display(),
+                e.message_id()
+            ),
             e.to_string(),
-        ))),
+        )),
     }
 }
 
@@ -513,7 +547,13 @@ fn print_peer(r: &timbang_core::facade::PeerReport, as_json: bool) -> Result<(),
     if r.completed {
         Ok(())
     } else {
-        Err(CliError::Other("The sync session did not complete.".into()))
+        Err(CliError::failed(
+            format!(
+                "Sinkronisasi dengan {} tidak selesai; coba lagi.",
+                r.peer_device
+            ),
+            "the sync session did not complete",
+        ))
     }
 }
 
@@ -524,11 +564,17 @@ fn peer_serve(cli: &Cli, listen: &str, once: bool, as_json: bool) -> Result<(), 
     let listener = std::net::TcpListener::bind(listen).map_err(|e| {
         CliError::Core(Error::invalid(
             "listen",
-            format!("Tidak bisa mendengarkan di {listen}: {e}."),
+            format!(
+                "Tidak bisa mendengarkan di {listen}: {}.",
+                listen_reason_id(&e)
+            ),
             format!("cannot listen on {listen}: {e}"),
         ))
     })?;
-    eprintln!("Menunggu HP lain di {}", listener.local_addr()?);
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| listen.to_owned(), |a| a.to_string());
+    eprintln!("Menunggu HP lain di {addr}");
     loop {
         match t.peer_serve_one(&listener) {
             Ok(r) => {
@@ -540,5 +586,15 @@ fn peer_serve(cli: &Cli, listen: &str, once: bool, as_json: bool) -> Result<(), 
             Err(e) if once => return Err(e.into()),
             Err(e) => eprintln!("{}", e.message_id()),
         }
+    }
+}
+
+fn listen_reason_id(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => "alamat itu sudah dipakai program lain",
+        std::io::ErrorKind::AddrNotAvailable => "alamat itu bukan milik perangkat ini",
+        std::io::ErrorKind::PermissionDenied => "izin ditolak (pakai port di atas 1024)",
+        std::io::ErrorKind::InvalidInput => "alamatnya tidak sah (contoh: 0.0.0.0:7070)",
+        _ => "jaringan tidak siap",
     }
 }

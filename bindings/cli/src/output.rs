@@ -11,8 +11,34 @@ use timbang_core::Error;
 pub enum CliError {
     /// An error from the core.
     Core(Error),
-    /// A failure of the CLI itself (files, network) with exit code 1.
-    Other(String),
+    /// A failure of the CLI itself (files, network) with exit code 1: one sentence in Bahasa Indonesia
+    /// naming the file, and the English for logs (`TIMBANG_DEBUG=1` prints it on a second line).
+    Failed {
+        message_id: String,
+        message_en: String,
+    },
+}
+
+impl CliError {
+    /// A failure (exit 1) with a sentence for the person and one for the log.
+    pub fn failed(message_id: impl Into<String>, message_en: impl Into<String>) -> Self {
+        Self::Failed {
+            message_id: message_id.into(),
+            message_en: message_en.into(),
+        }
+    }
+
+    /// An I/O failure on a file: `what` names it in Bahasa Indonesia ("Berkas kunci", "Folder").
+    pub fn io(what: &str, path: &std::path::Path, e: &std::io::Error) -> Self {
+        Self::failed(
+            format!(
+                "{what} {} {}.",
+                path.display(),
+                timbang_core::output_file::io_reason_id(e)
+            ),
+            format!("{}: {e}", path.display()),
+        )
+    }
 }
 
 impl From<Error> for CliError {
@@ -21,37 +47,44 @@ impl From<Error> for CliError {
     }
 }
 
-impl From<std::io::Error> for CliError {
-    fn from(e: std::io::Error) -> Self {
-        Self::Other(e.to_string())
-    }
-}
-
 /// Print the error on stderr and return the exit code.
 pub fn report_error(e: &CliError) -> u8 {
     let mut err = std::io::stderr().lock();
-    match e {
-        CliError::Core(Error::InvalidInput { message_id, .. }) => {
-            let _ = writeln!(err, "{message_id}");
-            2
-        }
+    let (text, en, code) = match e {
+        CliError::Core(Error::InvalidInput {
+            message_id,
+            message_en,
+            ..
+        }) => (message_id.clone(), message_en.clone(), 2),
         CliError::Core(Error::NeedsConfirmation { reasons }) => {
             let text: Vec<&str> = reasons.iter().map(|r| r.message_id.as_str()).collect();
-            let _ = writeln!(
-                err,
-                "Perlu konfirmasi: {} Ulangi dengan --yes bila nilainya memang benar.",
-                text.join(" ")
-            );
-            3
+            (
+                format!(
+                    "Perlu konfirmasi: {} Ulangi dengan --yes bila nilainya memang benar.",
+                    text.join(" ")
+                ),
+                e_to_string(e),
+                3,
+            )
         }
-        CliError::Core(e) => {
-            let _ = writeln!(err, "{}", one_line(&e.message_id()));
-            1
-        }
-        CliError::Other(m) => {
-            let _ = writeln!(err, "{}", one_line(m));
-            1
-        }
+        CliError::Core(core) => (core.message_id(), core.to_string(), 1),
+        CliError::Failed {
+            message_id,
+            message_en,
+        } => (message_id.clone(), message_en.clone(), 1),
+    };
+    // The sentence is ours (never a quoted statement), so only its first line is kept, uncut.
+    let _ = writeln!(err, "{}", text.lines().next().unwrap_or("").trim());
+    if std::env::var_os("TIMBANG_DEBUG").is_some_and(|v| !v.is_empty()) {
+        let _ = writeln!(err, "{}", one_line(&en));
+    }
+    code
+}
+
+fn e_to_string(e: &CliError) -> String {
+    match e {
+        CliError::Core(c) => c.to_string(),
+        CliError::Failed { message_en, .. } => message_en.clone(),
     }
 }
 
@@ -67,7 +100,8 @@ fn one_line(m: &str) -> String {
 
 /// Print a value as pretty JSON on stdout.
 pub fn json<T: serde::Serialize>(v: &T) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| CliError::Other(e.to_string()))?;
+    let text = serde_json::to_string_pretty(v)
+        .map_err(|e| CliError::failed("Hasil tidak bisa ditulis sebagai JSON.", e.to_string()))?;
     println!("{text}");
     Ok(())
 }

@@ -1,0 +1,237 @@
+//! The files the `timbang` binary reads and writes, driven by an unfriendly user: outputs over inputs,
+//! links, FIFOs and devices where files are expected, key files that are not keys, another program's
+//! database, a damaged database. Every refusal is one sentence in Bahasa Indonesia naming the file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const TODAY: &str = "2025-06-15";
+/// Long enough for a slow shared machine, short enough that a hang fails the test.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn timbang() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_timbang"));
+    c.env("TIMBANG_TODAY", TODAY)
+        .env_remove("TIMBANG_KADER")
+        .env_remove("TIMBANG_DEBUG");
+    c
+}
+
+/// The same, run by `sh` after `setup` (a `umask` or `ulimit`).
+fn timbang_after(setup: &str) -> Command {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!("{setup}; exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_timbang"))
+        .env("TIMBANG_TODAY", TODAY)
+        .env_remove("TIMBANG_KADER")
+        .env_remove("TIMBANG_DEBUG");
+    c
+}
+
+/// Run with a deadline: a command that hangs is killed and the test fails instead of hanging.
+fn run_cmd(mut c: Command) -> Output {
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut err = String::new();
+            if let Some(mut s) = child.stderr.take() {
+                let _ = s.read_to_string(&mut err);
+            }
+            panic!("timbang did not finish within {DEADLINE:?} (killed); stderr: {err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    let mut c = timbang();
+    c.args(args);
+    run_cmd(c)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The command failed with `code` and one line on stderr in Bahasa Indonesia that names every one of
+/// `names`, without a system message in English. Returns the line.
+fn refused(o: &Output, code: i32, names: &[&str]) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {err}");
+    let line = lines[0];
+    for n in names {
+        assert!(line.contains(n), "{line:?} names {n}");
+    }
+    for english in [
+        "os error",
+        "No such file",
+        "Is a directory",
+        "storage failure",
+        "sqlite",
+        "the input",
+        "not found",
+        "must hold",
+        "damaged",
+    ] {
+        assert!(!line.contains(english), "{line:?} has English {english:?}");
+    }
+    line.to_owned()
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn mkfifo(p: &Path) {
+    let st = Command::new("mkfifo").arg(p).status().unwrap();
+    assert!(st.success());
+}
+
+fn is_fifo(p: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(p).unwrap().file_type().is_fifo()
+}
+
+const CASES: &str =
+    "case_id,sex,birth_date,measure_date,weight_kg\nA,M,2024-01-01,2024-06-01,7.1\n";
+
+// --- 1. anthro's output ----------------------------------------------------------------------------
+
+#[test]
+fn anthro_never_writes_its_output_over_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cases.csv");
+    std::fs::write(&input, CASES).unwrap();
+    let respelled = dir.path().join(".").join("cases.csv");
+    let hard = dir.path().join("hard.csv");
+    std::fs::hard_link(&input, &hard).unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    for out in [&input, &respelled, &hard, &link] {
+        let o = run(&["anthro", "--input", s(&input), "--output", s(out)]);
+        refused(&o, 2, &["cases.csv"]);
+        assert_eq!(std::fs::read_to_string(&input).unwrap(), CASES, "{out:?}");
+    }
+    assert_eq!(names_in(dir.path()), ["cases.csv", "hard.csv", "link.csv"]);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[test]
+fn anthro_never_replaces_a_link_a_fifo_or_a_folder_by_a_plain_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cases.csv");
+    std::fs::write(&input, CASES).unwrap();
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, "someone's notes\n").unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&other, &link).unwrap();
+    let fifo = dir.path().join("fifo.csv");
+    mkfifo(&fifo);
+    let folder = dir.path().join("folder.csv");
+    std::fs::create_dir(&folder).unwrap();
+    for out in [&link, &fifo, &folder] {
+        let o = run(&["anthro", "--input", s(&input), "--output", s(out)]);
+        refused(&o, 2, &[out.file_name().unwrap().to_str().unwrap()]);
+    }
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&other).unwrap(),
+        "someone's notes\n"
+    );
+    assert!(is_fifo(&fifo));
+    assert!(folder.is_dir());
+    assert_eq!(
+        names_in(dir.path()),
+        [
+            "cases.csv",
+            "fifo.csv",
+            "folder.csv",
+            "link.csv",
+            "other.txt"
+        ]
+    );
+}
+
+#[test]
+fn anthro_output_gets_the_mode_the_umask_allows_like_any_file_the_user_makes() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cases.csv");
+    std::fs::write(&input, CASES).unwrap();
+    for (umask, mode) in [("027", 0o640), ("022", 0o644)] {
+        let out = dir.path().join(format!("out-{umask}.csv"));
+        let mut c = timbang_after(&format!("umask {umask}"));
+        c.args(["anthro", "--input", s(&input), "--output", s(&out)]);
+        let o = run_cmd(c);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            mode,
+            "umask {umask}"
+        );
+    }
+}
+
+#[test]
+fn anthro_input_and_output_problems_are_one_sentence_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cases.csv");
+    std::fs::write(&input, "case_id,sex\nA,M\n").unwrap();
+    let out = dir.path().join("out.csv");
+    // A missing column: Bahasa, naming the file and the column.
+    let o = run(&["anthro", "--input", s(&input), "--output", s(&out)]);
+    refused(&o, 2, &["cases.csv", "birth_date"]);
+    // A bad value: the line and the column.
+    std::fs::write(
+        &input,
+        "case_id,sex,birth_date,measure_date\nA,M,2024-01-01,2024-06-01\nB,X,2024-01-01,2024-06-01\n",
+    )
+    .unwrap();
+    let o = run(&["anthro", "--input", s(&input), "--output", s(&out)]);
+    refused(&o, 2, &["cases.csv", "baris 3", "sex"]);
+    // The input is a folder, or missing; the output's folder is missing.
+    let folder = dir.path().join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let o = run(&["anthro", "--input", s(&folder), "--output", s(&out)]);
+    refused(&o, 2, &["a-folder"]);
+    let missing = dir.path().join("missing.csv");
+    let o = run(&["anthro", "--input", s(&missing), "--output", s(&out)]);
+    refused(&o, 2, &["missing.csv"]);
+    std::fs::write(&input, CASES).unwrap();
+    let nowhere = dir.path().join("nowhere").join("out.csv");
+    let o = run(&["anthro", "--input", s(&input), "--output", s(&nowhere)]);
+    refused(&o, 2, &["out.csv"]);
+    assert_eq!(names_in(dir.path()), ["a-folder", "cases.csv"]);
+}
