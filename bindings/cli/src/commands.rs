@@ -9,7 +9,7 @@ use timbang_core::domain::{self, ChildId, NewChild, VisitEntry};
 use timbang_core::facade::{Clock, SystemClock, VisitResult};
 use timbang_core::{Error, FixedDate, Timbang};
 
-use timbang_core::output_file::OutputFile;
+use timbang_core::output_file::{OutputError, OutputFile};
 
 use crate::output::{self, CliError, line, num};
 use crate::{
@@ -45,16 +45,25 @@ fn key_path(db: &Path, key_file: Option<&Path>) -> PathBuf {
     )
 }
 
-/// Read the key file, or create one (mode 0600) when `create` and it does not exist.
-pub fn load_or_create_key(path: &Path, create: bool) -> Result<Key, CliError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Key::from_bytes(&bytes).map_err(|_| {
-            let m = format!(
-                "The key file {} must hold exactly 32 bytes.",
-                path.display()
-            );
-            CliError::failed(m.clone(), m)
-        }),
+/// A key file that is not what it must be: bad input (exit 2), named in one sentence.
+fn bad_key(path: &Path, message_id: String, message_en: &str) -> CliError {
+    CliError::Core(Error::invalid(
+        "key_file",
+        message_id,
+        format!("key file {}: {message_en}", path.display()),
+    ))
+}
+
+/// Read the key file, or create one (mode 0600) when `create` and it does not exist. Returns the key
+/// and whether this call created the file.
+///
+/// Only a regular file is read (checked before opening, so a FIFO cannot hang the command) and at most
+/// 33 bytes of it (so `/dev/zero` cannot fill the memory); exactly 32 are required. A new key is written
+/// to a temporary file beside it, synced and linked into place, so a failed create (a full disk) leaves
+/// no key file, and two `init`s at once end up with the same key.
+pub fn load_or_create_key(path: &Path, create: bool) -> Result<(Key, bool), CliError> {
+    match std::fs::metadata(path) {
+        Ok(_) => read_key(path).map(|k| (k, false)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             if let Some(dir) = path.parent()
                 && !dir.as_os_str().is_empty()
@@ -67,31 +76,113 @@ pub fn load_or_create_key(path: &Path, create: bool) -> Result<Key, CliError> {
                     e.to_string(),
                 )
             })?;
-            write_private(path, key.as_bytes())
-                .map_err(|e| CliError::io("Berkas kunci", path, &e))?;
-            Ok(key)
+            match write_private(path, key.as_bytes()) {
+                Ok(()) => Ok((key, true)),
+                // Another process created it first: use that one.
+                Err(OutputError::Exists { .. }) => read_key(path).map(|k| (k, false)),
+                Err(e) => Err(key_write_error(path, &e)),
+            }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let m = format!("Key file {} not found.", path.display());
-            Err(CliError::failed(m.clone(), m))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CliError::failed(
+            format!(
+                "Berkas kunci {} tidak ada; tunjuk kunci basis data ini dengan --key-file.",
+                path.display()
+            ),
+            format!("key file {} not found", path.display()),
+        )),
         Err(e) => Err(CliError::io("Berkas kunci", path, &e)),
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+fn key_write_error(path: &Path, e: &OutputError) -> CliError {
+    let reason = match e {
+        OutputError::Io { source, .. } => timbang_core::output_file::io_reason_id(source),
+        _ => "tidak bisa dibuat di sana",
+    };
+    CliError::failed(
+        format!(
+            "Berkas kunci {} tidak bisa dibuat karena {reason}; tidak ada yang ditulis.",
+            path.display()
+        ),
+        e.to_string(),
+    )
+}
+
+fn read_key(path: &Path) -> Result<Key, CliError> {
+    use std::io::Read;
+    let not_regular = |kind: &str| {
+        bad_key(
+            path,
+            format!(
+                "Berkas kunci {} adalah {kind}, bukan berkas biasa berisi 32 bita; tunjuk berkas kunci yang benar dengan --key-file.",
+                path.display()
+            ),
+            "not a regular file",
+        )
+    };
+    let kind = |t: std::fs::FileType| {
+        if t.is_dir() {
+            "folder"
+        } else {
+            "perangkat atau pipa"
+        }
+    };
+    let meta = std::fs::metadata(path).map_err(|e| CliError::io("Berkas kunci", path, &e))?;
+    if !meta.is_file() {
+        return Err(not_regular(kind(meta.file_type())));
     }
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
+    let file = std::fs::File::open(path).map_err(|e| CliError::io("Berkas kunci", path, &e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| CliError::io("Berkas kunci", path, &e))?;
+    if !meta.is_file() {
+        return Err(not_regular(kind(meta.file_type())));
+    }
+    let mut bytes = Vec::with_capacity(33);
+    file.take(33)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::io("Berkas kunci", path, &e))?;
+    match bytes.len() {
+        32 => Key::from_bytes(&bytes).map_err(|_| {
+            bad_key(
+                path,
+                format!("Berkas kunci {} tidak sah.", path.display()),
+                "not a key",
+            )
+        }),
+        0 => Err(bad_key(
+            path,
+            format!(
+                "Berkas kunci {} kosong (mungkin sisa `init` yang gagal); bila basis data ini belum pernah dipakai, hapus berkas itu lalu ulangi, bila sudah, tunjuk kunci yang benar dengan --key-file.",
+                path.display()
+            ),
+            "empty",
+        )),
+        n => Err(bad_key(
+            path,
+            format!(
+                "Berkas kunci {} harus berisi tepat 32 bita, bukan {}.",
+                path.display(),
+                if n > 32 {
+                    "lebih".to_owned()
+                } else {
+                    n.to_string()
+                }
+            ),
+            &format!("{n} bytes instead of 32"),
+        )),
+    }
+}
+
+/// Write a new secret file atomically with mode 0600; never replaces an existing file.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    use std::io::Write;
+    let mut f = OutputFile::create_new_private(path)?;
+    f.write_all(bytes).map_err(|source| OutputError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    f.commit()
 }
 
 /// Open the facade. `create` allows a new database (init, team join); other commands need an
@@ -109,7 +200,7 @@ pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
     {
         std::fs::create_dir_all(dir).map_err(|e| CliError::io("Folder", dir, &e))?;
     }
-    let key = load_or_create_key(&key_path(&db, cli.key_file.as_deref()), create)?;
+    let (key, _) = load_or_create_key(&key_path(&db, cli.key_file.as_deref()), create)?;
     let mut t = Timbang::open(&db, &key, clock()?)?;
     t.set_kader(cli.kader.clone());
     Ok(t)

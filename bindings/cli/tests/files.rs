@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -64,6 +64,17 @@ fn run(args: &[&str]) -> Output {
     run_cmd(c)
 }
 
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -116,6 +127,24 @@ fn is_fifo(p: &Path) -> bool {
 
 const CASES: &str =
     "case_id,sex,birth_date,measure_date,weight_kg\nA,M,2024-01-01,2024-06-01,7.1\n";
+
+fn init(db: &Path) {
+    ok(&[
+        "--db",
+        s(db),
+        "init",
+        "--posyandu",
+        "Melati",
+        "--village",
+        "Sukamaju",
+        "--device",
+        "hp-1",
+    ]);
+}
+
+fn side(p: &Path, suffix: &str) -> PathBuf {
+    PathBuf::from(format!("{}{suffix}", p.display()))
+}
 
 // --- 1. anthro's output ----------------------------------------------------------------------------
 
@@ -234,4 +263,103 @@ fn anthro_input_and_output_problems_are_one_sentence_naming_the_file() {
     let o = run(&["anthro", "--input", s(&input), "--output", s(&nowhere)]);
     refused(&o, 2, &["out.csv"]);
     assert_eq!(names_in(dir.path()), ["a-folder", "cases.csv"]);
+}
+
+// --- 2. the key file ------------------------------------------------------------------------------
+
+#[test]
+fn a_key_file_that_is_a_fifo_or_a_device_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("posyandu.db");
+    let fifo = dir.path().join("key.fifo");
+    mkfifo(&fifo);
+    for key in [fifo.as_path(), Path::new("/dev/zero")] {
+        // A memory limit too, so that reading /dev/zero without a bound fails instead of filling the
+        // machine's memory.
+        let mut c = timbang_after("ulimit -v 4000000");
+        c.args([
+            "--db",
+            s(&db),
+            "--key-file",
+            s(key),
+            "init",
+            "--posyandu",
+            "Melati",
+            "--village",
+            "Sukamaju",
+            "--device",
+            "hp-1",
+        ]);
+        let o = run_cmd(c);
+        refused(&o, 2, &[s(key)]);
+    }
+    assert_eq!(names_in(dir.path()), ["key.fifo"], "nothing written");
+    assert!(is_fifo(&fifo));
+}
+
+#[test]
+fn an_empty_key_file_left_by_an_old_version_is_named_in_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("posyandu.db");
+    let key = side(&db, ".key");
+    std::fs::write(&key, b"").unwrap();
+    let o = run(&[
+        "--db",
+        s(&db),
+        "init",
+        "--posyandu",
+        "Melati",
+        "--village",
+        "Sukamaju",
+        "--device",
+        "hp-1",
+    ]);
+    let line = refused(&o, 2, &["posyandu.db.key"]);
+    assert!(line.contains("kosong"), "{line}");
+    assert_eq!(names_in(dir.path()), ["posyandu.db.key"], "nothing written");
+    // A key of the wrong length, too.
+    std::fs::write(&key, [7u8; 31]).unwrap();
+    let o = run(&[
+        "--db",
+        s(&db),
+        "init",
+        "--posyandu",
+        "Melati",
+        "--village",
+        "Sukamaju",
+        "--device",
+        "hp-1",
+    ]);
+    refused(&o, 2, &["posyandu.db.key", "32"]);
+}
+
+#[test]
+fn a_key_write_that_fails_leaves_no_key_file_behind() {
+    // A file size limit of 0 makes the first byte written fail (SIGXFSZ, or EFBIG where ignored): as a
+    // full disk would while `init` writes the new key.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("posyandu.db");
+    let key = side(&db, ".key");
+    let mut c = timbang_after("ulimit -f 0");
+    c.args([
+        "--db",
+        s(&db),
+        "init",
+        "--posyandu",
+        "Melati",
+        "--village",
+        "Sukamaju",
+        "--device",
+        "hp-1",
+    ]);
+    let o = run_cmd(c);
+    assert!(!o.status.success());
+    assert!(
+        std::fs::symlink_metadata(&key).is_err(),
+        "no key file after a failed write: {:?}",
+        names_in(dir.path())
+    );
+    // So the next `init`, with room to write, just works.
+    init(&db);
+    assert_eq!(std::fs::metadata(&key).unwrap().len(), 32);
 }
