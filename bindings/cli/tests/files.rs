@@ -142,6 +142,23 @@ fn init(db: &Path) {
     ]);
 }
 
+fn add_child(db: &Path, name: &str) -> String {
+    let out = ok(&[
+        "--db",
+        s(db),
+        "child",
+        "add",
+        "--name",
+        name,
+        "--sex",
+        "P",
+        "--dob",
+        "2024-01-10",
+        "--yes",
+    ]);
+    out.trim_end().lines().last().unwrap().trim().to_owned()
+}
+
 fn side(p: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(format!("{}{suffix}", p.display()))
 }
@@ -362,4 +379,28 @@ fn a_key_write_that_fails_leaves_no_key_file_behind() {
     // So the next `init`, with room to write, just works.
     init(&db);
     assert_eq!(std::fs::metadata(&key).unwrap().len(), 32);
+}
+
+// --- 3. the .db alone -------------------------------------------------------------------------------
+
+#[test]
+fn after_a_command_the_db_file_alone_holds_what_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("posyandu.db");
+    init(&db);
+    let id = add_child(&db, "Sari Wulandari");
+    // Copy only the .db (and the key), as someone backing up "the database" would.
+    let other = tempfile::tempdir().unwrap();
+    let copy = other.path().join("copy.db");
+    std::fs::copy(&db, &copy).unwrap();
+    std::fs::copy(side(&db, ".key"), side(&copy, ".key")).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&["--db", s(&copy), "list", "--json"])).unwrap();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["child_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id.as_str()]);
 }

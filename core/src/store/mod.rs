@@ -444,6 +444,28 @@ impl Store {
     }
 }
 
+impl Drop for Store {
+    /// Close the reader, then fold the log into the database file (`wal_checkpoint(TRUNCATE)`), so the
+    /// `.db` alone holds everything written: a copy of just that file is complete, and opening such a
+    /// copy never starts an empty posyandu in it. Errors are ignored (another process may be reading;
+    /// the log is then folded in later).
+    fn drop(&mut self) {
+        let reader = self
+            .reader
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Ok(placeholder) = Connection::open_in_memory() {
+            let _ = std::mem::replace(reader, placeholder).close();
+        }
+        let writer = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = writer.busy_timeout(std::time::Duration::from_millis(200));
+        let _ = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+}
+
 /// Heads sorted, as stored.
 pub fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
     let mut h = doc.get_heads();
