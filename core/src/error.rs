@@ -51,6 +51,12 @@ pub enum Error {
     /// The file is not a readable database; it was moved aside, not deleted.
     #[error("the database file is damaged; it was moved aside to {moved_to}")]
     Corrupt { moved_to: String },
+    /// The file is a SQLite database of another program (its `application_id` is not Timbang's, or it
+    /// has tables but no Timbang `meta`); it was refused and left exactly as it was.
+    #[error(
+        "{path} is not a Timbang database (another program's SQLite file); it was left untouched"
+    )]
+    NotOurs { path: String },
     /// A file the caller named (an output, a report) could not be read or written; not bad input.
     #[error("{message_en}")]
     File {
@@ -103,6 +109,9 @@ impl Error {
                     .into()
             }
             Self::AlreadyInitialized => "Basis data ini sudah disiapkan.".into(),
+            Self::NotOurs { path } => format!(
+                "Berkas {path} bukan basis data Timbang (mungkin milik program lain), jadi tidak dibuka dan tidak diubah."
+            ),
             Self::File { message_id, .. } => message_id.clone(),
             other => other.to_string(),
         }

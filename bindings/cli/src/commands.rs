@@ -200,8 +200,18 @@ pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
     {
         std::fs::create_dir_all(dir).map_err(|e| CliError::io("Folder", dir, &e))?;
     }
-    let (key, _) = load_or_create_key(&key_path(&db, cli.key_file.as_deref()), create)?;
-    let mut t = Timbang::open(&db, &key, clock()?)?;
+    let key_file = key_path(&db, cli.key_file.as_deref());
+    let (key, created) = load_or_create_key(&key_file, create)?;
+    let mut t = match Timbang::open(&db, &key, clock()?) {
+        Ok(t) => t,
+        Err(e) => {
+            if created && matches!(e, Error::NotOurs { .. }) {
+                // The key was made for a database that turned out not to be ours: leave nothing behind.
+                let _ = std::fs::remove_file(&key_file);
+            }
+            return Err(e.into());
+        }
+    };
     t.set_kader(cli.kader.clone());
     Ok(t)
 }

@@ -67,6 +67,9 @@ pub fn report_error(e: &CliError) -> u8 {
                 3,
             )
         }
+        // `--db` named another program's SQLite file: bad input (the person chose the wrong file),
+        // nothing was written, so exit 2 like any other bad argument.
+        CliError::Core(core @ Error::NotOurs { .. }) => (core.message_id(), core.to_string(), 2),
         CliError::Core(core) => (core.message_id(), core.to_string(), 1),
         CliError::Failed {
             message_id,

@@ -404,3 +404,39 @@ fn after_a_command_the_db_file_alone_holds_what_it_wrote() {
         .collect();
     assert_eq!(ids, [id.as_str()]);
 }
+
+// --- 4. another program's database -----------------------------------------------------------------
+
+#[test]
+fn another_program_s_sqlite_file_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("catatan.db");
+    let conn = rusqlite::Connection::open(&other).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes(text) VALUES ('jangan diubah');",
+    )
+    .unwrap();
+    drop(conn);
+    let before = std::fs::read(&other).unwrap();
+    // With a key at hand (someone pointed --db at the wrong file).
+    let key = dir.path().join("a.key");
+    std::fs::write(&key, [9u8; 32]).unwrap();
+    let o = run(&["--db", s(&other), "--key-file", s(&key), "list", "--json"]);
+    refused(&o, 2, &["catatan.db"]);
+    assert!(o.stdout.is_empty(), "no list printed");
+    // And `init`, which would create a key beside it: none is left.
+    let o = run(&[
+        "--db",
+        s(&other),
+        "init",
+        "--posyandu",
+        "Melati",
+        "--village",
+        "Sukamaju",
+        "--device",
+        "hp-1",
+    ]);
+    refused(&o, 2, &["catatan.db"]);
+    assert_eq!(std::fs::read(&other).unwrap(), before, "byte for byte");
+    assert_eq!(names_in(dir.path()), ["a.key", "catatan.db"]);
+}

@@ -34,6 +34,8 @@ pub enum StoreError {
     TooNew { found: u32, supported: u32 },
     #[error("the database file is damaged; moved aside to {0}")]
     Corrupt(PathBuf),
+    #[error("{0} is not a Timbang database; left untouched")]
+    NotOurs(PathBuf),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
     #[error("{0}")]
@@ -53,6 +55,9 @@ impl From<StoreError> for crate::Error {
             StoreError::TooNew { found, supported } => crate::Error::TooNew { found, supported },
             StoreError::Corrupt(p) => crate::Error::Corrupt {
                 moved_to: p.display().to_string(),
+            },
+            StoreError::NotOurs(p) => crate::Error::NotOurs {
+                path: p.display().to_string(),
             },
             other => crate::Error::storage(other),
         }
@@ -146,6 +151,56 @@ fn move_aside(path: &Path) -> PathBuf {
     target
 }
 
+/// Is `conn`'s database Timbang's (or new and empty)? Reads only: another program's file is left exactly
+/// as it was. Returns the `application_id` found.
+fn check_ours(conn: &Connection, path: &Path) -> Res<i32> {
+    let id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if id == migrations::APPLICATION_ID {
+        return Ok(id);
+    }
+    let not_ours = || StoreError::NotOurs(path.to_owned());
+    if id != 0 {
+        return Err(not_ours());
+    }
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables == 0 {
+        return Ok(id);
+    }
+    // Made by Timbang before the application id was set: a `meta` table with the canary, or (a first
+    // open stopped between the migrations and the canary) exactly the tables of its schema version.
+    let canary = conn
+        .query_row("SELECT 1 FROM meta WHERE key = 'canary'", [], |_| Ok(()))
+        .optional();
+    match canary {
+        Ok(Some(())) => Ok(id),
+        Err(e) if is_not_a_database(&e) => Err(e.into()),
+        Ok(None) | Err(_) if has_timbang_tables(conn)? => Ok(id),
+        Ok(None) | Err(_) => Err(not_ours()),
+    }
+}
+
+/// Are `conn`'s tables exactly those Timbang's migrations make at its `user_version`?
+fn has_timbang_tables(conn: &Connection) -> Res<bool> {
+    let v = migrations::version(conn)?;
+    if v == 0 || v > migrations::LATEST {
+        return Ok(false);
+    }
+    let tables = |c: &Connection| -> Res<Vec<String>> {
+        let mut s = c.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )?;
+        let names = s.query_map([], |r| r.get(0))?;
+        Ok(names.collect::<rusqlite::Result<_>>()?)
+    };
+    let model = Connection::open_in_memory()?;
+    migrations::migrate_to(&model, v)?;
+    Ok(tables(conn)? == tables(&model)?)
+}
+
 impl Store {
     /// Open (creating if needed) the database at `path` with the host's key. Runs migrations in one
     /// transaction; a wrong key gives [`StoreError::WrongKey`]; a damaged file is moved aside, never
@@ -154,14 +209,26 @@ impl Store {
         let seal_key = crypto::derive_key(key, b"timbang-store", b"seal-v1");
         let index_key = crypto::derive_key(key, b"timbang-store", b"index-v1");
         let sealer = Sealer::new(&seal_key);
+        let had_log = ["-wal", "-shm"]
+            .iter()
+            .any(|s| std::fs::symlink_metadata(format!("{}{s}", path.display())).is_ok());
         let writer = Connection::open(path)?;
-        match Self::prepare(&writer, &sealer) {
-            Ok(()) => {}
-            Err(StoreError::Sqlite(e)) if is_not_a_database(&e) => {
-                drop(writer);
-                return Err(StoreError::Corrupt(move_aside(path)));
+        if let Err(e) = Self::prepare(path, &writer, &sealer) {
+            let damaged = matches!(&e, StoreError::Sqlite(e) if is_not_a_database(e));
+            // A refused file stays exactly as it is: closing must not fold a log that was there into
+            // it. (A log this connection made is empty; closing removes it.)
+            if had_log {
+                let _ = writer.set_db_config(
+                    rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                    true,
+                );
             }
-            Err(e) => return Err(e),
+            drop(writer);
+            return Err(if damaged {
+                StoreError::Corrupt(move_aside(path))
+            } else {
+                e
+            });
         }
         let reader = Connection::open_with_flags(
             path,
@@ -180,7 +247,14 @@ impl Store {
         })
     }
 
-    fn prepare(conn: &Connection, sealer: &Sealer) -> Res<()> {
+    fn prepare(path: &Path, conn: &Connection, sealer: &Sealer) -> Res<()> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Another program's SQLite file is refused before anything (even the journal mode) is changed.
+        let app_id = check_ours(conn, path)?;
+        if app_id == 0 && migrations::version(conn)? == 0 {
+            // A new file: mark it as Timbang's first, so a second process opening it meanwhile sees ours.
+            conn.pragma_update(None, "application_id", migrations::APPLICATION_ID)?;
+        }
         configure(conn)?;
         // Check the key before anything is changed: a wrong key must not migrate a database.
         let check = |conn: &Connection| -> Res<bool> {
@@ -211,6 +285,10 @@ impl Store {
                 params![c],
             )?;
             check(conn)?;
+        }
+        if app_id == 0 {
+            // A database made before the application id existed; the key has just been checked.
+            conn.pragma_update(None, "application_id", migrations::APPLICATION_ID)?;
         }
         Ok(())
     }
