@@ -109,6 +109,9 @@ impl Error {
                     .into()
             }
             Self::AlreadyInitialized => "Basis data ini sudah disiapkan.".into(),
+            Self::Corrupt { moved_to } => format!(
+                "Basis data rusak, jadi dipindahkan ke {moved_to} (tidak dihapus); mulai lagi dengan `timbang team join` memakai kode dari HP lain di tim (datanya tersinkron kembali) atau `timbang init`, dan simpan berkas rusak itu untuk petugas."
+            ),
             Self::NotOurs { path } => format!(
                 "Berkas {path} bukan basis data Timbang (mungkin milik program lain), jadi tidak dibuka dan tidak diubah."
             ),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::*;
 use timbang_core::crypto::Key;
@@ -19,6 +19,10 @@ fn try_open(path: &Path, key: &Key) -> Result<Timbang, Error> {
         key,
         std::sync::Arc::new(timbang_core::FixedDate(d(TODAY))),
     )
+}
+
+fn side(path: &Path, suffix: &str) -> PathBuf {
+    PathBuf::from(format!("{}{suffix}", path.display()))
 }
 
 fn application_id(path: &Path) -> i32 {
@@ -130,4 +134,85 @@ fn another_program_s_sqlite_file_is_refused_and_left_byte_for_byte() {
         before,
         "nothing added, changed or left beside"
     );
+}
+
+/// A database with data in both the `.db` and the `-wal`, copied into `to` while a connection is open
+/// (so the copy has its `-wal`), then the copy's `.db` cut to half its length.
+fn truncated_copy(db: &Path, to: &Path) -> PathBuf {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(
+        "PRAGMA wal_autocheckpoint = 0; INSERT INTO meta(key, value) VALUES ('test-only', randomblob(50));",
+    )
+    .unwrap();
+    let copy = to.join("timbang.db");
+    std::fs::copy(db, &copy).unwrap();
+    std::fs::copy(side(db, "-wal"), side(&copy, "-wal")).unwrap();
+    drop(conn);
+    let len = std::fs::metadata(&copy).unwrap().len();
+    assert!(len > 8 * 4096, "data in the .db file");
+    assert!(std::fs::metadata(side(&copy, "-wal")).unwrap().len() > 0);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&copy)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    copy
+}
+
+#[test]
+fn a_database_cut_short_under_its_wal_is_moved_aside_with_the_wal() {
+    let p = phone("hp-1");
+    for i in 0..40 {
+        p.t.register_child(
+            child(&format!("Anak Nomor {i}"), Sex::Female, "2024-01-01"),
+            true,
+        )
+        .unwrap();
+    }
+    drop(p.t);
+    let dir = tempfile::tempdir().unwrap();
+    let copy = truncated_copy(&p.path, dir.path());
+    let db_bytes = std::fs::read(&copy).unwrap();
+    let wal_bytes = std::fs::read(side(&copy, "-wal")).unwrap();
+    let err = try_open(&copy, &p.key).unwrap_err();
+    let Error::Corrupt { moved_to } = &err else {
+        panic!("{err:?}")
+    };
+    let moved = PathBuf::from(moved_to);
+    assert!(
+        moved
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("timbang.db.corrupt-")
+    );
+    assert!(!copy.exists() && !side(&copy, "-wal").exists());
+    // Moved exactly as they were: the log was not folded into the damaged file.
+    assert_eq!(std::fs::read(&moved).unwrap(), db_bytes);
+    assert_eq!(std::fs::read(side(&moved, "-wal")).unwrap(), wal_bytes);
+    // The next open starts a fresh database beside them.
+    let t = open(&copy, &p.key);
+    assert!(t.village_list().unwrap().is_empty());
+}
+
+#[test]
+fn a_second_damaged_file_in_the_same_second_does_not_replace_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("timbang.db");
+    let key = Key::make_random().unwrap();
+    let mut moved = Vec::new();
+    for i in 0..2 {
+        std::fs::write(&path, format!("not a database, number {i}").repeat(200)).unwrap();
+        let Err(Error::Corrupt { moved_to }) = try_open(&path, &key) else {
+            panic!("refused")
+        };
+        moved.push(moved_to);
+    }
+    assert_ne!(moved[0], moved[1]);
+    for (i, m) in moved.iter().enumerate() {
+        let text = std::fs::read_to_string(m).unwrap();
+        assert!(text.starts_with(&format!("not a database, number {i}")));
+    }
 }

@@ -440,3 +440,57 @@ fn another_program_s_sqlite_file_is_refused_and_left_untouched() {
     assert_eq!(std::fs::read(&other).unwrap(), before, "byte for byte");
     assert_eq!(names_in(dir.path()), ["a.key", "catatan.db"]);
 }
+
+// --- 5. a damaged database ------------------------------------------------------------------------
+
+#[test]
+fn a_database_cut_short_under_its_wal_is_moved_aside_with_the_wal_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("posyandu.db");
+    init(&db);
+    for i in 0..12 {
+        add_child(&db, &format!("Anak Nomor {i}"));
+    }
+    // Write once more through a connection held open while the files are copied, so the copy has a
+    // -wal (as a backup taken while the app runs would), then cut the copy's .db to half.
+    let damaged_dir = tempfile::tempdir().unwrap();
+    let copy = damaged_dir.path().join("posyandu.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0; INSERT INTO meta(key, value) VALUES ('test-only', randomblob(50));")
+            .unwrap();
+        std::fs::copy(&db, &copy).unwrap();
+        std::fs::copy(side(&db, "-wal"), side(&copy, "-wal")).unwrap();
+        std::fs::copy(side(&db, ".key"), side(&copy, ".key")).unwrap();
+    }
+    let len = std::fs::metadata(&copy).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&copy)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let db_bytes = std::fs::read(&copy).unwrap();
+    let wal_bytes = std::fs::read(side(&copy, "-wal")).unwrap();
+    assert!(!wal_bytes.is_empty());
+
+    let o = run(&["--db", s(&copy), "list"]);
+    let line = refused(&o, 1, &["posyandu.db.corrupt-"]);
+    assert!(line.contains("rusak"), "{line}");
+    let names = names_in(damaged_dir.path());
+    let moved = names
+        .iter()
+        .find(|n| {
+            n.starts_with("posyandu.db.corrupt-") && !n.ends_with("-wal") && !n.ends_with("-shm")
+        })
+        .unwrap_or_else(|| panic!("moved aside: {names:?}"));
+    let moved = damaged_dir.path().join(moved);
+    assert!(line.contains(moved.file_name().unwrap().to_str().unwrap()));
+    // Nothing deleted, nothing folded in: both files exactly as they were.
+    assert_eq!(std::fs::read(&moved).unwrap(), db_bytes);
+    assert_eq!(std::fs::read(side(&moved, "-wal")).unwrap(), wal_bytes);
+    assert!(!copy.exists() && !side(&copy, "-wal").exists());
+    // The next command says the database is not set up (the way forward is in the first message).
+    let o = run(&["--db", s(&copy), "list"]);
+    refused(&o, 1, &[]);
+}

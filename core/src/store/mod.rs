@@ -4,6 +4,7 @@
 //! transaction that stores them ([`projection`]), so the two never disagree. Personal fields are sealed
 //! with a key derived from the host's 32-byte key; a canary in `meta` tells a wrong key from damage.
 
+mod damage;
 pub mod migrations;
 pub mod projection;
 pub mod sync;
@@ -138,17 +139,45 @@ fn is_not_a_database(e: &rusqlite::Error) -> bool {
     )
 }
 
-fn move_aside(path: &Path) -> PathBuf {
+/// Move a damaged database and its `-wal` and `-shm` aside, to `<path>.corrupt-<time>` (with `-2`,
+/// `-3`, ... when that name is taken: nothing is ever replaced or deleted) and `<that>-wal`/`-shm`. No
+/// connection may be open on it (closing one would fold the log into the damaged file).
+fn move_aside(path: &Path) -> Res<PathBuf> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-    let target = PathBuf::from(format!("{}.corrupt-{stamp}", path.display()));
-    let _ = std::fs::rename(path, &target);
+    let taken = |t: &Path| {
+        ["", "-wal", "-shm"]
+            .iter()
+            .any(|s| std::fs::symlink_metadata(format!("{}{s}", t.display())).is_ok())
+    };
+    let mut target = PathBuf::from(format!("{}.corrupt-{stamp}", path.display()));
+    let mut n = 1;
+    while taken(&target) {
+        n += 1;
+        target = PathBuf::from(format!("{}.corrupt-{stamp}-{n}", path.display()));
+    }
+    std::fs::rename(path, &target).map_err(|e| {
+        StoreError::Other(format!(
+            "the database file is damaged and could not be moved aside: {e}"
+        ))
+    })?;
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {
             let _ = std::fs::rename(&side, format!("{}{suffix}", target.display()));
         }
     }
-    target
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = crate::output_file::sync_folder(dir);
+    }
+    Ok(target)
+}
+
+/// The damage SQLite reports, and a file cut short under its log ([`damage`]).
+fn damaged() -> StoreError {
+    StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+        Some("the database file is shorter than its write-ahead log says".into()),
+    ))
 }
 
 /// Is `conn`'s database Timbang's (or new and empty)? Reads only: another program's file is left exactly
@@ -215,9 +244,9 @@ impl Store {
         let writer = Connection::open(path)?;
         if let Err(e) = Self::prepare(path, &writer, &sealer) {
             let damaged = matches!(&e, StoreError::Sqlite(e) if is_not_a_database(e));
-            // A refused file stays exactly as it is: closing must not fold a log that was there into
-            // it. (A log this connection made is empty; closing removes it.)
-            if had_log {
+            // A damaged or refused file stays exactly as it is: closing must not fold a log that was
+            // there into it. (A log this connection made is empty; closing removes it.)
+            if damaged || had_log {
                 let _ = writer.set_db_config(
                     rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
                     true,
@@ -225,7 +254,7 @@ impl Store {
             }
             drop(writer);
             return Err(if damaged {
-                StoreError::Corrupt(move_aside(path))
+                StoreError::Corrupt(move_aside(path)?)
             } else {
                 e
             });
@@ -251,6 +280,9 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Another program's SQLite file is refused before anything (even the journal mode) is changed.
         let app_id = check_ours(conn, path)?;
+        if damage::truncated_under_wal(path) {
+            return Err(damaged());
+        }
         if app_id == 0 && migrations::version(conn)? == 0 {
             // A new file: mark it as Timbang's first, so a second process opening it meanwhile sees ours.
             conn.pragma_update(None, "application_id", migrations::APPLICATION_ID)?;
