@@ -109,6 +109,9 @@ impl Error {
                     .into()
             }
             Self::AlreadyInitialized => "Basis data ini sudah disiapkan.".into(),
+            Self::TooNew { found, supported } => format!(
+                "Basis data ini dibuat oleh versi Timbang yang lebih baru (skema {found}, aplikasi ini {supported}), jadi tidak diubah; perbarui aplikasi."
+            ),
             Self::Corrupt { moved_to } => format!(
                 "Basis data rusak, jadi dipindahkan ke {moved_to} (tidak dihapus); mulai lagi dengan `timbang team join` memakai kode dari HP lain di tim (datanya tersinkron kembali) atau `timbang init`, dan simpan berkas rusak itu untuk petugas."
             ),
@@ -116,8 +119,48 @@ impl Error {
                 "Berkas {path} bukan basis data Timbang (mungkin milik program lain), jadi tidak dibuka dan tidak diubah."
             ),
             Self::File { message_id, .. } => message_id.clone(),
-            other => other.to_string(),
+            Self::Storage { message } => format!(
+                "Basis data tidak bisa dibaca atau ditulis: {}.",
+                storage_reason_id(message)
+            ),
+            Self::Sync { message, retryable } => {
+                let m = message.to_ascii_lowercase();
+                if m.contains("not paired") {
+                    "Sinkronisasi gagal: HP lain itu bukan anggota tim posyandu ini.".into()
+                } else if m.contains("authentication") {
+                    "Sinkronisasi dihentikan: ada data dari HP lain yang gagal diperiksa keasliannya."
+                        .into()
+                } else if *retryable {
+                    "Sinkronisasi dengan HP lain gagal karena sambungan terputus atau tidak tersambung; coba lagi."
+                        .into()
+                } else {
+                    "Sinkronisasi dengan HP lain gagal.".into()
+                }
+            }
         }
+    }
+}
+
+/// Why a storage operation failed, in Bahasa Indonesia, from the English message of a storage error
+/// (SQLite's messages are stable). Used after "Basis data ... tidak bisa dibaca atau ditulis: ".
+pub fn storage_reason_id(message_en: &str) -> &'static str {
+    let m = message_en.to_ascii_lowercase();
+    if m.contains("disk is full") || m.contains("no space") {
+        "penyimpanan penuh"
+    } else if m.contains("readonly") || m.contains("read-only") || m.contains("read only") {
+        "penyimpanan hanya bisa dibaca"
+    } else if m.contains("locked") || m.contains("busy") {
+        "sedang dipakai program lain, coba lagi sebentar"
+    } else if m.contains("unable to open") || m.contains("cannot open") {
+        "berkasnya tidak bisa dibuka"
+    } else if m.contains("permission denied") || m.contains("access permission") {
+        "izin ditolak"
+    } else if m.contains("disk i/o") || m.contains("i/o error") {
+        "penyimpanan gagal dibaca atau ditulis"
+    } else if m.contains("malformed") || m.contains("corrupt") || m.contains("crypto") {
+        "isinya rusak"
+    } else {
+        "kesalahan penyimpanan"
     }
 }
 

@@ -38,6 +38,13 @@ fn default_db() -> Result<PathBuf, CliError> {
     Ok(dirs.data_dir().join("timbang.db"))
 }
 
+fn db_path(cli: &Cli) -> Result<PathBuf, CliError> {
+    match &cli.db {
+        Some(p) => Ok(p.clone()),
+        None => default_db(),
+    }
+}
+
 fn key_path(db: &Path, key_file: Option<&Path>) -> PathBuf {
     key_file.map_or_else(
         || PathBuf::from(format!("{}.key", db.display())),
@@ -185,13 +192,32 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     f.commit()
 }
 
+/// Refuse a `--db` that exists but is not a regular file (a folder, a FIFO, a device) before any file
+/// is created.
+fn check_db_path(db: &Path) -> Result<(), CliError> {
+    match std::fs::metadata(db) {
+        Ok(m) if !m.is_file() => Err(CliError::Core(Error::invalid(
+            "db",
+            format!(
+                "Basis data {} adalah {}, bukan berkas; pilih berkas basis data dengan --db.",
+                db.display(),
+                if m.is_dir() {
+                    "folder"
+                } else {
+                    "perangkat atau pipa"
+                }
+            ),
+            format!("--db {} is not a regular file", db.display()),
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Open the facade. `create` allows a new database (init, team join); other commands need an
 /// existing one, so a typo in `--db` does not leave empty databases around.
 pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
-    let db = match &cli.db {
-        Some(p) => p.clone(),
-        None => default_db()?,
-    };
+    let db = db_path(cli)?;
+    check_db_path(&db)?;
     if !create && !db.exists() {
         return Err(CliError::Core(Error::NotInitialized));
     }
@@ -216,35 +242,81 @@ pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
     Ok(t)
 }
 
+/// Name the database (and its key) in the errors that are about it.
+fn about_db(e: CliError, cli: &Cli) -> CliError {
+    let Ok(db) = db_path(cli) else {
+        return e;
+    };
+    let db_name = db.display();
+    match e {
+        CliError::Core(Error::NotInitialized) => CliError::failed(
+            format!(
+                "Basis data {db_name} belum disiapkan: jalankan `timbang init` atau `timbang team join` dulu."
+            ),
+            Error::NotInitialized.to_string(),
+        ),
+        CliError::Core(Error::AlreadyInitialized) => CliError::failed(
+            format!("Basis data {db_name} sudah disiapkan."),
+            Error::AlreadyInitialized.to_string(),
+        ),
+        CliError::Core(Error::WrongKey) => CliError::failed(
+            format!(
+                "Kunci {} tidak cocok dengan basis data {db_name}.",
+                key_path(&db, cli.key_file.as_deref()).display()
+            ),
+            Error::WrongKey.to_string(),
+        ),
+        CliError::Core(e @ Error::TooNew { found, supported }) => CliError::failed(
+            format!(
+                "Basis data {db_name} dibuat oleh versi Timbang yang lebih baru (skema {found}, aplikasi ini {supported}), jadi tidak diubah; perbarui aplikasi."
+            ),
+            e.to_string(),
+        ),
+        CliError::Core(Error::Storage { message }) => CliError::failed(
+            format!(
+                "Basis data {db_name} tidak bisa dibaca atau ditulis: {}.",
+                timbang_core::error::storage_reason_id(&message)
+            ),
+            message,
+        ),
+        other => other,
+    }
+}
+
 /// Run the parsed command.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    let uses_db = !matches!(cli.command, Command::Demo(_) | Command::Anthro { .. });
+    dispatch(&cli).map_err(|e| if uses_db { about_db(e, &cli) } else { e })
+}
+
+fn dispatch(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Demo(args) => crate::demo::run(args),
-        Command::Init(args) => init(&cli, args),
-        Command::Child(ChildCommand::Add(args)) => child_add(&cli, args),
-        Command::Child(ChildCommand::Show { id, json }) => child_show(&cli, id, *json),
+        Command::Init(args) => init(cli, args),
+        Command::Child(ChildCommand::Add(args)) => child_add(cli, args),
+        Command::Child(ChildCommand::Show { id, json }) => child_show(cli, id, *json),
         Command::Child(ChildCommand::Merge {
             keep_id,
             duplicate_id,
             json,
-        }) => child_merge(&cli, keep_id, duplicate_id, *json),
-        Command::Visit(VisitCommand::Add(args)) => visit_add(&cli, args),
+        }) => child_merge(cli, keep_id, duplicate_id, *json),
+        Command::Visit(VisitCommand::Add(args)) => visit_add(cli, args),
         Command::Visit(VisitCommand::Delete { id, date }) => {
             let id = ChildId::parse(id)?;
             let date = domain::parse_date("date", "Tanggal kunjungan", date)?;
-            let t = open(&cli, false)?;
+            let t = open(cli, false)?;
             t.delete_visit(&id, date)?;
             line(format!(
                 "Kunjungan {date} dihapus (tetap tersimpan di riwayat)."
             ));
             Ok(())
         }
-        Command::List(a) => list(&cli, a.json),
-        Command::Conflicts(a) => conflicts(&cli, a.json),
-        Command::Resolve { conflict_id, value } => resolve(&cli, conflict_id, value),
+        Command::List(a) => list(cli, a.json),
+        Command::Conflicts(a) => conflicts(cli, a.json),
+        Command::Resolve { conflict_id, value } => resolve(cli, conflict_id, value),
         Command::Anthro { input, output } => anthro(input, output),
         Command::Team(TeamCommand::Invite) => {
-            let t = open(&cli, false)?;
+            let t = open(cli, false)?;
             let code = t.team_invite()?;
             line("Kode pasangan untuk HP lain di posyandu ini (rahasiakan):");
             line(code);
@@ -252,17 +324,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Team(TeamCommand::Join { code, device }) => {
             Timbang::validate_join(code, device)?;
-            let t = open(&cli, true)?;
+            let t = open(cli, true)?;
             let s = t.team_join(code, device)?;
             line(format!("Perangkat {} bergabung dengan tim.", s.device_name));
             line(s.device_id);
             Ok(())
         }
         Command::Peer(PeerCommand::Serve { listen, once, json }) => {
-            peer_serve(&cli, listen, *once, *json)
+            peer_serve(cli, listen, *once, *json)
         }
         Command::Peer(PeerCommand::Sync { connect, json }) => {
-            let t = open(&cli, false)?;
+            let t = open(cli, false)?;
             let r = t.peer_sync_tcp(connect)?;
             print_peer(&r, *json)
         }

@@ -492,5 +492,65 @@ fn a_database_cut_short_under_its_wal_is_moved_aside_with_the_wal_and_reported()
     assert!(!copy.exists() && !side(&copy, "-wal").exists());
     // The next command says the database is not set up (the way forward is in the first message).
     let o = run(&["--db", s(&copy), "list"]);
-    refused(&o, 1, &[]);
+    refused(&o, 1, &["posyandu.db"]);
+}
+
+// --- 6. messages about files ----------------------------------------------------------------------
+
+#[test]
+fn a_db_that_is_a_folder_is_named_in_one_sentence_and_nothing_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("posyandu-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let o = run(&["--db", s(&folder), "list"]);
+    refused(&o, 2, &["posyandu-folder"]);
+    let o = run(&[
+        "--db",
+        s(&folder),
+        "init",
+        "--posyandu",
+        "Melati",
+        "--village",
+        "Sukamaju",
+        "--device",
+        "hp-1",
+    ]);
+    refused(&o, 2, &["posyandu-folder"]);
+    assert_eq!(names_in(dir.path()), ["posyandu-folder"]);
+    assert!(names_in(&folder).is_empty());
+}
+
+#[test]
+fn key_file_problems_are_named_in_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("posyandu.db");
+    init(&db);
+    // Missing.
+    let missing = dir.path().join("missing.key");
+    let o = run(&["--db", s(&db), "--key-file", s(&missing), "list"]);
+    refused(&o, 1, &["missing.key"]);
+    // A folder.
+    let folder = dir.path().join("key-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let o = run(&["--db", s(&db), "--key-file", s(&folder), "list"]);
+    refused(&o, 2, &["key-folder"]);
+    // Another database's key.
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, [3u8; 32]).unwrap();
+    let o = run(&["--db", s(&db), "--key-file", s(&other), "list"]);
+    refused(&o, 1, &["other.key", "posyandu.db"]);
+}
+
+#[test]
+fn a_storage_failure_is_one_sentence_naming_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("posyandu.db");
+    init(&db);
+    // Damage the schema behind Timbang's back: the village list's table is gone.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF; DROP TABLE child_status;")
+        .unwrap();
+    drop(conn);
+    let o = run(&["--db", s(&db), "list"]);
+    refused(&o, 1, &["posyandu.db"]);
 }
