@@ -52,6 +52,19 @@ pub enum Error {
     /// The file is not a readable database; it was moved aside, not deleted.
     #[error("the database file is damaged; it was moved aside to {moved_to}")]
     Corrupt { moved_to: String },
+    /// The file is a SQLite database of another program (its `application_id` is not Timbang's, or it
+    /// has tables but no Timbang `meta`); it was refused and left exactly as it was.
+    #[error(
+        "{path} is not a Timbang database (another program's SQLite file); it was left untouched"
+    )]
+    NotOurs { path: String },
+    /// A file the caller named (an output, a report) could not be read or written; not bad input.
+    #[error("{message_en}")]
+    File {
+        path: String,
+        message_id: String,
+        message_en: String,
+    },
     /// A peer or network failure. `retryable`: trying again later (another session, when the signal is
     /// back) can succeed; false when the other side refused us (not paired, tampered, protocol).
     #[error("sync failed: {message}")]
@@ -134,22 +147,58 @@ impl Error {
             }
             Self::AlreadyInitialized => "Basis data ini sudah disiapkan.".into(),
             Self::Interrupted => "Pekerjaan dihentikan; jalankan lagi untuk melanjutkan.".into(),
-            Self::TooNew { .. } => {
-                "Basis data ini dibuat oleh versi Timbang yang lebih baru; perbarui aplikasi.".into()
-            }
-            Self::Corrupt { moved_to } => format!(
-                "Berkas basis data rusak dan sudah dipindahkan ke {moved_to}; pulihkan dari cadangan atau sinkron ulang dari HP lain."
+            Self::TooNew { found, supported } => format!(
+                "Basis data ini dibuat oleh versi Timbang yang lebih baru (skema {found}, aplikasi ini {supported}), jadi tidak diubah; perbarui aplikasi."
             ),
-            Self::Sync { retryable, .. } => if *retryable {
-                "Sinkron terputus; apa yang sudah diterima tetap tersimpan, coba lagi."
-            } else {
-                "Sinkron ditolak: HP lain bukan anggota tim ini atau datanya rusak di jalan."
-            }
-            .into(),
-            Self::Storage { .. } => {
-                "Penyimpanan gagal; tidak ada yang berubah. Coba lagi atau jalankan `timbang check`.".into()
+            Self::Corrupt { moved_to } => format!(
+                "Basis data rusak, jadi dipindahkan ke {moved_to} (tidak dihapus); mulai lagi dengan `timbang team join` memakai kode dari HP lain di tim (datanya tersinkron kembali) atau `timbang init`, dan simpan berkas rusak itu untuk petugas."
+            ),
+            Self::NotOurs { path } => format!(
+                "Berkas {path} bukan basis data Timbang (mungkin milik program lain), jadi tidak dibuka dan tidak diubah."
+            ),
+            Self::File { message_id, .. } => message_id.clone(),
+            Self::Storage { message, .. } => format!(
+                "Basis data tidak bisa dibaca atau ditulis: {}.",
+                storage_reason_id(message)
+            ),
+            Self::Sync { message, retryable } => {
+                let m = message.to_ascii_lowercase();
+                if m.contains("not paired") {
+                    "Sinkronisasi gagal: HP lain itu bukan anggota tim posyandu ini.".into()
+                } else if m.contains("authentication") {
+                    "Sinkronisasi dihentikan: ada data dari HP lain yang gagal diperiksa keasliannya."
+                        .into()
+                } else if *retryable {
+                    "Sinkronisasi dengan HP lain gagal karena sambungan terputus atau tidak tersambung; coba lagi."
+                        .into()
+                } else {
+                    "Sinkronisasi dengan HP lain gagal.".into()
+                }
             }
         }
+    }
+}
+
+/// Why a storage operation failed, in Bahasa Indonesia, from the English message of a storage error
+/// (SQLite's messages are stable). Used after "Basis data ... tidak bisa dibaca atau ditulis: ".
+pub fn storage_reason_id(message_en: &str) -> &'static str {
+    let m = message_en.to_ascii_lowercase();
+    if m.contains("disk is full") || m.contains("no space") {
+        "penyimpanan penuh"
+    } else if m.contains("readonly") || m.contains("read-only") || m.contains("read only") {
+        "penyimpanan hanya bisa dibaca"
+    } else if m.contains("locked") || m.contains("busy") {
+        "sedang dipakai program lain, coba lagi sebentar"
+    } else if m.contains("unable to open") || m.contains("cannot open") {
+        "berkasnya tidak bisa dibuka"
+    } else if m.contains("permission denied") || m.contains("access permission") {
+        "izin ditolak"
+    } else if m.contains("disk i/o") || m.contains("i/o error") {
+        "penyimpanan gagal dibaca atau ditulis"
+    } else if m.contains("malformed") || m.contains("corrupt") || m.contains("crypto") {
+        "isinya rusak"
+    } else {
+        "kesalahan penyimpanan"
     }
 }
 
@@ -166,6 +215,9 @@ impl From<crate::store::StoreError> for Error {
             StoreError::TooNew { found, supported } => Error::TooNew { found, supported },
             StoreError::Corrupt(p) => Error::Corrupt {
                 moved_to: p.display().to_string(),
+            },
+            StoreError::NotOurs(p) => Error::NotOurs {
+                path: p.display().to_string(),
             },
             StoreError::NotInitialized => Error::NotInitialized,
             StoreError::Interrupted => Error::Interrupted,

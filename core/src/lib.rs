@@ -15,6 +15,7 @@ pub mod error;
 pub mod growth;
 pub mod host;
 pub mod interrupt;
+pub mod output_file;
 pub mod peer;
 
 #[cfg(not(feature = "testing"))]

@@ -10,6 +10,8 @@ use timbang_core::domain::{self, ChildId, NewChild, VisitEntry};
 use timbang_core::host::{Clock, SystemClock};
 use timbang_core::{Error, FixedDate, Timbang};
 
+use timbang_core::output_file::{OutputError, OutputFile};
+
 use crate::output::{self, CliError, line, num};
 use crate::{
     ChildAddArgs, ChildCommand, Cli, Command, InitArgs, PeerCommand, TeamCommand, VisitAddArgs,
@@ -28,9 +30,20 @@ pub fn clock() -> Result<Arc<dyn Clock>, CliError> {
 }
 
 fn default_db() -> Result<PathBuf, CliError> {
-    let dirs = directories::ProjectDirs::from("id", "Timbang", "timbang")
-        .ok_or_else(|| CliError::Other("no data directory on this platform; use --db".into()))?;
+    let dirs = directories::ProjectDirs::from("id", "Timbang", "timbang").ok_or_else(|| {
+        CliError::failed(
+            "Sistem ini tidak punya folder data untuk aplikasi; pilih berkas basis data dengan --db.",
+            "no data directory on this platform; use --db",
+        )
+    })?;
     Ok(dirs.data_dir().join("timbang.db"))
+}
+
+fn db_path(cli: &Cli) -> Result<PathBuf, CliError> {
+    match &cli.db {
+        Some(p) => Ok(p.clone()),
+        None => default_db(),
+    }
 }
 
 fn key_path(db: &Path, key_file: Option<&Path>) -> PathBuf {
@@ -40,98 +53,271 @@ fn key_path(db: &Path, key_file: Option<&Path>) -> PathBuf {
     )
 }
 
-/// Read the key file, or create one (mode 0600) when `create` and it does not exist.
-pub fn load_or_create_key(path: &Path, create: bool) -> Result<Key, CliError> {
-    match std::fs::read(path) {
-        Ok(bytes) => Key::from_bytes(&bytes).map_err(|_| {
-            CliError::Other(format!(
-                "The key file {} must hold exactly 32 bytes.",
-                path.display()
-            ))
-        }),
+/// A key file that is not what it must be: bad input (exit 2), named in one sentence.
+fn bad_key(path: &Path, message_id: String, message_en: &str) -> CliError {
+    CliError::Core(Error::invalid(
+        "key_file",
+        message_id,
+        format!("key file {}: {message_en}", path.display()),
+    ))
+}
+
+/// Read the key file, or create one (mode 0600) when `create` and it does not exist. Returns the key
+/// and whether this call created the file.
+///
+/// Only a regular file is read (checked before opening, so a FIFO cannot hang the command) and at most
+/// 33 bytes of it (so `/dev/zero` cannot fill the memory); exactly 32 are required. A new key is written
+/// to a temporary file beside it, synced and linked into place, so a failed create (a full disk) leaves
+/// no key file, and two `init`s at once end up with the same key.
+pub fn load_or_create_key(path: &Path, create: bool) -> Result<(Key, bool), CliError> {
+    match std::fs::metadata(path) {
+        Ok(_) => read_key(path).map(|k| (k, false)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             if let Some(dir) = path.parent()
                 && !dir.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(dir)?;
+                std::fs::create_dir_all(dir).map_err(|e| CliError::io("Folder", dir, &e))?;
             }
-            let key = Key::make_random().map_err(|e| CliError::Other(e.to_string()))?;
-            write_private(path, key.as_bytes())?;
-            Ok(key)
+            let key = Key::make_random().map_err(|e| {
+                CliError::failed(
+                    "Kunci baru tidak bisa dibuat: sistem tidak memberi bilangan acak.",
+                    e.to_string(),
+                )
+            })?;
+            match write_private(path, key.as_bytes()) {
+                Ok(()) => Ok((key, true)),
+                // Another process created it first: use that one.
+                Err(OutputError::Exists { .. }) => read_key(path).map(|k| (k, false)),
+                Err(e) => Err(key_write_error(path, &e)),
+            }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CliError::Other(format!(
-            "Key file {} not found.",
-            path.display()
-        ))),
-        Err(e) => Err(e.into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CliError::failed(
+            format!(
+                "Berkas kunci {} tidak ada; tunjuk kunci basis data ini dengan --key-file.",
+                path.display()
+            ),
+            format!("key file {} not found", path.display()),
+        )),
+        Err(e) => Err(CliError::io("Berkas kunci", path, &e)),
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+fn key_write_error(path: &Path, e: &OutputError) -> CliError {
+    let reason = match e {
+        OutputError::Io { source, .. } => timbang_core::output_file::io_reason_id(source),
+        _ => "tidak bisa dibuat di sana",
+    };
+    CliError::failed(
+        format!(
+            "Berkas kunci {} tidak bisa dibuat karena {reason}; tidak ada yang ditulis.",
+            path.display()
+        ),
+        e.to_string(),
+    )
+}
+
+fn read_key(path: &Path) -> Result<Key, CliError> {
+    use std::io::Read;
+    let not_regular = |kind: &str| {
+        bad_key(
+            path,
+            format!(
+                "Berkas kunci {} adalah {kind}, bukan berkas biasa berisi 32 bita; tunjuk berkas kunci yang benar dengan --key-file.",
+                path.display()
+            ),
+            "not a regular file",
+        )
+    };
+    let kind = |t: std::fs::FileType| {
+        if t.is_dir() {
+            "folder"
+        } else {
+            "perangkat atau pipa"
+        }
+    };
+    let meta = std::fs::metadata(path).map_err(|e| CliError::io("Berkas kunci", path, &e))?;
+    if !meta.is_file() {
+        return Err(not_regular(kind(meta.file_type())));
     }
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
+    let file = std::fs::File::open(path).map_err(|e| CliError::io("Berkas kunci", path, &e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| CliError::io("Berkas kunci", path, &e))?;
+    if !meta.is_file() {
+        return Err(not_regular(kind(meta.file_type())));
+    }
+    let mut bytes = Vec::with_capacity(33);
+    file.take(33)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::io("Berkas kunci", path, &e))?;
+    match bytes.len() {
+        32 => Key::from_bytes(&bytes).map_err(|_| {
+            bad_key(
+                path,
+                format!("Berkas kunci {} tidak sah.", path.display()),
+                "not a key",
+            )
+        }),
+        0 => Err(bad_key(
+            path,
+            format!(
+                "Berkas kunci {} kosong (mungkin sisa `init` yang gagal); bila basis data ini belum pernah dipakai, hapus berkas itu lalu ulangi, bila sudah, tunjuk kunci yang benar dengan --key-file.",
+                path.display()
+            ),
+            "empty",
+        )),
+        n => Err(bad_key(
+            path,
+            format!(
+                "Berkas kunci {} harus berisi tepat 32 bita, bukan {}.",
+                path.display(),
+                if n > 32 {
+                    "lebih".to_owned()
+                } else {
+                    n.to_string()
+                }
+            ),
+            &format!("{n} bytes instead of 32"),
+        )),
+    }
+}
+
+/// Write a new secret file atomically with mode 0600; never replaces an existing file.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    use std::io::Write;
+    let mut f = OutputFile::create_new_private(path)?;
+    f.write_all(bytes).map_err(|source| OutputError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    f.commit()
+}
+
+/// Refuse a `--db` that exists but is not a regular file (a folder, a FIFO, a device) before any file
+/// is created.
+fn check_db_path(db: &Path) -> Result<(), CliError> {
+    match std::fs::metadata(db) {
+        Ok(m) if !m.is_file() => Err(CliError::Core(Error::invalid(
+            "db",
+            format!(
+                "Basis data {} adalah {}, bukan berkas; pilih berkas basis data dengan --db.",
+                db.display(),
+                if m.is_dir() {
+                    "folder"
+                } else {
+                    "perangkat atau pipa"
+                }
+            ),
+            format!("--db {} is not a regular file", db.display()),
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Open the facade. `create` allows a new database (init, team join); other commands need an
 /// existing one, so a typo in `--db` does not leave empty databases around.
 pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
-    let db = match &cli.db {
-        Some(p) => p.clone(),
-        None => default_db()?,
-    };
+    let db = db_path(cli)?;
+    check_db_path(&db)?;
     if !create && !db.exists() {
         return Err(CliError::Core(Error::NotInitialized));
     }
     if let Some(dir) = db.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| CliError::io("Folder", dir, &e))?;
     }
-    let key = load_or_create_key(&key_path(&db, cli.key_file.as_deref()), create)?;
-    let t = Timbang::open(&db, &key, clock()?)?;
+    let key_file = key_path(&db, cli.key_file.as_deref());
+    let (key, created) = load_or_create_key(&key_file, create)?;
+    let t = match Timbang::open(&db, &key, clock()?) {
+        Ok(t) => t,
+        Err(e) => {
+            if created && matches!(e, Error::NotOurs { .. }) {
+                // The key was made for a database that turned out not to be ours: leave nothing behind.
+                let _ = std::fs::remove_file(&key_file);
+            }
+            return Err(e.into());
+        }
+    };
     t.set_kader(cli.kader.clone());
     Ok(t)
 }
 
+/// Name the database (and its key) in the errors that are about it.
+fn about_db(e: CliError, cli: &Cli) -> CliError {
+    let Ok(db) = db_path(cli) else {
+        return e;
+    };
+    let db_name = db.display();
+    match e {
+        CliError::Core(Error::NotInitialized) => CliError::failed(
+            format!(
+                "Basis data {db_name} belum disiapkan: jalankan `timbang init` atau `timbang team join` dulu."
+            ),
+            Error::NotInitialized.to_string(),
+        ),
+        CliError::Core(Error::AlreadyInitialized) => CliError::failed(
+            format!("Basis data {db_name} sudah disiapkan."),
+            Error::AlreadyInitialized.to_string(),
+        ),
+        CliError::Core(Error::WrongKey) => CliError::failed(
+            format!(
+                "Kunci {} tidak cocok dengan basis data {db_name}.",
+                key_path(&db, cli.key_file.as_deref()).display()
+            ),
+            Error::WrongKey.to_string(),
+        ),
+        CliError::Core(e @ Error::TooNew { found, supported }) => CliError::failed(
+            format!(
+                "Basis data {db_name} dibuat oleh versi Timbang yang lebih baru (skema {found}, aplikasi ini {supported}), jadi tidak diubah; perbarui aplikasi."
+            ),
+            e.to_string(),
+        ),
+        CliError::Core(Error::Storage { message, .. }) => CliError::failed(
+            format!(
+                "Basis data {db_name} tidak bisa dibaca atau ditulis: {}.",
+                timbang_core::error::storage_reason_id(&message)
+            ),
+            message,
+        ),
+        other => other,
+    }
+}
+
 /// Run the parsed command.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    let uses_db = !matches!(cli.command, Command::Demo(_) | Command::Anthro { .. });
+    dispatch(&cli).map_err(|e| if uses_db { about_db(e, &cli) } else { e })
+}
+
+fn dispatch(cli: &Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Demo(args) => crate::demo::run(args),
-        Command::Init(args) => init(&cli, args),
-        Command::Child(ChildCommand::Add(args)) => child_add(&cli, args),
-        Command::Child(ChildCommand::Show { id, json }) => child_show(&cli, id, *json),
+        Command::Init(args) => init(cli, args),
+        Command::Child(ChildCommand::Add(args)) => child_add(cli, args),
+        Command::Child(ChildCommand::Show { id, json }) => child_show(cli, id, *json),
         Command::Child(ChildCommand::Merge {
             keep_id,
             duplicate_id,
             json,
-        }) => child_merge(&cli, keep_id, duplicate_id, *json),
-        Command::Visit(VisitCommand::Add(args)) => visit_add(&cli, args),
+        }) => child_merge(cli, keep_id, duplicate_id, *json),
+        Command::Visit(VisitCommand::Add(args)) => visit_add(cli, args),
         Command::Visit(VisitCommand::Delete { id, date }) => {
             let id = ChildId::parse(id)?;
             let date = domain::parse_date("date", "Tanggal kunjungan", date)?;
-            let t = open(&cli, false)?;
+            let t = open(cli, false)?;
             t.delete_visit(&id, date)?;
             line(format!(
                 "Kunjungan {date} dihapus (tetap tersimpan di riwayat)."
             ));
             Ok(())
         }
-        Command::List(a) => list(&cli, a.json),
-        Command::Conflicts(a) => conflicts(&cli, a.json),
-        Command::Resolve { conflict_id, value } => resolve(&cli, conflict_id, value),
+        Command::List(a) => list(cli, a.json),
+        Command::Conflicts(a) => conflicts(cli, a.json),
+        Command::Resolve { conflict_id, value } => resolve(cli, conflict_id, value),
         Command::Anthro { input, output } => anthro(input, output),
         Command::Team(TeamCommand::Invite) => {
-            let t = open(&cli, false)?;
+            let t = open(cli, false)?;
             let code = t.team_invite()?;
             line("Kode pasangan untuk HP lain di posyandu ini (rahasiakan):");
             line(code);
@@ -139,17 +325,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Team(TeamCommand::Join { code, device }) => {
             Timbang::validate_join(code, device)?;
-            let t = open(&cli, true)?;
+            let t = open(cli, true)?;
             let s = t.team_join(code, device)?;
             line(format!("Perangkat {} bergabung dengan tim.", s.device_name));
             line(s.device_id);
             Ok(())
         }
         Command::Peer(PeerCommand::Serve { listen, once, json }) => {
-            peer_serve(&cli, listen, *once, *json)
+            peer_serve(cli, listen, *once, *json)
         }
         Command::Peer(PeerCommand::Sync { connect, json }) => {
-            let t = open(&cli, false)?;
+            let t = open(cli, false)?;
             let r = t.peer_sync_tcp(connect)?;
             print_peer(&r, *json)
         }
@@ -458,29 +644,40 @@ fn child_merge(cli: &Cli, keep: &str, dup: &str, as_json: bool) -> Result<(), Cl
 
 fn anthro(input: &Path, output: &Path) -> Result<(), CliError> {
     use timbang_core::growth::anthro_csv::{BatchError, run_batch};
-    let file = std::fs::File::open(input).map_err(|e| {
-        CliError::Core(Error::invalid(
-            "input",
+    let bad_input = |message_id: String, message_en: String| {
+        CliError::Core(Error::invalid("input", message_id, message_en))
+    };
+    // A folder opens on some systems and fails only when read: refuse it by name first. Pipes and
+    // devices are fine as input (`--input /dev/stdin`).
+    if std::fs::metadata(input).is_ok_and(|m| m.is_dir()) {
+        return Err(bad_input(
             format!(
-                "Berkas masukan {} tidak bisa dibuka ({e}).",
+                "Berkas masukan {} adalah folder, bukan berkas CSV.",
                 input.display()
             ),
+            format!("input {} is a directory", input.display()),
+        ));
+    }
+    let file = std::fs::File::open(input).map_err(|e| {
+        bad_input(
+            format!(
+                "Berkas masukan {} {}.",
+                input.display(),
+                timbang_core::output_file::io_reason_id(&e)
+            ),
             format!("cannot open input {}: {e}", input.display()),
-        ))
+        )
     })?;
-    // Write beside the target and rename at the end, so a failed run leaves no half-written output.
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    // Written beside the target and renamed at the end: a failed run leaves no half-written output, and
+    // the output can never replace the input.
+    let mut out = OutputFile::create(output, &[input]).map_err(Error::from)?;
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {human_pos} baris {per_sec}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     let result = {
-        let writer = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file());
+        let writer = std::io::BufWriter::with_capacity(1 << 16, &mut out);
         run_batch(
             std::io::BufReader::with_capacity(1 << 16, file),
             writer,
@@ -490,17 +687,27 @@ fn anthro(input: &Path, output: &Path) -> Result<(), CliError> {
     bar.finish_and_clear();
     match result {
         Ok(summary) => {
-            tmp.persist(output)
-                .map_err(|e| CliError::Other(e.to_string()))?;
+            out.commit().map_err(Error::from)?;
             eprintln!("{} baris ditulis ke {}.", summary.rows, output.display());
             Ok(())
         }
-        Err(BatchError::Io(e)) => Err(CliError::Other(format!("Gagal membaca atau menulis: {e}."))),
-        Err(e) => Err(CliError::Core(Error::invalid(
-            "input",
-            format!("Berkas masukan salah: {e}."),
+        Err(BatchError::Io(e)) => Err(CliError::failed(
+            format!(
+                "Gagal membaca {} atau menulis {}: berkas {}; berkas keluaran tidak diubah.",
+                input.display(),
+                output.display(),
+                timbang_core::output_file::io_reason_id(&e)
+            ),
+            format!("anthro: {e}"),
+        )),
+        Err(e) => Err(bad_input(
+            format!(
+                "Berkas masukan {} salah: {}; tidak ada yang ditulis.",
+                input.display(),
+                e.message_id()
+            ),
             e.to_string(),
-        ))),
+        )),
     }
 }
 
@@ -516,7 +723,13 @@ fn print_peer(r: &timbang_core::api::PeerReport, as_json: bool) -> Result<(), Cl
     if r.completed {
         Ok(())
     } else {
-        Err(CliError::Other("The sync session did not complete.".into()))
+        Err(CliError::failed(
+            format!(
+                "Sinkronisasi dengan {} tidak selesai; coba lagi.",
+                r.peer_device
+            ),
+            "the sync session did not complete",
+        ))
     }
 }
 
@@ -525,8 +738,21 @@ pub fn serve_one(
     t: &Timbang,
     listener: &std::net::TcpListener,
 ) -> Result<timbang_core::api::PeerReport, CliError> {
-    let (stream, _) = listener.accept()?;
+    let (stream, _) = listener
+        .accept()
+        .map_err(|e| network_error("127.0.0.1", &e))?;
     serve_stream(t, stream).map_err(|(e, _)| e)
+}
+
+/// A failure of the network itself (not of a session) on `addr`, in one sentence.
+fn network_error(addr: &str, e: &std::io::Error) -> CliError {
+    CliError::failed(
+        format!(
+            "Sambungan jaringan di {addr} gagal: {}.",
+            timbang_core::output_file::io_reason_id(e)
+        ),
+        format!("network on {addr}: {e}"),
+    )
 }
 
 /// Run a session as the accepting phone on an accepted connection. On failure, also says whether the
@@ -535,7 +761,8 @@ fn serve_stream(
     t: &Timbang,
     stream: std::net::TcpStream,
 ) -> Result<timbang_core::api::PeerReport, (CliError, bool)> {
-    let stream = timbang_core::host::TcpStream::from_std(stream).map_err(|e| (e.into(), false))?;
+    let stream = timbang_core::host::TcpStream::from_std(stream)
+        .map_err(|e| (network_error("127.0.0.1", &e), false))?;
     t.peer_session(&stream, timbang_core::api::PeerRole::Accept)
         .map_err(|e| (e.into(), stream.bytes_received() == 0))
 }
@@ -556,12 +783,20 @@ fn peer_serve(cli: &Cli, listen: &str, once: bool, as_json: bool) -> Result<(), 
     let listener = std::net::TcpListener::bind(listen).map_err(|e| {
         CliError::Core(Error::invalid(
             "listen",
-            format!("Tidak bisa mendengarkan di {listen}: {e}."),
+            format!(
+                "Tidak bisa mendengarkan di {listen}: {}.",
+                listen_reason_id(&e)
+            ),
             format!("cannot listen on {listen}: {e}"),
         ))
     })?;
-    eprintln!("Menunggu HP lain di {}", listener.local_addr()?);
-    listener.set_nonblocking(true)?;
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| listen.to_owned(), |a| a.to_string());
+    eprintln!("Menunggu HP lain di {addr}");
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| network_error(&addr, &e))?;
     let decided: Mutex<Option<Result<(), CliError>>> = Mutex::new(None);
     let active = AtomicUsize::new(0);
     // Connections still open when `--once` has its answer are closed, so exit is not held up.
@@ -590,7 +825,9 @@ fn peer_serve(cli: &Cli, listen: &str, once: bool, as_json: bool) -> Result<(), 
                     if active.load(Ordering::SeqCst) >= MAX_SESSIONS {
                         continue; // dropped: closed at once
                     }
-                    stream.set_nonblocking(false)?;
+                    stream
+                        .set_nonblocking(false)
+                        .map_err(|e| network_error(&addr, &e))?;
                     if once
                         && let (Ok(clone), Ok(mut v)) = (stream.try_clone(), open_streams.lock())
                     {
@@ -618,8 +855,18 @@ fn peer_serve(cli: &Cli, listen: &str, once: bool, as_json: bool) -> Result<(), 
                     }
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(network_error(&addr, &e)),
             }
         }
     })
+}
+
+fn listen_reason_id(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => "alamat itu sudah dipakai program lain",
+        std::io::ErrorKind::AddrNotAvailable => "alamat itu bukan milik perangkat ini",
+        std::io::ErrorKind::PermissionDenied => "izin ditolak (pakai port di atas 1024)",
+        std::io::ErrorKind::InvalidInput => "alamatnya tidak sah (contoh: 0.0.0.0:7070)",
+        _ => "jaringan tidak siap",
+    }
 }

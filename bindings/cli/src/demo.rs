@@ -90,7 +90,12 @@ fn d(s: &str) -> chrono::NaiveDate {
 }
 
 fn open_phone(dir: &Path, name: &str) -> Result<Timbang, CliError> {
-    let key = Key::make_random().map_err(|e| CliError::Other(e.to_string()))?;
+    let key = Key::make_random().map_err(|e| {
+        CliError::failed(
+            "Kunci baru tidak bisa dibuat: sistem tidak memberi bilangan acak.",
+            e.to_string(),
+        )
+    })?;
     let t = Timbang::open(
         &dir.join(format!("{name}.db")),
         &key,
@@ -101,14 +106,23 @@ fn open_phone(dir: &Path, name: &str) -> Result<Timbang, CliError> {
 
 /// One sync session between two phones over real TCP on the loopback interface.
 fn sync_tcp(server: &Timbang, client: &Timbang) -> Result<timbang_core::api::PeerReport, CliError> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?.to_string();
+    let net = |e: std::io::Error| {
+        CliError::failed(
+            "Demo tidak bisa membuka sambungan jaringan lokal (127.0.0.1).",
+            e.to_string(),
+        )
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(net)?;
+    let addr = listener.local_addr().map_err(net)?.to_string();
     std::thread::scope(|s| {
         let srv = s.spawn(|| crate::commands::serve_one(server, &listener));
         let report = client.peer_sync_tcp(&addr);
-        let served = srv
-            .join()
-            .map_err(|_| CliError::Other("sync thread failed".into()))?;
+        let served = srv.join().map_err(|_| {
+            CliError::failed(
+                "Sinkronisasi demo berhenti tiba-tiba.",
+                "sync thread failed",
+            )
+        })?;
         served?;
         Ok(report?)
     })
@@ -123,11 +137,12 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     let tmp;
     let dir: &Path = match &args.dir {
         Some(d) => {
-            std::fs::create_dir_all(d)?;
+            std::fs::create_dir_all(d).map_err(|e| CliError::io("Folder", d, &e))?;
             d
         }
         None => {
-            tmp = tempfile::tempdir()?;
+            tmp = tempfile::tempdir()
+                .map_err(|e| CliError::io("Folder sementara di", &std::env::temp_dir(), &e))?;
             tmp.path()
         }
     };

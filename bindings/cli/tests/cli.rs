@@ -604,7 +604,7 @@ fn anthro_reproduces_every_public_case_and_refuses_bad_rows_without_output() {
         ],
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("line 3"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("baris 3"));
     assert!(!out2.exists());
 }
 

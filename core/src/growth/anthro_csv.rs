@@ -46,11 +46,38 @@ pub enum BatchError {
         line: u64,
         column: &'static str,
         reason: &'static str,
+        /// The reason in Bahasa Indonesia.
+        reason_id: &'static str,
     },
     #[error("line {line}: malformed CSV ({message})")]
-    Csv { line: u64, message: String },
+    Csv {
+        line: u64,
+        message: String,
+        /// The message in Bahasa Indonesia.
+        message_id: &'static str,
+    },
     #[error("could not read or write: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl BatchError {
+    /// What is wrong, in Bahasa Indonesia, naming the line and column (to follow "Berkas masukan X
+    /// salah: ").
+    pub fn message_id(&self) -> String {
+        match self {
+            Self::MissingColumn(c) => format!("tidak ada kolom bernama \"{c}\""),
+            Self::BadValue {
+                line,
+                column,
+                reason_id,
+                ..
+            } => format!("baris {line}, kolom {column}: {reason_id}"),
+            Self::Csv {
+                line, message_id, ..
+            } => format!("baris {line}: {message_id}"),
+            Self::Io(e) => format!("gagal dibaca ({})", crate::output_file::io_reason_id(e)),
+        }
+    }
 }
 
 /// The output header.
@@ -407,14 +434,20 @@ fn csv_err(e: csv::Error) -> BatchError {
     let line = e.position().map_or(0, csv::Position::line);
     match e.into_kind() {
         csv::ErrorKind::Io(io) => BatchError::Io(io),
-        kind => BatchError::Csv {
-            line,
-            message: match kind {
-                csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_owned(),
-                csv::ErrorKind::UnequalLengths { .. } => "wrong number of fields".to_owned(),
-                _ => "unreadable record".to_owned(),
-            },
-        },
+        kind => {
+            let (message, message_id) = match kind {
+                csv::ErrorKind::Utf8 { .. } => ("not valid UTF-8", "bukan teks UTF-8 yang sah"),
+                csv::ErrorKind::UnequalLengths { .. } => {
+                    ("wrong number of fields", "jumlah kolomnya salah")
+                }
+                _ => ("unreadable record", "baris itu tidak terbaca"),
+            };
+            BatchError::Csv {
+                line,
+                message: message.to_owned(),
+                message_id,
+            }
+        }
     }
 }
 
@@ -431,27 +464,46 @@ fn rows<W: Write>(
     let mut rec = csv::ByteRecord::new();
     while next(&mut rec)? {
         let line = rec.position().map_or(0, csv::Position::line);
-        let bad = |column: &'static str, reason: &'static str| BatchError::BadValue {
-            line,
-            column,
-            reason,
+        let bad = |column: &'static str, reason: &'static str, reason_id: &'static str| {
+            BatchError::BadValue {
+                line,
+                column,
+                reason,
+                reason_id,
+            }
         };
         if rec.len() < n_fields {
             return Err(BatchError::Csv {
                 line,
                 message: "fewer fields than the header".to_owned(),
+                message_id: "kolomnya lebih sedikit daripada judul kolom",
             });
         }
         let sex = parse_sex(field(&rec, Some(cols.sex)))
-            .ok_or_else(|| bad("sex", "expected M/F, L/P or 1/2"))?;
+            .ok_or_else(|| bad("sex", "expected M/F, L/P or 1/2", "harus M/F, L/P atau 1/2"))?;
         let birth = field(&rec, cols.birth);
         let measured_on = field(&rec, cols.measure);
         let age_days = if !birth.is_empty() || !measured_on.is_empty() {
-            let b = parse_date(birth).ok_or_else(|| bad("birth_date", "expected YYYY-MM-DD"))?;
-            let m = parse_date(measured_on)
-                .ok_or_else(|| bad("measure_date", "expected YYYY-MM-DD"))?;
+            let b = parse_date(birth).ok_or_else(|| {
+                bad(
+                    "birth_date",
+                    "expected YYYY-MM-DD",
+                    "harus tanggal TTTT-BB-HH",
+                )
+            })?;
+            let m = parse_date(measured_on).ok_or_else(|| {
+                bad(
+                    "measure_date",
+                    "expected YYYY-MM-DD",
+                    "harus tanggal TTTT-BB-HH",
+                )
+            })?;
             if m < b {
-                return Err(bad("measure_date", "before birth_date"));
+                return Err(bad(
+                    "measure_date",
+                    "before birth_date",
+                    "tanggal ukur sebelum tanggal lahir",
+                ));
             }
             m - b
         } else {
@@ -463,24 +515,31 @@ fn rows<W: Write>(
                     bad(
                         "birth_date",
                         "missing dates (and no whole, non-negative age_days)",
+                        "tanggal kosong (dan tidak ada age_days berupa bilangan bulat tidak negatif)",
                     )
                 })?;
             a as i64
         };
         let num = |i: Option<usize>, column: &'static str| {
-            parse_num(field(&rec, i)).map_err(|()| bad(column, "expected a number"))
+            parse_num(field(&rec, i))
+                .map_err(|()| bad(column, "expected a number", "harus berupa angka"))
         };
         let m = Measurement {
             sex,
             age_days,
             weight_kg: num(cols.weight, "weight_kg")?,
             height_cm: num(cols.height, "height_cm")?,
-            position: parse_position(field(&rec, cols.measured))
-                .map_err(|()| bad("measured", "expected lying/standing or L/H"))?,
+            position: parse_position(field(&rec, cols.measured)).map_err(|()| {
+                bad(
+                    "measured",
+                    "expected lying/standing or L/H",
+                    "harus lying/standing atau L/H",
+                )
+            })?,
             head_cm: num(cols.head, "head_circ_cm")?,
             muac_cm: num(cols.muac, "muac_cm")?,
             oedema: parse_oedema(field(&rec, cols.oedema))
-                .map_err(|()| bad("oedema", "expected y/n"))?,
+                .map_err(|()| bad("oedema", "expected y/n", "harus y/n"))?,
         };
         let z = zscores(&m);
 

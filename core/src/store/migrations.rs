@@ -4,6 +4,12 @@
 //! A migration that has shipped is never edited: databases in the field have already run it. Change the
 //! schema with a new numbered file. `schema/sqlite/FROZEN` lists the SHA-256 of every shipped file and a
 //! test fails when one changes.
+//!
+//! Every Timbang database carries `PRAGMA application_id = 0x544D4247` (the ASCII bytes of "TMBG"),
+//! set when the file is created (and, for databases made before the id existed, when they are first
+//! opened with the right key). Opening refuses a SQLite file with another non-zero id, or with id 0 and
+//! tables but no Timbang `meta` canary, and leaves it untouched ([`crate::Error::NotOurs`]). The id lives
+//! in the file header, not in a migration, so the frozen migrations stay as they shipped.
 
 use rusqlite::Connection;
 
@@ -14,6 +20,9 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/sqlite/0001_initial.sql"),
     include_str!("../../../schema/sqlite/0002_sync_bookkeeping.sql"),
 ];
+
+/// `PRAGMA application_id` of every Timbang database: the ASCII bytes of "TMBG".
+pub const APPLICATION_ID: i32 = 0x544D_4247;
 
 /// The schema version this code writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;

@@ -6,6 +6,7 @@
 
 pub mod children;
 pub mod conflicts;
+mod damage;
 pub mod migrations;
 pub mod outbox;
 pub mod peers;
@@ -38,6 +39,8 @@ pub enum StoreError {
     TooNew { found: u32, supported: u32 },
     #[error("the database file is damaged; moved aside to {0}")]
     Corrupt(PathBuf),
+    #[error("{0} is not a Timbang database; left untouched")]
+    NotOurs(PathBuf),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
     #[error("this device is not set up yet")]
@@ -128,17 +131,95 @@ fn is_not_a_database(e: &rusqlite::Error) -> bool {
     )
 }
 
-fn move_aside(path: &Path) -> PathBuf {
+/// Move a damaged database and its `-wal` and `-shm` aside, to `<path>.corrupt-<time>` (with `-2`,
+/// `-3`, ... when that name is taken: nothing is ever replaced or deleted) and `<that>-wal`/`-shm`. No
+/// connection may be open on it (closing one would fold the log into the damaged file).
+fn move_aside(path: &Path) -> Res<PathBuf> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-    let target = PathBuf::from(format!("{}.corrupt-{stamp}", path.display()));
-    let _ = std::fs::rename(path, &target);
+    let taken = |t: &Path| {
+        ["", "-wal", "-shm"]
+            .iter()
+            .any(|s| std::fs::symlink_metadata(format!("{}{s}", t.display())).is_ok())
+    };
+    let mut target = PathBuf::from(format!("{}.corrupt-{stamp}", path.display()));
+    let mut n = 1;
+    while taken(&target) {
+        n += 1;
+        target = PathBuf::from(format!("{}.corrupt-{stamp}-{n}", path.display()));
+    }
+    std::fs::rename(path, &target).map_err(|e| {
+        StoreError::Other(format!(
+            "the database file is damaged and could not be moved aside: {e}"
+        ))
+    })?;
     for suffix in ["-wal", "-shm"] {
         let side = PathBuf::from(format!("{}{suffix}", path.display()));
         if side.exists() {
             let _ = std::fs::rename(&side, format!("{}{suffix}", target.display()));
         }
     }
-    target
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = crate::output_file::sync_folder(dir);
+    }
+    Ok(target)
+}
+
+/// The damage SQLite reports, and a file cut short under its log ([`damage`]).
+fn damaged() -> StoreError {
+    StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+        Some("the database file is shorter than its write-ahead log says".into()),
+    ))
+}
+
+/// Is `conn`'s database Timbang's (or new and empty)? Reads only: another program's file is left exactly
+/// as it was. Returns the `application_id` found.
+fn check_ours(conn: &Connection, path: &Path) -> Res<i32> {
+    let id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if id == migrations::APPLICATION_ID {
+        return Ok(id);
+    }
+    let not_ours = || StoreError::NotOurs(path.to_owned());
+    if id != 0 {
+        return Err(not_ours());
+    }
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables == 0 {
+        return Ok(id);
+    }
+    // Made by Timbang before the application id was set: a `meta` table with the canary, or (a first
+    // open stopped between the migrations and the canary) exactly the tables of its schema version.
+    let canary = conn
+        .query_row("SELECT 1 FROM meta WHERE key = 'canary'", [], |_| Ok(()))
+        .optional();
+    match canary {
+        Ok(Some(())) => Ok(id),
+        Err(e) if is_not_a_database(&e) => Err(e.into()),
+        Ok(None) | Err(_) if has_timbang_tables(conn)? => Ok(id),
+        Ok(None) | Err(_) => Err(not_ours()),
+    }
+}
+
+/// Are `conn`'s tables exactly those Timbang's migrations make at its `user_version`?
+fn has_timbang_tables(conn: &Connection) -> Res<bool> {
+    let v = migrations::version(conn)?;
+    if v == 0 || v > migrations::LATEST {
+        return Ok(false);
+    }
+    let tables = |c: &Connection| -> Res<Vec<String>> {
+        let mut s = c.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )?;
+        let names = s.query_map([], |r| r.get(0))?;
+        Ok(names.collect::<rusqlite::Result<_>>()?)
+    };
+    let model = Connection::open_in_memory()?;
+    migrations::migrate_to(&model, v)?;
+    Ok(tables(conn)? == tables(&model)?)
 }
 
 impl Store {
@@ -149,14 +230,26 @@ impl Store {
         let seal_key = crypto::derive_key(key, b"timbang-store", b"seal-v1");
         let index_key = crypto::derive_key(key, b"timbang-store", b"index-v1");
         let sealer = Sealer::new(&seal_key);
+        let had_log = ["-wal", "-shm"]
+            .iter()
+            .any(|s| std::fs::symlink_metadata(format!("{}{s}", path.display())).is_ok());
         let writer = Connection::open(path)?;
-        match Self::prepare(&writer, &sealer) {
-            Ok(()) => {}
-            Err(StoreError::Sqlite(e)) if is_not_a_database(&e) => {
-                drop(writer);
-                return Err(StoreError::Corrupt(move_aside(path)));
+        if let Err(e) = Self::prepare(path, &writer, &sealer) {
+            let damaged = matches!(&e, StoreError::Sqlite(e) if is_not_a_database(e));
+            // A damaged or refused file stays exactly as it is: closing must not fold a log that was
+            // there into it. (A log this connection made is empty; closing removes it.)
+            if damaged || had_log {
+                let _ = writer.set_db_config(
+                    rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                    true,
+                );
             }
-            Err(e) => return Err(e),
+            drop(writer);
+            return Err(if damaged {
+                StoreError::Corrupt(move_aside(path)?)
+            } else {
+                e
+            });
         }
         let reader = Connection::open_with_flags(
             path,
@@ -175,7 +268,17 @@ impl Store {
         })
     }
 
-    fn prepare(conn: &Connection, sealer: &Sealer) -> Res<()> {
+    fn prepare(path: &Path, conn: &Connection, sealer: &Sealer) -> Res<()> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Another program's SQLite file is refused before anything (even the journal mode) is changed.
+        let app_id = check_ours(conn, path)?;
+        if damage::truncated_under_wal(path) {
+            return Err(damaged());
+        }
+        if app_id == 0 && migrations::version(conn)? == 0 {
+            // A new file: mark it as Timbang's first, so a second process opening it meanwhile sees ours.
+            conn.pragma_update(None, "application_id", migrations::APPLICATION_ID)?;
+        }
         configure(conn)?;
         // Check the key before anything is changed: a wrong key must not migrate a database.
         let check = |conn: &Connection| -> Res<bool> {
@@ -206,6 +309,10 @@ impl Store {
                 params![c],
             )?;
             check(conn)?;
+        }
+        if app_id == 0 {
+            // A database made before the application id existed; the key has just been checked.
+            conn.pragma_update(None, "application_id", migrations::APPLICATION_ID)?;
         }
         Ok(())
     }
@@ -430,6 +537,28 @@ impl Store {
                 detail
             ])?;
         Ok(())
+    }
+}
+
+impl Drop for Store {
+    /// Close the reader, then fold the log into the database file (`wal_checkpoint(TRUNCATE)`), so the
+    /// `.db` alone holds everything written: a copy of just that file is complete, and opening such a
+    /// copy never starts an empty posyandu in it. Errors are ignored (another process may be reading;
+    /// the log is then folded in later).
+    fn drop(&mut self) {
+        let reader = self
+            .reader
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Ok(placeholder) = Connection::open_in_memory() {
+            let _ = std::mem::replace(reader, placeholder).close();
+        }
+        let writer = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = writer.busy_timeout(std::time::Duration::from_millis(200));
+        let _ = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
 }
 
