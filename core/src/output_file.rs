@@ -261,6 +261,12 @@ impl OutputFile {
         self.file.as_ref()
     }
 
+    /// The temporary file's path, for writers that need a path (SQLite's backup); it becomes the
+    /// target on [`OutputFile::commit`].
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
     /// Refuse a target that is a symbolic link, not a regular file, or one of the inputs.
     fn check_target(&self) -> Result<(), OutputError> {
         let path = &self.target;

@@ -315,6 +315,16 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::List(a) => list(cli, a.json),
         Command::Conflicts(a) => conflicts(cli, a.json),
         Command::Resolve { conflict_id, value } => resolve(cli, conflict_id, value),
+        Command::Backup { out, json } => {
+            let t = open(cli, false)?;
+            t.backup(out)?;
+            if *json {
+                return output::json(&json!({ "backup": out }));
+            }
+            line(format!("Cadangan ditulis ke {}.", out.display()));
+            Ok(())
+        }
+        Command::Check { repair, json } => check(cli, *repair, *json),
         Command::Anthro { input, output } => anthro(input, output),
         Command::Team(TeamCommand::Invite) => {
             let t = open(cli, false)?;
@@ -627,6 +637,53 @@ fn resolve(cli: &Cli, conflict_id: &str, value: &str) -> Result<(), CliError> {
     t.resolve(conflict_id, value)?;
     line(format!("Konflik {conflict_id} diselesaikan."));
     Ok(())
+}
+
+fn check(cli: &Cli, repair: bool, as_json: bool) -> Result<(), CliError> {
+    let t = open(cli, false)?;
+    let r = t.check(repair)?;
+    if as_json {
+        output::json(&r)?;
+    } else {
+        line(if r.integrity.is_empty() {
+            "Berkas basis data utuh (integrity_check).".to_owned()
+        } else {
+            format!("Berkas basis data rusak: {}.", r.integrity.join("; "))
+        });
+        if r.unreadable_documents.is_empty() {
+            line("Semua dokumen anak bisa dibuka.");
+        } else {
+            line(format!(
+                "{} dokumen anak tidak bisa dibuka (sinkron ulang dari HP lain atau pulihkan cadangan): {}.",
+                r.unreadable_documents.len(),
+                r.unreadable_documents.join(", ")
+            ));
+        }
+        line(match (r.projections_match, r.repaired) {
+            (true, _) => "Daftar dan status sama dengan dokumen.",
+            (false, true) => {
+                "Daftar dan status berbeda dari dokumen; sudah dibangun ulang dari dokumen."
+            }
+            (false, false) => {
+                "Daftar dan status berbeda dari dokumen; jalankan `timbang check --repair`."
+            }
+        });
+        line(match &r.audit.first_bad {
+            None => format!(
+                "Catatan audit utuh ({} baris, {} dari sebelum rantai).",
+                r.audit.rows, r.audit.unchained
+            ),
+            Some((seq, why)) => format!("Catatan audit diubah mulai baris {seq} ({why})."),
+        });
+    }
+    if r.ok {
+        Ok(())
+    } else {
+        Err(CliError::failed(
+            "Pemeriksaan menemukan masalah; lihat di atas.",
+            "check found problems",
+        ))
+    }
 }
 
 fn child_merge(cli: &Cli, keep: &str, dup: &str, as_json: bool) -> Result<(), CliError> {

@@ -58,6 +58,22 @@ pub enum Command {
     Peer(PeerCommand),
     /// Keep one value of a conflict.
     Resolve { conflict_id: String, value: String },
+    /// Write a consistent, still sealed copy of the database (opens with the same key).
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the database: integrity, every document opens, projections equal a rebuild, the audit
+    /// chain is whole. Exit 0 when all is well, 1 otherwise.
+    Check {
+        /// Rebuild the projections from the documents (the documents are the truth).
+        #[arg(long)]
+        repair: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

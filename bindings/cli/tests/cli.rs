@@ -810,3 +810,46 @@ fn the_age_in_months_is_the_same_in_every_view_at_a_month_end() {
     );
     assert_eq!(list[0]["age_months"], 1, "{list}");
 }
+
+/// `backup` writes a copy that opens with the same key; `check` finds projections that disagree with
+/// the documents (exit 1) and `check --repair` rebuilds them (exit 0).
+#[test]
+fn backup_and_check_from_the_command_line() {
+    let (e, _) = setup();
+    let copy = e.db.with_file_name("cadangan.db");
+    ok(&e, &["backup", "--out", copy.to_str().unwrap()]);
+    let key = format!("{}.key", e.db.display());
+    let listed = |db: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_timbang"))
+            .arg("--db")
+            .arg(db)
+            .args(["--key-file", &key, "list", "--json"])
+            .env("TIMBANG_TODAY", TODAY)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    assert_eq!(listed(&copy), listed(&e.db));
+    let report: serde_json::Value = serde_json::from_str(&ok(&e, &["check", "--json"])).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    rusqlite::Connection::open(&e.db)
+        .unwrap()
+        .execute("UPDATE child_status SET kms = 'T'", [])
+        .unwrap();
+    let o = run(&e, &["check"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = run(&e, &["check", "--repair", "--json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(ok(&e, &["check", "--json"]).contains("\"ok\": true"));
+}

@@ -5,6 +5,7 @@
 //!   duplicates, batch import.
 //! * [`visits`]: recording and deleting visits.
 //! * [`conflicts`]: open conflicts and their resolution.
+//! * [`maintenance`]: backup, and the check (and repair) of everything the store promises.
 //! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
 //!
 //! Every change to child documents goes through [`Timbang::commit`]: load the documents, set this
@@ -14,12 +15,14 @@
 
 mod children;
 mod conflicts;
+mod maintenance;
 mod peer_adapter;
 mod setup;
 mod team;
 mod types;
 mod visits;
 
+pub use maintenance::{ChainReport, CheckReport};
 pub use types::{
     ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,
     Registered, VillageRow, VisitResult, VisitView,

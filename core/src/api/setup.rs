@@ -146,7 +146,7 @@ impl Timbang {
                 None,
                 Some(id),
             )?;
-            self.rebuild_in(tx, kbm, &device, &scope)
+            self.rebuild_in(tx, kbm, &device, &scope, &[])
         })?;
         self.forget_device();
         Ok(())
@@ -160,21 +160,25 @@ impl Timbang {
     pub fn rebuild_projections(&self) -> Result<usize> {
         let device = self.device()?;
         let scope = self.interrupt.begin();
-        Ok(self
-            .store
-            .write(|tx| self.rebuild_in(tx, device.kbm, &device.settings.device_name, &scope))?)
+        Ok(self.store.write(|tx| {
+            self.rebuild_in(tx, device.kbm, &device.settings.device_name, &scope, &[])
+        })?)
     }
 
-    fn rebuild_in(
+    /// Rebuild every projection inside `tx` from the documents, leaving out the documents in `skip`
+    /// (those that do not open, when `check --repair` saves what it can).
+    pub(super) fn rebuild_in(
         &self,
         tx: &Transaction<'_>,
         kbm: &KbmTable,
         device: &str,
         scope: &crate::interrupt::InterruptScope,
+        skip: &[String],
     ) -> Result<usize, StoreError> {
         let ids: Vec<String> = Store::all_heads(tx)?
             .into_iter()
             .map(|(id, _)| id)
+            .filter(|id| !skip.contains(id))
             .collect();
         outbox::keep_before_rebuild(tx)?;
         projection::clear_all(tx)?;

@@ -4,6 +4,7 @@
 //! transaction that stores them ([`projection`]), so the two never disagree. Personal fields are sealed
 //! with a key derived from the host's 32-byte key; a canary in `meta` tells a wrong key from damage.
 
+pub mod audit;
 pub mod children;
 pub mod conflicts;
 mod damage;
@@ -102,6 +103,7 @@ pub struct Store {
     reader: Mutex<Connection>,
     sealer: Sealer,
     index_key: Key,
+    audit_key: Key,
     cache: Mutex<DocCache>,
 }
 
@@ -229,6 +231,7 @@ impl Store {
     pub fn open(path: &Path, key: &Key) -> Res<Self> {
         let seal_key = crypto::derive_key(key, b"timbang-store", b"seal-v1");
         let index_key = crypto::derive_key(key, b"timbang-store", b"index-v1");
+        let audit_key = crypto::derive_key(key, b"timbang-store", b"audit-v1");
         let sealer = Sealer::new(&seal_key);
         let had_log = ["-wal", "-shm"]
             .iter()
@@ -264,6 +267,7 @@ impl Store {
             reader: Mutex::new(reader),
             sealer,
             index_key,
+            audit_key,
             cache: Mutex::new(DocCache::default()),
         })
     }
@@ -514,7 +518,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Append to the audit log: ids and action kinds only; the kader's name is sealed.
+    /// Append to the audit log: ids and action kinds only; the kader's name is sealed. The row is
+    /// chained to the one before by a keyed MAC, and the chain's head kept in `meta` ([`audit`]).
     pub fn audit(
         &self,
         tx: &Transaction<'_>,
@@ -527,16 +532,83 @@ impl Store {
         let kader = kader
             .map(|k| self.sealer.seal(b"audit/kader", k.as_bytes()))
             .transpose()?;
-        tx.prepare_cached("INSERT INTO audit(at, device, kader, action, child_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![
-                chrono::Utc::now().to_rfc3339(),
-                device,
-                kader,
-                action,
-                child.map(ChildId::as_str),
-                detail
-            ])?;
+        let row = audit::Row {
+            at: chrono::Utc::now().to_rfc3339(),
+            device: device.to_owned(),
+            kader,
+            action: action.to_owned(),
+            child_id: child.map(|c| c.as_str().to_owned()),
+            detail: detail.map(str::to_owned),
+        };
+        audit::append(tx, &self.audit_key, &row)
+    }
+
+    /// Walk the audit chain (see [`audit::verify`]).
+    pub fn verify_audit(&self, conn: &Connection) -> Res<audit::ChainReport> {
+        audit::verify(conn, &self.audit_key, |k| {
+            self.sealer.open(b"audit/kader", k).is_ok()
+        })
+    }
+
+    /// A consistent copy of the whole database in `dest` (SQLite's online backup, in one step so no
+    /// write interleaves), still sealed with the same key.
+    pub fn backup_to(&self, dest: &Path) -> Res<()> {
+        let conn = self
+            .reader
+            .lock()
+            .map_err(|_| StoreError::Other("reader lock poisoned".into()))?;
+        let mut out = Connection::open(dest)?;
+        {
+            let b = rusqlite::backup::Backup::new(&conn, &mut out)?;
+            b.step(-1)?;
+        }
+        out.pragma_update(None, "journal_mode", "DELETE")?;
+        out.close().map_err(|(_, e)| StoreError::from(e))?;
         Ok(())
+    }
+
+    /// The database file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether document `id` opens: every chunk unseals and the whole loads as a child document.
+    pub fn document_opens(&self, conn: &Connection, id: &str) -> bool {
+        matches!(
+            self.load_doc_uncached(conn, id),
+            Ok(Some(doc)) if crate::crdt::read_child(&doc).is_ok()
+        )
+    }
+
+    /// `PRAGMA integrity_check`: empty when SQLite finds the file sound, its messages otherwise.
+    pub fn integrity(conn: &Connection) -> Res<Vec<String>> {
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let m = r?;
+            if m != "ok" {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Run `f` in a write transaction that is always rolled back (to see what a change would do).
+    pub fn dry_run<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Other("writer lock poisoned".into()))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&tx);
+        tx.rollback().map_err(StoreError::from)?;
+        out
     }
 }
 

@@ -83,10 +83,16 @@ pub fn table_names(conn: &rusqlite::Connection) -> Vec<String> {
 
 /// Every row of `tables`, in order, as text.
 pub fn rows_of(conn: &rusqlite::Connection, tables: &[String]) -> String {
+    let all: Vec<(String, String)> = tables.iter().map(|t| (t.clone(), "*".to_owned())).collect();
+    rows_of_columns(conn, &all)
+}
+
+/// Every row of each (table, comma-separated columns), in order, as text.
+pub fn rows_of_columns(conn: &rusqlite::Connection, tables: &[(String, String)]) -> String {
     let mut out = String::new();
-    for t in tables {
+    for (t, cols) in tables {
         let mut s = conn
-            .prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2"))
+            .prepare(&format!("SELECT {cols} FROM {t} ORDER BY 1, 2"))
             .unwrap();
         let n = s.column_count();
         let mut rows = s.query([]).unwrap();
