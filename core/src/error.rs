@@ -32,9 +32,10 @@ pub enum Error {
     /// The value is plausible only if the kader confirms it; nothing written.
     #[error("needs confirmation: {}", .reasons.iter().map(|r| r.message_en.as_str()).collect::<Vec<_>>().join("; "))]
     NeedsConfirmation { reasons: Vec<Confirmation> },
-    /// No such child, conflict or record.
-    #[error("{what} not found")]
-    NotFound { what: String },
+    /// No such child, visit or conflict. `what` is `child`, `visit` or `conflict`; `id` is the id that
+    /// was asked for (child ids, `CHILD/DATE` for a visit, conflict ids: never personal data).
+    #[error("{what} {id} not found")]
+    NotFound { what: String, id: String },
     /// The key does not open this database.
     #[error("the key does not open this database (wrong key)")]
     WrongKey,
@@ -139,7 +140,15 @@ impl Error {
                 .map(|r| r.message_id.as_str())
                 .collect::<Vec<_>>()
                 .join(" "),
-            Self::NotFound { what } => format!("{what} tidak ditemukan."),
+            Self::NotFound { what, id } => {
+                let what = match what.as_str() {
+                    "child" => "Anak dengan ID",
+                    "visit" => "Kunjungan",
+                    "conflict" => "Konflik",
+                    _ => "Data",
+                };
+                format!("{what} {id} tidak ada di basis data ini.")
+            }
             Self::WrongKey => "Kunci tidak cocok dengan basis data ini.".into(),
             Self::NotInitialized => {
                 "Basis data belum disiapkan: jalankan `timbang init` atau `timbang team join`."

@@ -218,7 +218,7 @@ fn run(n: usize, ops: &[Op]) {
                 match p.delete_visit(id, date) {
                     Ok(()) => assert!(has_visit, "deleted a visit this phone did not show"),
                     // Only "no such visit" is an acceptable refusal, and only when there is none.
-                    Err(timbang_core::Error::NotFound { what }) => {
+                    Err(timbang_core::Error::NotFound { what, .. }) => {
                         assert_eq!(what, "visit");
                         assert!(!has_visit, "a shown visit could not be deleted");
                     }

@@ -69,6 +69,9 @@ fn parts(e: &CliError) -> (String, String, u8) {
         // `--db` named another program's SQLite file: bad input (the person chose the wrong file),
         // nothing was written, so exit 2 like any other bad argument.
         CliError::Core(core @ Error::NotOurs { .. }) => (core.message_id(), core.to_string(), 2),
+        // An id that names nothing here is bad input like an id that is not an id at all: the same
+        // exit code for both (DESIGN 6.2), nothing written.
+        CliError::Core(core @ Error::NotFound { .. }) => (core.message_id(), core.to_string(), 2),
         CliError::Core(core) => (core.message_id(), core.to_string(), 1),
         CliError::Failed {
             message_id,

@@ -853,3 +853,40 @@ fn backup_and_check_from_the_command_line() {
     );
     assert!(ok(&e, &["check", "--json"]).contains("\"ok\": true"));
 }
+
+/// A malformed id and an id that names nothing here are both bad input: exit 2, one Bahasa sentence
+/// naming the id, nothing written.
+#[test]
+fn unknown_and_malformed_ids_are_both_bad_input() {
+    let (e, id) = setup();
+    let unknown = "01890000-0000-7000-8000-000000000000";
+    for bad in ["bukan-id", unknown] {
+        for args in [
+            vec!["child", "show", bad],
+            vec![
+                "visit",
+                "add",
+                bad,
+                "--date",
+                "2025-06-01",
+                "--weight",
+                "9.1",
+            ],
+            vec!["visit", "delete", bad, "--date", "2025-06-01"],
+            vec!["child", "merge", &id, bad],
+        ] {
+            let o = run(&e, &args);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+            assert!(err.contains(bad), "{args:?}: {err}");
+        }
+    }
+    let o = run(&e, &["resolve", "abcdef123456", "7.4"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -13,12 +13,6 @@ use crate::store::children;
 /// Birth dates within this many days of each other make a similar name a possible duplicate.
 const DUPLICATE_BIRTH_WINDOW_DAYS: i64 = 31;
 
-fn not_found_child() -> Error {
-    Error::NotFound {
-        what: "child".into(),
-    }
-}
-
 impl Timbang {
     /// Children already registered who may be the same as `c`: the same NIK, or a similar name with a
     /// birth date within 31 days and a similar mother's name (when both have one). `c` is validated
@@ -124,7 +118,10 @@ impl Timbang {
     pub fn resolve_id(&self, id: &ChildId) -> Result<ChildId> {
         self.store
             .read(|c| children::root_of(c, id))?
-            .ok_or_else(not_found_child)
+            .ok_or_else(|| Error::NotFound {
+                what: "child".into(),
+                id: id.to_string(),
+            })
     }
 
     /// What the growth engine needs to know about a kept child.

@@ -49,8 +49,9 @@ impl Timbang {
             .read(|c| conflicts::open(&self.store, c, None, Some(conflict_id.trim())))?
             .into_iter()
             .next()
-            .ok_or(Error::NotFound {
+            .ok_or_else(|| Error::NotFound {
                 what: "conflict".into(),
+                id: conflict_id.trim().to_owned(),
             })?;
         let (chosen, shown) = domain::parse_field_value(&conflict.field, value)?;
         if !conflict.values.iter().any(|v| same_value(v, &shown)) {

@@ -121,6 +121,7 @@ impl Timbang {
         if !exists {
             return Err(Error::NotFound {
                 what: "visit".into(),
+                id: format!("{root}/{date}"),
             });
         }
         self.commit("delete_visit", |e| {
