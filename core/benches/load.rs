@@ -6,7 +6,12 @@
 //!
 //! `cargo bench -p timbang-core --bench load`. Numbers go to docs/BENCHMARKS.md and docs/RELIABILITY.md.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 mod common;
 
@@ -185,7 +190,10 @@ fn main() {
         percentile(&sorted, 0.99),
         sorted.last().copied().unwrap_or(f64::NAN),
         errors.len(),
-        errors.first().map(|e| format!(" (first: {e})")).unwrap_or_default()
+        errors
+            .first()
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default()
     );
     assert_eq!(c.village_list().unwrap().len(), CHILDREN + 100);
     drop((a, b, c));

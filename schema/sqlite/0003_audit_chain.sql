@@ -7,3 +7,7 @@
 -- deleted last row shows as a head that does not match). Rows written before schema 3 have no MAC; the
 -- chain starts at the first row that has one.
 ALTER TABLE audit ADD COLUMN mac BLOB;
+
+-- Finding the documents merged into a child without a scan (a new document changes other roots only when
+-- one points at it).
+CREATE INDEX children_by_merged_into ON children(merged_into) WHERE merged_into IS NOT NULL;

@@ -131,4 +131,3 @@ pub fn copy_of(src: &Path, name: &str) -> PathBuf {
     std::fs::copy(src, &dst).unwrap();
     dst
 }
-

@@ -1,7 +1,7 @@
 //! The SQLite store as the peer protocol's [`SyncStore`]. It sits above both: the store offers
 //! documents, heads and per-peer state and knows nothing of the protocol; the protocol knows nothing of
 //! SQLite. Incoming documents go through [`Timbang::commit`] like any local edit (merged into what is
-//! stored now, projected and audited in one transaction per batch). The interrupt scope is checked
+//! stored now, projected and audited, in transactions of a few documents). The interrupt scope is checked
 //! before every batch. See `docs/adr/0002-peer-adapter.md`.
 
 use automerge::{Automerge, ChangeHash};
@@ -10,6 +10,9 @@ use super::Timbang;
 use crate::interrupt::InterruptScope;
 use crate::peer::{PeerError, SyncStore};
 use crate::store::{Store, peers};
+
+/// Received documents stored per write transaction.
+const WRITE_CHUNK_DOCS: usize = 4;
 
 /// The facade's store seen by one sync session.
 pub(super) struct PeerStore<'a> {
@@ -62,16 +65,23 @@ impl SyncStore for PeerStore<'_> {
                 }
             }
         }
-        let n = docs.len();
-        self.api
-            .commit("sync_received", |e| {
-                e.detail = Some(n.to_string());
-                for (id, incoming) in docs.iter_mut() {
-                    e.merge_in(id, incoming)?;
-                }
-                Ok(())
-            })
-            .map_err(store_err)
+        // Stored in small transactions, letting a waiting writer in between them, so a kader recording a
+        // visit on this phone during a long sync waits for one small batch, not for a large one.
+        for chunk in docs.chunks_mut(WRITE_CHUNK_DOCS) {
+            self.check()?;
+            let n = chunk.len();
+            self.api
+                .commit("sync_received", |e| {
+                    e.detail = Some(n.to_string());
+                    for (id, incoming) in chunk.iter_mut() {
+                        e.merge_in(id, incoming)?;
+                    }
+                    Ok(())
+                })
+                .map_err(store_err)?;
+            self.api.store.yield_to_waiting_writers();
+        }
+        Ok(())
     }
 
     fn load_peer_state(&mut self, peer: &str, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError> {

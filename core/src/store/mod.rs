@@ -100,6 +100,8 @@ impl DocCache {
 pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Writers waiting for the write connection (see [`Store::yield_to_waiting_writers`]).
+    waiting: std::sync::atomic::AtomicUsize,
     reader: Mutex<Connection>,
     sealer: Sealer,
     index_key: Key,
@@ -264,6 +266,7 @@ impl Store {
         Ok(Self {
             path: path.to_owned(),
             writer: Mutex::new(writer),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
             reader: Mutex::new(reader),
             sealer,
             index_key,
@@ -347,16 +350,28 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Other("writer lock poisoned".into()))?;
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let conn = self.writer.lock();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let mut conn = conn.map_err(|_| StoreError::Other("writer lock poisoned".into()))?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
         let out = f(&tx)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(out)
+    }
+
+    /// Long work that writes in many small transactions (a peer session) calls this between them: when
+    /// another writer (a kader's entry) is waiting, it gets the write connection first, so a short write
+    /// never queues behind a long sync. Waits at most a few milliseconds.
+    pub fn yield_to_waiting_writers(&self) {
+        use std::sync::atomic::Ordering;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(5);
+        while self.waiting.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        }
     }
 
     /// Seal a secret (a team secret, a token) bound to `purpose`.

@@ -153,7 +153,17 @@ pub fn apply_changed(
                 root.clone()
             }
             None => {
-                need_roots = true;
+                // A new document moves other roots only when it points somewhere or something
+                // already points at it (a duplicate that arrived before its kept child); otherwise it
+                // is its own root, and no other root changes.
+                let pointed_at = tx
+                    .prepare_cached("SELECT 1 FROM children WHERE merged_into = ?1 LIMIT 1")?
+                    .query_row(params![id], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                if merged_into.is_some() || pointed_at {
+                    need_roots = true;
+                }
                 (*id).to_owned()
             }
         };
