@@ -58,30 +58,19 @@ impl Timbang {
                 .collect();
             Ok((integrity, unreadable, self.store.verify_audit(c)?))
         })?;
-        let compare = |tx: &rusqlite::Transaction<'_>| -> Result<bool> {
+        let rebuild = |tx: &rusqlite::Transaction<'_>| {
+            let name = &device.settings.device_name;
+            self.rebuild_in(tx, device.kbm, name, &scope, &unreadable_documents)
+        };
+        let projections_match = self.store.dry_run(|tx| -> Result<bool> {
             // Projections that do not even open differ from any rebuild.
             let before = projection::dump(&self.store, tx).ok();
-            self.rebuild_in(
-                tx,
-                device.kbm,
-                &device.settings.device_name,
-                &scope,
-                &unreadable_documents,
-            )?;
+            rebuild(tx)?;
             Ok(before == Some(projection::dump(&self.store, tx)?))
-        };
-        let projections_match = self.store.dry_run(compare)?;
+        })?;
         let repaired = repair && !projections_match;
         if repaired {
-            self.store.write(|tx| {
-                self.rebuild_in(
-                    tx,
-                    device.kbm,
-                    &device.settings.device_name,
-                    &scope,
-                    &unreadable_documents,
-                )
-            })?;
+            self.store.write(rebuild)?;
         }
         let ok = integrity.is_empty()
             && unreadable_documents.is_empty()
