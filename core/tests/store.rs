@@ -585,3 +585,22 @@ fn two_simultaneous_registrations_of_one_child_are_caught() {
     }
     assert_eq!(p.t.village_list().unwrap().len(), 30);
 }
+
+/// A kader's write is synced to storage before the call returns (`synchronous = FULL`), so it survives a
+/// pulled battery; documents received from another phone are written without their own sync.
+#[test]
+fn interactive_commits_are_durable_and_received_documents_are_bulk() {
+    use timbang_core::store::StoreError;
+    let p = phone("hp-1");
+    let s = timbang_core::testing::store(&p.t);
+    let level = |tx: &rusqlite::Transaction<'_>| -> Result<i64, StoreError> {
+        Ok(tx.query_row("PRAGMA synchronous", [], |r| r.get(0))?)
+    };
+    assert_eq!(s.write(level).unwrap(), 2, "FULL");
+    assert_eq!(s.write_bulk(level).unwrap(), 1, "NORMAL");
+    assert_eq!(
+        s.write(level).unwrap(),
+        2,
+        "back to FULL after a bulk write"
+    );
+}

@@ -149,10 +149,29 @@ impl Timbang {
         action: &str,
         change: impl FnOnce(&mut Edit<'_, '_>) -> Result<T>,
     ) -> Result<T> {
+        self.commit_with(action, false, change)
+    }
+
+    /// [`Timbang::commit`] for documents that can be fetched again (received from another phone): not
+    /// synced to storage on its own commit ([`Store::write_bulk`]).
+    fn commit_bulk<T>(
+        &self,
+        action: &str,
+        change: impl FnOnce(&mut Edit<'_, '_>) -> Result<T>,
+    ) -> Result<T> {
+        self.commit_with(action, true, change)
+    }
+
+    fn commit_with<T>(
+        &self,
+        action: &str,
+        bulk: bool,
+        change: impl FnOnce(&mut Edit<'_, '_>) -> Result<T>,
+    ) -> Result<T> {
         let device = self.device()?;
         let kader = self.kader();
         let now_ms = self.now_ms();
-        self.store.write(|tx| {
+        let run = |tx: &Transaction<'_>| -> Result<T> {
             let mut edit = Edit {
                 tx,
                 store: &self.store,
@@ -176,7 +195,12 @@ impl Timbang {
                 edit.detail.as_deref(),
             )?;
             Ok(out)
-        })
+        };
+        if bulk {
+            self.store.write_bulk(run)
+        } else {
+            self.store.write(run)
+        }
     }
 }
 

@@ -71,7 +71,7 @@ impl SyncStore for PeerStore<'_> {
             self.check()?;
             let n = chunk.len();
             self.api
-                .commit("sync_received", |e| {
+                .commit_bulk("sync_received", |e| {
                     e.detail = Some(n.to_string());
                     for (id, incoming) in chunk.iter_mut() {
                         e.merge_in(id, incoming)?;

@@ -120,7 +120,10 @@ impl std::fmt::Debug for Store {
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // FULL: a commit is on the storage chip before the call returns, so a weighing the kader saw saved
+    // survives a pulled battery (NORMAL would keep the file consistent but could lose the last commits).
+    // Bulk writes that can be fetched again (a peer session) use `write_bulk`.
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -350,17 +353,47 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.write_with(f, false)
+    }
+
+    fn write_with<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+        bulk: bool,
+    ) -> Result<T, E> {
         use std::sync::atomic::Ordering;
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let conn = self.writer.lock();
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let mut conn = conn.map_err(|_| StoreError::Other("writer lock poisoned".into()))?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(StoreError::from)?;
-        Ok(out)
+        if bulk {
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(StoreError::from)?;
+        }
+        let result = (|| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(StoreError::from)?;
+            Ok(out)
+        })();
+        if bulk {
+            conn.pragma_update(None, "synchronous", "FULL")
+                .map_err(StoreError::from)?;
+        }
+        result
+    }
+
+    /// [`Store::write`] for data that can be fetched again after a power cut (documents received from
+    /// another phone): the commit is not synced on its own (`synchronous = NORMAL`); the next durable
+    /// commit syncs it, and a power cut can only lose such commits from the end, never leave the file
+    /// inconsistent. Interactive writes use [`Store::write`].
+    pub fn write_bulk<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.write_with(f, true)
     }
 
     /// Long work that writes in many small transactions (a peer session) calls this between them: when
