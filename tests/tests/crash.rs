@@ -408,10 +408,26 @@ struct Stats {
     checks: usize,
     /// Acknowledged writes verified, summed over every check.
     verified: usize,
+    /// Calls in flight at the kill (never acknowledged) found committed, and found rolled back (where
+    /// the two can be told apart: an import, a visit whose weight differs from the one before).
+    in_flight_committed: usize,
+    in_flight_rolled_back: usize,
     syncs_completed: usize,
 }
 
 impl Stats {
+    fn checked(&mut self, o: &RunOutcome, c: Checked) {
+        self.checks += 1;
+        self.verified += c.verified;
+        if o.mid.is_some() {
+            match c.in_flight {
+                Some(true) => self.in_flight_committed += 1,
+                Some(false) => self.in_flight_rolled_back += 1,
+                None => {}
+            }
+        }
+    }
+
     fn count(&mut self, o: &RunOutcome) {
         self.kills += 1;
         self.before_ready += usize::from(o.before_ready);
@@ -425,10 +441,13 @@ impl Stats {
         let acked: usize = ledgers.iter().map(|l| l.acked()).sum();
         let mid: usize = self.mid.values().sum();
         eprintln!(
-            "crash {mode}: {} kills, {mid} mid-call {:?}, {} before ready, {acked} acknowledged \
-             writes, {} checks verifying {} acknowledged writes in all, {} completed syncs, {:.1} s",
+            "crash {mode}: {} kills, {mid} mid-call {:?} (of those {} found committed, {} rolled \
+             back), {} before ready, {acked} acknowledged writes, {} checks verifying {} \
+             acknowledged writes in all, {} completed syncs, {:.1} s",
             self.kills,
             self.mid,
+            self.in_flight_committed,
+            self.in_flight_rolled_back,
             self.before_ready,
             self.checks,
             self.verified,
@@ -462,8 +481,9 @@ fn allowed<T: Clone + PartialEq>(writes: &[(T, bool, bool)]) -> (Vec<T>, bool) {
 
 /// Check the database at `path` after a kill. `own` is what its writer did (all of it required);
 /// `other`, for a sync, what the other side did with how much of it must be here (a prefix of its
-/// events: what it had when a session completed). Returns the acknowledged writes verified.
-fn check_db(path: &Path, own: &Ledger, other: Option<(&Ledger, usize)>) -> usize {
+/// events: what it had when a session completed).
+fn check_db(path: &Path, own: &Ledger, other: Option<(&Ledger, usize)>) -> Checked {
+    let mut out = Checked::default();
     let dir = path.parent().unwrap();
     for e in std::fs::read_dir(dir).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
@@ -474,7 +494,7 @@ fn check_db(path: &Path, own: &Ledger, other: Option<(&Ledger, usize)>) -> usize
     }
     if !path.exists() {
         assert_eq!(own.acked(), 0, "the database is gone");
-        return 0;
+        return out;
     }
     // (1) SQLite's own check, on a read-only connection, before the store opens (and repairs
     // nothing: it would only fold the log in).
@@ -533,7 +553,7 @@ fn check_db(path: &Path, own: &Ledger, other: Option<(&Ledger, usize)>) -> usize
                     .any(|e| e.acked && matches!(e.op, Op::Init | Op::Join)),
                 "an acknowledged init is lost"
             );
-            return 0;
+            return out;
         }
         Err(e) => panic!("settings: {e}"),
         Ok(_) => {}
@@ -546,6 +566,12 @@ fn check_db(path: &Path, own: &Ledger, other: Option<(&Ledger, usize)>) -> usize
     let mut sources: Vec<(&Ledger, usize)> = vec![(own, usize::MAX)];
     sources.extend(other);
     let mut verified = 0;
+    // The last call of this database's writer, when it was never acknowledged.
+    let in_flight = own
+        .events
+        .len()
+        .checked_sub(1)
+        .filter(|&i| !own.events[i].acked && !own.events[i].failed);
 
     // Names a process wrote; anything else is a phantom.
     let mut by_name: HashMap<&str, Vec<&ChildId>> = HashMap::new();
@@ -578,7 +604,7 @@ fn check_db(path: &Path, own: &Ledger, other: Option<(&Ledger, usize)>) -> usize
 
     // (3) Imports: acknowledged batches whole with every visit; a batch of this database's own
     // writer is all or nothing.
-    for (l, prefix) in &sources {
+    for (source, (l, prefix)) in sources.iter().enumerate() {
         for (at, e) in l.events.iter().enumerate() {
             let Op::Import { n, seed, ids } = &e.op else {
                 continue;
@@ -592,6 +618,9 @@ fn check_db(path: &Path, own: &Ledger, other: Option<(&Ledger, usize)>) -> usize
                 })
                 .collect();
             let required = e.acked && at < *prefix;
+            if source == 0 && in_flight == Some(at) {
+                out.in_flight = Some(!present.is_empty());
+            }
             if required {
                 assert_eq!(present.len(), *n, "acknowledged import {seed} is not whole");
                 verified += 1;
@@ -679,6 +708,21 @@ fn check_db(path: &Path, own: &Ledger, other: Option<(&Ledger, usize)>) -> usize
             .map(|(v, a, r)| (v.weight_g, *a, *r))
             .collect();
         let (ok, may_lack) = allowed(&weights);
+        if let Some(Event {
+            op: Op::Visit(v), ..
+        }) = in_flight.map(|i| &own.events[i])
+            && (&v.child, &v.date) == (child, date)
+        {
+            let stored = stored.and_then(|s| grams(s.weight_kg));
+            let before = &ok[..ok.len() - 1];
+            out.in_flight = if stored != Some(v.weight_g) {
+                Some(false)
+            } else if !before.contains(&v.weight_g) {
+                Some(true)
+            } else {
+                None
+            };
+        }
         match stored.and_then(|s| grams(s.weight_kg)) {
             Some(w) => assert!(ok.contains(&w), "{what}: weight {w} g, written {ok:?}"),
             None => assert!(may_lack, "{what}: acknowledged weight {ok:?} is lost"),
@@ -712,7 +756,18 @@ fn check_db(path: &Path, own: &Ledger, other: Option<(&Ledger, usize)>) -> usize
             "{what}: services {services:?} no process wrote"
         );
     }
-    verified
+    out.verified = verified;
+    out
+}
+
+/// What a check found.
+#[derive(Debug, Default)]
+struct Checked {
+    /// Acknowledged writes verified.
+    verified: usize,
+    /// Whether the call in flight at the kill (the writer's last, never acknowledged) is there, where
+    /// that can be told.
+    in_flight: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -766,8 +821,7 @@ fn kill_loop(mode: &'static str, index: usize, role: &'static str, final_rounds:
         run_then_kill(&mut w, &mut rng);
         let o = ledger.absorb(&w.take_lines());
         stats.count(&o);
-        stats.verified += check_db(&db, &ledger, None);
-        stats.checks += 1;
+        stats.checked(&o, check_db(&db, &ledger, None));
     }
     let seed = base_seed() % 100_000 * 1_000 + kills as u64;
     let mut w = Worker::start(
@@ -778,8 +832,7 @@ fn kill_loop(mode: &'static str, index: usize, role: &'static str, final_rounds:
     w.finish();
     let o = ledger.absorb(&w.take_lines());
     assert!(o.mid.is_none() && o.acks as u64 >= final_rounds);
-    stats.verified += check_db(&db, &ledger, None);
-    stats.checks += 1;
+    stats.checked(&o, check_db(&db, &ledger, None));
     stats.report(mode, &[&ledger], started.elapsed());
 }
 
@@ -874,12 +927,12 @@ fn peer_session_survives_kills() {
         if let Some(at) = o.last_completed_sync_begin {
             server_has_dial = at;
         }
-        stats.verified += check_db(
+        let c = check_db(
             &dial_db,
             &dial_ledger,
             Some((&server_ledger, dial_has_server)),
         );
-        stats.checks += 1;
+        stats.checked(&o, c);
         i += 1;
         if kill_server {
             let mut o = server_ledger.absorb(&server.take_lines());
@@ -887,12 +940,12 @@ fn peer_session_survives_kills() {
             stats.count(&o);
             server_kills += 1;
             i += 1;
-            stats.verified += check_db(
+            let c = check_db(
                 &serve_db,
                 &server_ledger,
                 Some((&dial_ledger, server_has_dial)),
             );
-            stats.checks += 1;
+            stats.checked(&o, c);
             servers += 1;
             (server, code, addr) = start_server(dir.path(), &serve_db, servers);
             server_ledger.absorb(&server.take_lines());
@@ -915,14 +968,15 @@ fn peer_session_survives_kills() {
     server.send("quit");
     server.finish();
     server_ledger.absorb(&server.take_lines());
-    stats.verified += check_db(&dial_db, &dial_ledger, Some((&server_ledger, usize::MAX)));
+    let c = check_db(&dial_db, &dial_ledger, Some((&server_ledger, usize::MAX)));
+    stats.checked(&o, c);
     let dial_acked_before = o.last_completed_sync_begin.unwrap();
-    stats.verified += check_db(
+    let c = check_db(
         &serve_db,
         &server_ledger,
         Some((&dial_ledger, dial_acked_before)),
     );
-    stats.checks += 2;
+    stats.checked(&o, c);
     eprintln!("crash sync: {server_kills} of the kills were of the serving side");
     stats.report("sync", &[&dial_ledger, &server_ledger], started.elapsed());
 }
