@@ -55,3 +55,5 @@ pub fn state(t: &Timbang) -> serde_json::Value {
     let details: Vec<_> = list.iter().map(|r| t.child(&r.child_id).unwrap()).collect();
     serde_json::json!({ "list": list, "details": details, "conflicts": t.conflicts().unwrap() })
 }
+
+pub mod crash;
