@@ -1,0 +1,309 @@
+//! Fuzz target bodies: one function per parser of bytes from outside the phone.
+//!
+//! Each `pub fn NAME(data: &[u8])` takes any input and must return: no panic, no hang, no allocation
+//! without bound. The cargo-fuzz crate in `tests/fuzz/` (nightly, outside the workspace) calls them
+//! from `fuzz_targets/NAME.rs`; `tests/tests/fuzz_corpus.rs` replays every saved corpus and regression
+//! file through the same functions on stable, so `cargo test --workspace` keeps what the fuzzer learnt.
+//! [`seeds`] makes the valid inputs the corpora start from.
+//!
+//! | target             | what the bytes are                                                       |
+//! |--------------------|--------------------------------------------------------------------------|
+//! | `pairing_code`     | a pairing or invite code typed or scanned (lossy UTF-8)                  |
+//! | `handshake`        | what a stranger sends at the sealed channel's handshake (both sides)     |
+//! | `session_messages` | sealed messages from a paired phone into a real sync session             |
+//! | `document`         | a stored or received child document, as the store and projections read it |
+//! | `anthro_csv`       | a CSV given to `timbang anthro`                                          |
+//!
+//! Every harness is deterministic given its input (the channel's nonces are random, but no path
+//! depends on them) and single-threaded once the handshake is done.
+
+pub mod seeds;
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read, Write};
+use std::sync::OnceLock;
+
+use automerge::Automerge;
+use timbang_core::crdt;
+use timbang_core::crypto::Key;
+use timbang_core::growth::{self, ChildInfo, KbmTable};
+use timbang_core::peer::memory::MemoryStore;
+use timbang_core::peer::pipe::{PipeEnd, duplex};
+use timbang_core::peer::{
+    PeerError, Role, SecureChannel, SessionConfig, SyncStats, TeamSecret, make_invite_code,
+    make_pairing_code, parse_invite_code, parse_pairing_code, run_session,
+};
+use timbang_core::store::projection::{VisitRow, assess_all};
+
+/// Names of every target, as the folders under `tests/fuzz/corpus/` and `tests/fuzz/regressions/`.
+pub const TARGETS: &[&str] = &[
+    "pairing_code",
+    "handshake",
+    "session_messages",
+    "document",
+    "anthro_csv",
+];
+
+/// Run target `name` on `data`; false when there is no such target.
+pub fn run(name: &str, data: &[u8]) -> bool {
+    match name {
+        "pairing_code" => pairing_code(data),
+        "handshake" => handshake(data),
+        "session_messages" => session_messages(data),
+        "document" => document(data),
+        "anthro_csv" => anthro_csv(data),
+        _ => return false,
+    }
+    true
+}
+
+/// The team every harness uses: fixed, so that saved inputs carry its id and reach past the checks.
+pub fn team() -> TeamSecret {
+    TeamSecret {
+        team_id: *b"timbang-fuzzteam",
+        secret: Key::from_bytes(&[0x5a; 32]).expect("32 bytes are a key"),
+    }
+}
+
+/// 1. A pairing or invite code: refused with an error, or read into a team whose code reads back the
+///    same.
+pub fn pairing_code(data: &[u8]) {
+    let code = String::from_utf8_lossy(data);
+    let pairing = parse_pairing_code(&code);
+    match parse_invite_code(&code) {
+        Ok(invite) => {
+            assert_eq!(pairing.ok().as_ref(), Some(&invite.team));
+            let again = match invite.kbm_table {
+                Some(table) => make_invite_code(&invite.team, table)
+                    .expect("a table read from an invite can be named in one"),
+                None => make_pairing_code(&invite.team),
+            };
+            assert_eq!(
+                parse_invite_code(&again).ok(),
+                Some(invite),
+                "a code read does not read back the same"
+            );
+        }
+        Err(_) => assert!(pairing.is_err()),
+    }
+}
+
+/// A stream that yields `data` and swallows writes.
+#[derive(Debug)]
+pub struct Feed {
+    data: Cursor<Vec<u8>>,
+}
+
+impl Feed {
+    /// A stream reading `data`.
+    pub fn new(data: &[u8]) -> Self {
+        Self {
+            data: Cursor::new(data.to_vec()),
+        }
+    }
+}
+
+impl Read for Feed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.data.read(buf)
+    }
+}
+
+impl Write for Feed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// 2. What a stranger sends at the handshake, to the side that accepts and to the side that dials.
+///    Without the team secret no handshake can complete (the proofs cover our random nonce), so both
+///    must return an error.
+pub fn handshake(data: &[u8]) {
+    let team = team();
+    assert!(
+        SecureChannel::accept(Feed::new(data), &team, "fuzz-phone").is_err(),
+        "a stranger's bytes completed the handshake (accept)"
+    );
+    assert!(
+        SecureChannel::connect(Feed::new(data), &team, "fuzz-phone").is_err(),
+        "a stranger's bytes completed the handshake (connect)"
+    );
+}
+
+/// The input of `session_messages`: a flags byte, then messages each as a big-endian `u16` length
+/// and that many bytes (a last message cut short keeps what is there).
+///
+/// Flags: bit 0 set = this phone dialled (it runs the client side; the paired peer accepted), clear =
+/// the peer dialled and this phone serves; bit 1 set = a small [`SessionConfig`] (one document per
+/// batch and per sync window, 1 KiB frames), so that batching paths run on few documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInput {
+    pub flags: u8,
+    pub messages: Vec<Vec<u8>>,
+}
+
+impl SessionInput {
+    /// Split fuzz bytes into flags and messages.
+    pub fn decode(data: &[u8]) -> Self {
+        let (flags, mut rest) = match data.split_first() {
+            Some((&f, rest)) => (f, rest),
+            None => (0, &[][..]),
+        };
+        let mut messages = Vec::new();
+        while !rest.is_empty() {
+            let (len, body) = match rest {
+                [a, b, body @ ..] => (usize::from(u16::from_be_bytes([*a, *b])), body),
+                _ => (rest.len(), rest),
+            };
+            let take = len.min(body.len());
+            messages.push(body[..take].to_vec());
+            rest = &body[take..];
+        }
+        Self { flags, messages }
+    }
+
+    /// The fuzz bytes of flags and messages (messages longer than 65,535 bytes are cut).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![self.flags];
+        for m in &self.messages {
+            let len = m.len().min(usize::from(u16::MAX));
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+            out.extend_from_slice(&m[..len]);
+        }
+        out
+    }
+
+    /// The role this phone runs.
+    pub fn role(&self) -> Role {
+        if self.flags & 1 == 1 {
+            Role::Client
+        } else {
+            Role::Server
+        }
+    }
+
+    /// The session configuration this phone runs with.
+    pub fn config(&self) -> SessionConfig {
+        if self.flags & 2 == 2 {
+            SessionConfig {
+                batch_docs: 1,
+                frame_budget: 1024,
+                sync_window: 1,
+            }
+        } else {
+            SessionConfig::default()
+        }
+    }
+}
+
+/// The phone under test in `session_messages`: two registered children (the first weighed once).
+/// Built once, the same in every process (fixed ids, actors and times), so saved inputs stay valid.
+pub fn session_store() -> &'static MemoryStore {
+    static STORE: OnceLock<MemoryStore> = OnceLock::new();
+    STORE.get_or_init(|| {
+        let f = seeds::Fixture::new();
+        let mut store = MemoryStore::default();
+        store.put(&f.id_a, &f.ours_a);
+        store.put(&f.id_b, &f.b);
+        store
+    })
+}
+
+/// The handshake between this phone (`ours`, in `role`) and the paired peer (`theirs`, the other
+/// role), each on its own thread. None when it failed (it cannot with the same team).
+pub fn paired_channels(
+    ours: PipeEnd,
+    theirs: PipeEnd,
+    role: Role,
+) -> Option<(SecureChannel<PipeEnd>, String, SecureChannel<PipeEnd>)> {
+    let team = team();
+    std::thread::scope(|s| {
+        let peer_team = team.clone();
+        let peer = s.spawn(move || match role {
+            Role::Client => SecureChannel::accept(theirs, &peer_team, "peer-phone"),
+            Role::Server => SecureChannel::connect(theirs, &peer_team, "peer-phone"),
+        });
+        let mine = match role {
+            Role::Client => SecureChannel::connect(ours, &team, "fuzz-phone"),
+            Role::Server => SecureChannel::accept(ours, &team, "fuzz-phone"),
+        };
+        let peer = peer.join().ok()?.ok()?;
+        let (mine, peer_id) = mine.ok()?;
+        Some((mine, peer_id, peer.0))
+    })
+}
+
+/// Run one session of this phone against a paired peer that sends `input`'s messages (all of them
+/// at once, then closes its sending half; it reads nothing), on a copy of [`session_store`]. Returns
+/// the session's result and the store after it.
+pub fn run_session_input(input: &SessionInput) -> (Result<SyncStats, PeerError>, MemoryStore) {
+    let mut store = session_store().clone();
+    let (x, y) = duplex();
+    let role = input.role();
+    let Some((mut ours, peer_id, mut peer)) = paired_channels(x, y, role) else {
+        return (Err(PeerError::NotPaired), store);
+    };
+    for m in &input.messages {
+        if peer.send(m).is_err() {
+            break;
+        }
+    }
+    // The peer stops sending but keeps its end open, so what this phone writes never fails and the
+    // path taken depends on the input alone.
+    let mut peer_end = peer.into_inner();
+    peer_end.shutdown_write();
+    let result = run_session(&mut ours, &mut store, &peer_id, role, &input.config());
+    drop(peer_end);
+    (result, store)
+}
+
+/// 3. A paired phone (it holds the team secret) sending messages into a real sync session. The
+///    session ends (it cannot wait: the peer has hung up) and every document it stored still loads.
+pub fn session_messages(data: &[u8]) {
+    let (_, store) = run_session_input(&SessionInput::decode(data));
+    for id in store.ids() {
+        assert!(
+            store.get(&id).is_some(),
+            "a document stored by a session does not load"
+        );
+    }
+}
+
+/// 4. A stored or received document, after opening: loading, reading the child, its conflicts, and
+///    what the projections compute from it (the assessment of every visit).
+pub fn document(data: &[u8]) {
+    let Ok(doc) = Automerge::load(data) else {
+        return;
+    };
+    let _ = crdt::conflicts(&doc);
+    let Ok(child) = crdt::read_child(&doc) else {
+        return;
+    };
+    let _ = serde_json::to_string(&(&child.identity, child.merged_into.as_ref(), child.deleted));
+    let mut visits: BTreeMap<_, crdt::VisitFields> = BTreeMap::new();
+    for (date, v) in &child.visits {
+        if !v.deleted {
+            visits.entry(*date).or_default().fill_from(v);
+        }
+    }
+    visits.retain(|_, v| v.has_data());
+    if let (Some(sex), Some(birth_date)) = (child.identity.sex, child.identity.birth_date) {
+        let info = ChildInfo { sex, birth_date };
+        let assessments = assess_all(&info, &visits, KbmTable::default_table());
+        for ((date, v), a) in visits.iter().zip(&assessments) {
+            let _ = VisitRow::build(*date, v, a, 1);
+        }
+    }
+}
+
+/// 5. A CSV given to `timbang anthro`, written into a sink.
+pub fn anthro_csv(data: &[u8]) {
+    let mut rows_seen = 0u64;
+    let result = growth::run_batch(data, std::io::sink(), &mut |n| rows_seen = n);
+    if let Ok(summary) = result {
+        assert_eq!(summary.rows, rows_seen);
+    }
+}
