@@ -21,11 +21,10 @@ pub mod seeds;
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
-use std::sync::OnceLock;
+use std::sync::{Mutex, Once, OnceLock};
 
-use automerge::Automerge;
 use timbang_core::crdt;
-use timbang_core::crypto::Key;
+use timbang_core::crypto::{Key, sha256};
 use timbang_core::growth::{self, ChildInfo, KbmTable};
 use timbang_core::peer::memory::MemoryStore;
 use timbang_core::peer::pipe::{PipeEnd, duplex};
@@ -55,6 +54,32 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         _ => return false,
     }
     true
+}
+
+/// What a cargo-fuzz target runs: `target(data)`, where only a panic that escapes it counts.
+///
+/// libfuzzer-sys installs a panic hook that aborts the process on every panic, even one the core
+/// catches on purpose (`crdt::catch_panic` around automerge). This replaces it, once, with a hook that
+/// only remembers the message; a panic that escapes `target` prints that message and aborts, which
+/// libFuzzer reports as a crash and saves the input.
+pub fn fuzz_entry(target: fn(&[u8]), data: &[u8]) {
+    static HOOK: Once = Once::new();
+    static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+    HOOK.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            if let Ok(mut last) = LAST_PANIC.lock() {
+                *last = Some(info.to_string());
+            }
+        }));
+    });
+    if std::panic::catch_unwind(|| target(data)).is_err() {
+        let message = LAST_PANIC.lock().ok().and_then(|mut m| m.take());
+        eprintln!(
+            "the fuzz target panicked: {}",
+            message.as_deref().unwrap_or("(no message)")
+        );
+        std::process::abort();
+    }
 }
 
 /// The team every harness uses: fixed, so that saved inputs carry its id and reach past the checks.
@@ -273,11 +298,35 @@ pub fn session_messages(data: &[u8]) {
 }
 
 /// 4. A stored or received document, after opening: loading, reading the child, its conflicts, and
-///    what the projections compute from it (the assessment of every visit).
+///    what the projections compute from it (the assessment of every visit). The bytes are tried as
+///    they are and with every chunk's checksum made right (see [`with_valid_checksums`]), since a
+///    peer that wants to send a malformed document computes its checksums.
 pub fn document(data: &[u8]) {
-    let Ok(doc) = Automerge::load(data) else {
+    open_document(data);
+    let fixed = with_valid_checksums(data);
+    if fixed != data {
+        open_document(&fixed);
+    }
+}
+
+fn open_document(data: &[u8]) {
+    // The core's guarded load (a panic inside automerge is an error: `crdt::catch_panic`).
+    let Ok(mut doc) = crdt::load(data) else {
         return;
     };
+    // A document that opens can be stored and opened again, alone and merged into one of ours (as
+    // a received document is).
+    assert!(
+        crdt::load(&doc.save()).is_ok(),
+        "a document that opened does not open after saving"
+    );
+    let mut ours = crdt::load(fixture_doc()).expect("the fixture opens");
+    if crdt::merge(&mut ours, &mut doc).is_ok() {
+        assert!(
+            crdt::load(&ours.save()).is_ok(),
+            "a merged document does not open after saving"
+        );
+    }
     let _ = crdt::conflicts(&doc);
     let Ok(child) = crdt::read_child(&doc) else {
         return;
@@ -297,6 +346,66 @@ pub fn document(data: &[u8]) {
             let _ = VisitRow::build(*date, v, a, 1);
         }
     }
+}
+
+/// Child A as this phone holds it (the document fuzzed documents are merged into), saved.
+fn fixture_doc() -> &'static [u8] {
+    static DOC: OnceLock<Vec<u8>> = OnceLock::new();
+    DOC.get_or_init(|| seeds::Fixture::new().ours_a.save())
+}
+
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+
+/// `data` with the checksum of every automerge chunk (magic, checksum 4, type 1, LEB128 length,
+/// data) set to the first 4 bytes of SHA-256 over the type, the length and the data, so that mutated
+/// documents get past the checksum to the parsers behind it. Compressed chunks (type 2, whose
+/// checksum covers the inflated change) and whatever does not parse as a chunk are left as they are.
+pub fn with_valid_checksums(data: &[u8]) -> Vec<u8> {
+    let mut out = data.to_vec();
+    let mut at = 0;
+    while out.len() >= at + 9 && out[at..at + 4] == CHUNK_MAGIC {
+        let kind = out[at + 8];
+        let mut len: u64 = 0;
+        let mut p = at + 9;
+        let mut shift = 0;
+        loop {
+            let Some(&b) = out.get(p) else {
+                return out;
+            };
+            p += 1;
+            if shift < 64 {
+                len |= u64::from(b & 0x7f) << shift;
+            }
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let Some(end) = usize::try_from(len).ok().and_then(|n| p.checked_add(n)) else {
+            return out;
+        };
+        if end > out.len() {
+            return out;
+        }
+        if kind != 2 {
+            let mut hashed = vec![kind];
+            let mut n = len;
+            loop {
+                let byte = (n & 0x7f) as u8;
+                n >>= 7;
+                if n == 0 {
+                    hashed.push(byte);
+                    break;
+                }
+                hashed.push(byte | 0x80);
+            }
+            hashed.extend_from_slice(&out[p..end]);
+            let digest = sha256(&hashed);
+            out[at + 4..at + 8].copy_from_slice(&digest[..4]);
+        }
+        at = end;
+    }
+    out
 }
 
 /// 5. A CSV given to `timbang anthro`, written into a sink.

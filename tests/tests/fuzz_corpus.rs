@@ -169,3 +169,156 @@ fn write_seeds() {
         }
     }
 }
+
+#[test]
+fn checksums_are_made_right() {
+    // A saved document is left as it is; one whose checksum was altered gets it back, so it loads.
+    for (name, doc) in seeds::document() {
+        assert_eq!(fuzz::with_valid_checksums(&doc), doc, "{name}");
+        let mut altered = doc.clone();
+        altered[5] ^= 0x01;
+        assert!(automerge::Automerge::load(&altered).is_err(), "{name}");
+        assert_eq!(fuzz::with_valid_checksums(&altered), doc, "{name}");
+    }
+    // Cut short or not a chunk at all: left as it is.
+    for data in [
+        &[0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 0, 0x85][..],
+        b"hello",
+        &[],
+    ] {
+        assert_eq!(fuzz::with_valid_checksums(data), data);
+    }
+}
+
+// Crashes found by fuzzing, each with its reproducer in tests/fuzz/regressions/.
+
+/// `document`: automerge 0.12 panics (instead of returning an error) loading these, whose checksums
+/// are right: a change naming an actor it does not list (25 bytes, `import_ops`), a document chunk
+/// and a bundle with a malformed column (`hexane` unpack). Fixed in the core by `crdt::load` and
+/// `crdt::merge`, which turn a panic inside automerge into an error.
+const AUTOMERGE_PANICS: [(&str, &[u8]); 3] = [
+    (
+        "change naming a missing actor",
+        include_bytes!(
+            "../fuzz/regressions/document/automerge-panics-change-naming-a-missing-actor"
+        ),
+    ),
+    (
+        "document with a bad column",
+        include_bytes!("../fuzz/regressions/document/automerge-panics-document-bad-column"),
+    ),
+    (
+        "bundle with a bad column",
+        include_bytes!("../fuzz/regressions/document/automerge-panics-bundle-bad-column"),
+    ),
+];
+
+#[test]
+fn documents_that_panic_automerge_are_refused_with_an_error() {
+    for (name, bytes) in AUTOMERGE_PANICS {
+        assert!(timbang_core::crdt::load(bytes).is_err(), "{name}");
+        fuzz::document(bytes);
+    }
+}
+
+fn leb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+    leb(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+/// What a paired client says to a serving phone that holds at most 32 documents to hand it `doc`
+/// whole as child `id`: a summary that differs, heads naming only `id` in the one bucket, then a batch
+/// with the document.
+fn client_pushing(id: &str, doc: &[u8]) -> Vec<Vec<u8>> {
+    let mut summary = vec![1, 1];
+    leb(&mut summary, 1);
+    summary.extend_from_slice(&[0; 32]);
+    let mut heads = vec![4, 1, 0, 1];
+    bytes(&mut heads, id.as_bytes());
+    heads.push(0);
+    let mut batch = vec![6, 1];
+    bytes(&mut batch, id.as_bytes());
+    bytes(&mut batch, doc);
+    vec![summary, heads, batch]
+}
+
+const PUSHED_ID: &str = "0197a000-0000-7000-8000-0000000000ff";
+
+#[test]
+fn a_paired_phone_sending_a_document_that_panics_automerge_ends_the_session_with_an_error() {
+    for (name, doc) in AUTOMERGE_PANICS {
+        let input = SessionInput {
+            flags: 0,
+            messages: client_pushing(PUSHED_ID, doc),
+        };
+        let (result, store) = run_session_input(&input);
+        assert!(
+            matches!(result, Err(timbang_core::peer::PeerError::Document(_))),
+            "{name}: {result:?}"
+        );
+        assert_eq!(store.ids(), fuzz::session_store().ids(), "{name}");
+    }
+    // The same messages with a good document complete the push, so the test reaches the batch.
+    let good = seeds::Fixture::new().c.save();
+    let mut input = SessionInput {
+        flags: 0,
+        messages: client_pushing(PUSHED_ID, &good),
+    };
+    input.messages.push(vec![8]); // finish
+    let (result, store) = run_session_input(&input);
+    // Our phone sends its own two documents whole and expects a turn back; the finish is that turn.
+    assert!(result.is_ok(), "{result:?}");
+    assert!(store.ids().contains(&PUSHED_ID.to_owned()));
+}
+
+#[test]
+fn a_real_phone_refuses_a_document_that_panics_automerge_and_keeps_working() {
+    use timbang_core::api::PeerRole;
+    use timbang_core::host::IoStream;
+    use timbang_core::peer::pipe::duplex;
+    use timbang_core::peer::{SecureChannel, parse_pairing_code};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (t, code) = timbang_tests::phone_with_a_visit(dir.path());
+    let before = timbang_tests::state(&t);
+    for (name, doc) in AUTOMERGE_PANICS {
+        let team = parse_pairing_code(&code).unwrap();
+        let (x, y) = duplex();
+        let messages = client_pushing(PUSHED_ID, doc);
+        let hostile = std::thread::spawn(move || {
+            let (mut ch, _) = SecureChannel::connect(y, &team, "hostile").unwrap();
+            for m in &messages {
+                ch.send(m).unwrap();
+            }
+            // Keep the pipe open (returned) so the phone's writes do not fail first.
+            let mut end = ch.into_inner();
+            end.shutdown_write();
+            end
+        });
+        let result = t.peer_session(&IoStream::new(x), PeerRole::Accept);
+        drop(hostile.join().unwrap());
+        assert!(
+            matches!(
+                result,
+                Err(timbang_core::Error::Sync {
+                    retryable: false,
+                    ..
+                })
+            ),
+            "{name}: {result:?}"
+        );
+        assert_eq!(timbang_tests::state(&t), before, "{name}");
+    }
+}

@@ -30,7 +30,7 @@
 use super::channel::{MAX_MESSAGE, SecureChannel};
 use super::wire::{Reader, Writer};
 use super::{PeerError, SyncStore};
-use crate::crypto;
+use crate::{crdt, crypto};
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -544,12 +544,14 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     fn receive_doc(&mut self, id: String, bytes: &[u8]) -> Result<(), PeerError> {
-        let mut incoming = Automerge::load(bytes)
+        // Bytes from the other phone: a panic inside automerge is an error too (`crdt::catch_panic`);
+        // a document it left half merged is dropped with the session, never stored.
+        let mut incoming = crdt::load(bytes)
             .map_err(|_| PeerError::Document("a received document could not be loaded".into()))?;
         let merge_err = |_| PeerError::Document("a received document could not be merged".into());
         if let Some(a) = self.active.get_mut(&id) {
             let before = a.doc.get_heads();
-            a.doc.merge(&mut incoming).map_err(merge_err)?;
+            crdt::merge(&mut a.doc, &mut incoming).map_err(merge_err)?;
             if a.doc.get_heads() != before {
                 a.changed = true;
                 self.received_changes.insert(id);
@@ -559,7 +561,7 @@ impl<S: Read + Write> Session<'_, S> {
         match self.take_doc(&id)? {
             Some((mut local, changed)) => {
                 let before = local.get_heads();
-                local.merge(&mut incoming).map_err(merge_err)?;
+                crdt::merge(&mut local, &mut incoming).map_err(merge_err)?;
                 if changed || local.get_heads() != before {
                     if local.get_heads() != before {
                         self.received_changes.insert(id.clone());
@@ -576,15 +578,17 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     fn receive_sync(&mut self, id: String, bytes: &[u8]) -> Result<(), PeerError> {
-        let msg = sync::Message::decode(bytes)
-            .map_err(|_| PeerError::Document("a sync message could not be decoded".into()))?;
+        let msg = crdt::catch_panic(|| sync::Message::decode(bytes))
+            .and_then(Result::ok)
+            .ok_or_else(|| PeerError::Document("a sync message could not be decoded".into()))?;
         self.activate(&id)?;
         let state = self.states.entry(id.clone()).or_default();
         if let Some(a) = self.active.get_mut(&id) {
             let before = a.doc.get_heads();
-            a.doc
-                .receive_sync_message(state, msg)
-                .map_err(|_| PeerError::Document("a sync message could not be applied".into()))?;
+            // As in `receive_doc`: a document left half changed by a panic is never stored.
+            crdt::catch_panic(|| a.doc.receive_sync_message(state, msg))
+                .and_then(Result::ok)
+                .ok_or_else(|| PeerError::Document("a sync message could not be applied".into()))?;
             if a.doc.get_heads() != before {
                 a.changed = true;
                 self.received_changes.insert(id);
