@@ -284,7 +284,7 @@ fn a_paired_phone_sending_a_document_that_panics_automerge_ends_the_session_with
 }
 
 #[test]
-fn a_real_phone_refuses_a_document_that_panics_automerge_and_keeps_working() {
+fn a_real_phone_refuses_documents_that_break_automerge_and_keeps_working() {
     use timbang_core::api::PeerRole;
     use timbang_core::host::IoStream;
     use timbang_core::peer::pipe::duplex;
@@ -293,7 +293,9 @@ fn a_real_phone_refuses_a_document_that_panics_automerge_and_keeps_working() {
     let dir = tempfile::tempdir().unwrap();
     let (t, code) = timbang_tests::phone_with_a_visit(dir.path());
     let before = timbang_tests::state(&t);
-    for (name, doc) in AUTOMERGE_PANICS {
+    let mut docs = AUTOMERGE_PANICS.to_vec();
+    docs.push(("document whose save does not load", SAVE_DOES_NOT_LOAD));
+    for (name, doc) in docs {
         let team = parse_pairing_code(&code).unwrap();
         let (x, y) = duplex();
         let messages = client_pushing(PUSHED_ID, doc);
@@ -341,4 +343,50 @@ fn batch_checksums_are_made_right() {
     let at = good.len() - doc.len() + 5;
     altered[at] ^= 0x01;
     assert_eq!(fuzz::with_valid_batch_checksums(&altered), good);
+}
+
+/// `document`: automerge 0.12 loads this document (two changes and a document chunk whose change
+/// graph disagrees) but its `save()` does not load again ("mismatching heads"). Stored, or merged
+/// into ours and stored, it would make the child's document unopenable. Fixed in the core: a session
+/// stores nothing that `crdt::reopens` refuses.
+const SAVE_DOES_NOT_LOAD: &[u8] = include_bytes!(
+    "../fuzz/regressions/document/automerge-loads-a-document-whose-save-does-not-load"
+);
+
+#[test]
+fn a_document_whose_save_does_not_load_is_never_stored() {
+    let doc = timbang_core::crdt::load(SAVE_DOES_NOT_LOAD).expect("automerge loads it");
+    assert!(!timbang_core::crdt::reopens(&doc));
+    fuzz::document(SAVE_DOES_NOT_LOAD);
+    // Sent whole by a paired phone: the session ends with an error and stores nothing.
+    let input = SessionInput {
+        flags: 0,
+        messages: client_pushing(PUSHED_ID, SAVE_DOES_NOT_LOAD),
+    };
+    let (result, store) = run_session_input(&input);
+    assert!(
+        matches!(result, Err(timbang_core::peer::PeerError::Document(_))),
+        "{result:?}"
+    );
+    assert_eq!(store.ids(), fuzz::session_store().ids());
+}
+
+/// `session_messages`: a paired phone's sync messages leave automerge's sync state naming changes
+/// the document lacks, and automerge 0.12 panics (`MissingDep` in `ChangeCollector`) making the next
+/// sync message. Fixed in the core: `Session::generate` turns the panic into an error.
+#[test]
+fn a_sync_state_that_panics_automerge_ends_the_session_with_an_error() {
+    let bytes: &[u8] = include_bytes!(
+        "../fuzz/regressions/session_messages/automerge-panics-making-a-sync-message"
+    );
+    let (result, store) = run_session_input(&SessionInput::decode(bytes));
+    assert!(
+        matches!(result, Err(timbang_core::peer::PeerError::Document(_))),
+        "{result:?}"
+    );
+    assert_eq!(store.ids(), fuzz::session_store().ids());
+    for id in store.ids() {
+        assert!(store.get(&id).is_some(), "{id} no longer opens");
+    }
+    fuzz::session_messages(bytes);
 }

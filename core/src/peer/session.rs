@@ -532,6 +532,14 @@ impl<S: Read + Write> Session<'_, S> {
         if !self.dirty.is_empty() {
             let mut docs: Vec<(String, Automerge)> = self.dirty.drain().collect();
             docs.sort_by(|a, b| a.0.cmp(&b.0));
+            // Nothing is stored that would not open again: automerge accepts some documents from
+            // another phone whose save does not load (`crdt::reopens`); merged into ours and stored,
+            // one would make the child's document unopenable, our own weighings with it.
+            if !docs.iter().all(|(_, doc)| crdt::reopens(doc)) {
+                return Err(PeerError::Document(
+                    "a received document would not open again once stored".into(),
+                ));
+            }
             self.store.store(&mut docs)?;
             self.stats.docs_stored += docs.len();
             self.stats.store_batches += 1;
@@ -641,7 +649,7 @@ impl<S: Read + Write> Session<'_, S> {
         let mut syncs: Vec<(String, Vec<u8>)> = Vec::new();
         let ids: Vec<String> = self.active.keys().cloned().collect();
         for id in ids {
-            match self.generate(&id) {
+            match self.generate(&id)? {
                 Some(m) => syncs.push((id, m)),
                 None => self.deactivate(&id),
             }
@@ -654,7 +662,7 @@ impl<S: Read + Write> Session<'_, S> {
                 continue; // already synced in this session, on the other side's initiative
             }
             self.activate(&id)?;
-            match self.generate(&id) {
+            match self.generate(&id)? {
                 Some(m) => syncs.push((id, m)),
                 None => self.deactivate(&id),
             }
@@ -688,14 +696,25 @@ impl<S: Read + Write> Session<'_, S> {
         Ok(false)
     }
 
-    fn generate(&mut self, id: &str) -> Option<Vec<u8>> {
-        let a = self.active.get(id)?;
+    /// The next sync message for `id`, if any. A sync state the other phone's messages made
+    /// inconsistent can make automerge panic here: that is an error ending the session.
+    fn generate(&mut self, id: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        let Some(a) = self.active.get(id) else {
+            return Ok(None);
+        };
         let st = self.states.entry(id.to_string()).or_default();
-        let m = a.doc.generate_sync_message(st)?;
-        if !m.changes.is_empty() {
-            self.sent_changes.insert(id.to_string());
-        }
-        Some(m.encode())
+        let m = crdt::catch_panic(|| {
+            a.doc
+                .generate_sync_message(st)
+                .map(|m| (!m.changes.is_empty(), m.encode()))
+        })
+        .ok_or_else(|| PeerError::Document("a sync message could not be made".into()))?;
+        Ok(m.map(|(with_changes, bytes)| {
+            if with_changes {
+                self.sent_changes.insert(id.to_string());
+            }
+            bytes
+        }))
     }
 
     /// Add one item to the frame being built, sending the frame first when the item would overflow it.
