@@ -39,9 +39,41 @@ pub enum CrdtError {
     Missing(&'static str),
     #[error("the document has schema {0}, newer than this app supports")]
     TooNew(i64),
+    /// automerge panicked on the bytes (see [`catch_panic`]).
+    #[error("the document is malformed (automerge failed on it)")]
+    Malformed,
 }
 
 type Res<T> = Result<T, CrdtError>;
+
+/// Run automerge on bytes from outside (a document or sync message another phone sent), turning a
+/// panic inside automerge into `None`. automerge 0.12 panics instead of returning an error on some
+/// malformed input whose checksums are right (found by fuzzing: `docs/RELIABILITY.md`, "Fuzzing");
+/// without this one bad document from a paired phone would take the session, or the open
+/// transaction, down with it. What `f` was changing may be half changed: the caller drops it.
+/// Relies on unwinding (the default panic strategy; no profile here sets `panic = "abort"`).
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+/// [`Automerge::load`], with a panic inside automerge an error ([`catch_panic`]).
+pub fn load(bytes: &[u8]) -> Res<Automerge> {
+    Ok(catch_panic(|| Automerge::load(bytes)).ok_or(CrdtError::Malformed)??)
+}
+
+/// Whether `doc` opens again after saving, as everything stored must. automerge 0.12 loads (and
+/// merges) some malformed documents whose save then does not load ("mismatching heads") or makes it
+/// panic (found by fuzzing); a document from another phone is checked with this before it is stored.
+pub fn reopens(doc: &Automerge) -> bool {
+    catch_panic(|| Automerge::load(&doc.save()).is_ok()).unwrap_or(false)
+}
+
+/// [`Automerge::merge`] of `incoming` into `doc`, with a panic inside automerge an error
+/// ([`catch_panic`]); after an error `doc` may hold part of `incoming`: drop it.
+pub fn merge(doc: &mut Automerge, incoming: &mut Automerge) -> Res<()> {
+    catch_panic(|| doc.merge(incoming)).ok_or(CrdtError::Malformed)??;
+    Ok(())
+}
 
 /// One visit as stored in the document (winning values where there are conflicts).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]

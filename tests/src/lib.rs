@@ -1,6 +1,8 @@
 //! Shared helpers for cross-crate tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod fuzz;
+
 use std::path::Path;
 use std::sync::Arc;
 

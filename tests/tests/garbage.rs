@@ -1,7 +1,7 @@
 //! Bytes from outside never panic the core: random pairing codes, random streams at the handshake, and
 //! random (correctly sealed) messages from a paired phone into a real sync session. Each gives an error
-//! and leaves the store as it was. (A coverage-guided fuzzer needs a nightly toolchain we do not have
-//! here; these property tests cover the same parsers with random input.)
+//! and leaves the store as it was. (The coverage-guided fuzz targets for the same parsers are in
+//! `tests/fuzz/`, their bodies in `timbang_tests::fuzz`; `fuzz_corpus.rs` replays what they found.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};

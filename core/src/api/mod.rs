@@ -254,7 +254,9 @@ impl Edit<'_, '_> {
         let doc = match self.store.load_doc(self.tx, id)? {
             Some(mut current) => {
                 let before = current.get_heads();
-                current.merge(incoming)?;
+                // What another phone sent: a panic inside automerge is an error that rolls the
+                // transaction back (`crdt::catch_panic`).
+                crate::crdt::merge(&mut current, incoming)?;
                 self.store.save_doc(self.tx, id, &current, Some(&before))?;
                 current
             }

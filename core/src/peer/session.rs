@@ -30,7 +30,7 @@
 use super::channel::{MAX_MESSAGE, SecureChannel};
 use super::wire::{Reader, Writer};
 use super::{PeerError, SyncStore};
-use crate::crypto;
+use crate::{crdt, crypto};
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -532,6 +532,14 @@ impl<S: Read + Write> Session<'_, S> {
         if !self.dirty.is_empty() {
             let mut docs: Vec<(String, Automerge)> = self.dirty.drain().collect();
             docs.sort_by(|a, b| a.0.cmp(&b.0));
+            // Nothing is stored that would not open again: automerge accepts some documents from
+            // another phone whose save does not load (`crdt::reopens`); merged into ours and stored,
+            // one would make the child's document unopenable, our own weighings with it.
+            if !docs.iter().all(|(_, doc)| crdt::reopens(doc)) {
+                return Err(PeerError::Document(
+                    "a received document would not open again once stored".into(),
+                ));
+            }
             self.store.store(&mut docs)?;
             self.stats.docs_stored += docs.len();
             self.stats.store_batches += 1;
@@ -544,12 +552,14 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     fn receive_doc(&mut self, id: String, bytes: &[u8]) -> Result<(), PeerError> {
-        let mut incoming = Automerge::load(bytes)
+        // Bytes from the other phone: a panic inside automerge is an error too (`crdt::catch_panic`);
+        // a document it left half merged is dropped with the session, never stored.
+        let mut incoming = crdt::load(bytes)
             .map_err(|_| PeerError::Document("a received document could not be loaded".into()))?;
         let merge_err = |_| PeerError::Document("a received document could not be merged".into());
         if let Some(a) = self.active.get_mut(&id) {
             let before = a.doc.get_heads();
-            a.doc.merge(&mut incoming).map_err(merge_err)?;
+            crdt::merge(&mut a.doc, &mut incoming).map_err(merge_err)?;
             if a.doc.get_heads() != before {
                 a.changed = true;
                 self.received_changes.insert(id);
@@ -559,7 +569,7 @@ impl<S: Read + Write> Session<'_, S> {
         match self.take_doc(&id)? {
             Some((mut local, changed)) => {
                 let before = local.get_heads();
-                local.merge(&mut incoming).map_err(merge_err)?;
+                crdt::merge(&mut local, &mut incoming).map_err(merge_err)?;
                 if changed || local.get_heads() != before {
                     if local.get_heads() != before {
                         self.received_changes.insert(id.clone());
@@ -576,15 +586,17 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     fn receive_sync(&mut self, id: String, bytes: &[u8]) -> Result<(), PeerError> {
-        let msg = sync::Message::decode(bytes)
-            .map_err(|_| PeerError::Document("a sync message could not be decoded".into()))?;
+        let msg = crdt::catch_panic(|| sync::Message::decode(bytes))
+            .and_then(Result::ok)
+            .ok_or_else(|| PeerError::Document("a sync message could not be decoded".into()))?;
         self.activate(&id)?;
         let state = self.states.entry(id.clone()).or_default();
         if let Some(a) = self.active.get_mut(&id) {
             let before = a.doc.get_heads();
-            a.doc
-                .receive_sync_message(state, msg)
-                .map_err(|_| PeerError::Document("a sync message could not be applied".into()))?;
+            // As in `receive_doc`: a document left half changed by a panic is never stored.
+            crdt::catch_panic(|| a.doc.receive_sync_message(state, msg))
+                .and_then(Result::ok)
+                .ok_or_else(|| PeerError::Document("a sync message could not be applied".into()))?;
             if a.doc.get_heads() != before {
                 a.changed = true;
                 self.received_changes.insert(id);
@@ -637,7 +649,7 @@ impl<S: Read + Write> Session<'_, S> {
         let mut syncs: Vec<(String, Vec<u8>)> = Vec::new();
         let ids: Vec<String> = self.active.keys().cloned().collect();
         for id in ids {
-            match self.generate(&id) {
+            match self.generate(&id)? {
                 Some(m) => syncs.push((id, m)),
                 None => self.deactivate(&id),
             }
@@ -650,7 +662,7 @@ impl<S: Read + Write> Session<'_, S> {
                 continue; // already synced in this session, on the other side's initiative
             }
             self.activate(&id)?;
-            match self.generate(&id) {
+            match self.generate(&id)? {
                 Some(m) => syncs.push((id, m)),
                 None => self.deactivate(&id),
             }
@@ -684,14 +696,25 @@ impl<S: Read + Write> Session<'_, S> {
         Ok(false)
     }
 
-    fn generate(&mut self, id: &str) -> Option<Vec<u8>> {
-        let a = self.active.get(id)?;
+    /// The next sync message for `id`, if any. A sync state the other phone's messages made
+    /// inconsistent can make automerge panic here: that is an error ending the session.
+    fn generate(&mut self, id: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        let Some(a) = self.active.get(id) else {
+            return Ok(None);
+        };
         let st = self.states.entry(id.to_string()).or_default();
-        let m = a.doc.generate_sync_message(st)?;
-        if !m.changes.is_empty() {
-            self.sent_changes.insert(id.to_string());
-        }
-        Some(m.encode())
+        let m = crdt::catch_panic(|| {
+            a.doc
+                .generate_sync_message(st)
+                .map(|m| (!m.changes.is_empty(), m.encode()))
+        })
+        .ok_or_else(|| PeerError::Document("a sync message could not be made".into()))?;
+        Ok(m.map(|(with_changes, bytes)| {
+            if with_changes {
+                self.sent_changes.insert(id.to_string());
+            }
+            bytes
+        }))
     }
 
     /// Add one item to the frame being built, sending the frame first when the item would overflow it.
