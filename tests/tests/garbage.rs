@@ -4,7 +4,6 @@
 //! `tests/fuzz/`, their bodies in `timbang_tests::fuzz`; `fuzz_corpus.rs` replays what they found.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -12,27 +11,8 @@ use timbang_core::api::PeerRole;
 use timbang_core::host::IoStream;
 use timbang_core::peer::pipe::duplex;
 use timbang_core::peer::{SecureChannel, TeamSecret, parse_pairing_code};
+use timbang_tests::fuzz::Feed;
 use timbang_tests::{phone_with_a_visit, state};
-
-/// A stream that yields `data` and swallows writes.
-struct Feed {
-    data: std::io::Cursor<Vec<u8>>,
-}
-
-impl Read for Feed {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.data.read(buf)
-    }
-}
-
-impl Write for Feed {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
@@ -47,9 +27,9 @@ proptest! {
     #[test]
     fn random_bytes_at_the_handshake_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         let team = TeamSecret::make().unwrap();
-        let feed = Feed { data: std::io::Cursor::new(bytes.clone()) };
+        let feed = Feed::new(&bytes);
         prop_assert!(SecureChannel::accept(feed, &team, "hp").is_err());
-        let feed = Feed { data: std::io::Cursor::new(bytes) };
+        let feed = Feed::new(&bytes);
         prop_assert!(SecureChannel::connect(feed, &team, "hp").is_err());
     }
 }

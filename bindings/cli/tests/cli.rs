@@ -1,6 +1,8 @@
 //! The `timbang` binary as a person (or an outside test) drives it: real files, real exit codes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -52,19 +54,9 @@ fn last_line(s: &str) -> String {
     s.trim_end().lines().last().unwrap().trim().to_owned()
 }
 
-const INIT: &[&str] = &[
-    "init",
-    "--posyandu",
-    "Melati",
-    "--village",
-    "Sukamaju",
-    "--device",
-    "hp-1",
-];
-
 fn setup() -> (Env, String) {
     let e = env();
-    ok(&e, INIT);
+    ok(&e, common::INIT);
     let id = last_line(&ok(
         &e,
         &[
@@ -778,7 +770,7 @@ fn services_are_recorded_with_the_visit_and_checked_by_age() {
 fn the_age_in_months_is_the_same_in_every_view_at_a_month_end() {
     let e = env();
     let at = |args: &[&str]| ok_on(&e, "2024-02-29", args);
-    at(INIT);
+    at(common::INIT);
     let id = last_line(&at(&[
         "child",
         "add",

@@ -3,6 +3,8 @@
 //! database, a damaged database. Every refusal is one sentence in Bahasa Indonesia naming the file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -320,33 +322,13 @@ fn an_empty_key_file_left_by_an_old_version_is_named_in_one_sentence() {
     let db = dir.path().join("posyandu.db");
     let key = side(&db, ".key");
     std::fs::write(&key, b"").unwrap();
-    let o = run(&[
-        "--db",
-        s(&db),
-        "init",
-        "--posyandu",
-        "Melati",
-        "--village",
-        "Sukamaju",
-        "--device",
-        "hp-1",
-    ]);
+    let o = run(&[&["--db", s(&db)], common::INIT].concat());
     let line = refused(&o, 2, &["posyandu.db.key"]);
     assert!(line.contains("kosong"), "{line}");
     assert_eq!(names_in(dir.path()), ["posyandu.db.key"], "nothing written");
     // A key of the wrong length, too.
     std::fs::write(&key, [7u8; 31]).unwrap();
-    let o = run(&[
-        "--db",
-        s(&db),
-        "init",
-        "--posyandu",
-        "Melati",
-        "--village",
-        "Sukamaju",
-        "--device",
-        "hp-1",
-    ]);
+    let o = run(&[&["--db", s(&db)], common::INIT].concat());
     refused(&o, 2, &["posyandu.db.key", "32"]);
 }
 
@@ -425,17 +407,7 @@ fn another_program_s_sqlite_file_is_refused_and_left_untouched() {
     refused(&o, 2, &["catatan.db"]);
     assert!(o.stdout.is_empty(), "no list printed");
     // And `init`, which would create a key beside it: none is left.
-    let o = run(&[
-        "--db",
-        s(&other),
-        "init",
-        "--posyandu",
-        "Melati",
-        "--village",
-        "Sukamaju",
-        "--device",
-        "hp-1",
-    ]);
+    let o = run(&[&["--db", s(&other)], common::INIT].concat());
     refused(&o, 2, &["catatan.db"]);
     assert_eq!(std::fs::read(&other).unwrap(), before, "byte for byte");
     assert_eq!(names_in(dir.path()), ["a.key", "catatan.db"]);
@@ -504,17 +476,7 @@ fn a_db_that_is_a_folder_is_named_in_one_sentence_and_nothing_is_created() {
     std::fs::create_dir(&folder).unwrap();
     let o = run(&["--db", s(&folder), "list"]);
     refused(&o, 2, &["posyandu-folder"]);
-    let o = run(&[
-        "--db",
-        s(&folder),
-        "init",
-        "--posyandu",
-        "Melati",
-        "--village",
-        "Sukamaju",
-        "--device",
-        "hp-1",
-    ]);
+    let o = run(&[&["--db", s(&folder)], common::INIT].concat());
     refused(&o, 2, &["posyandu-folder"]);
     assert_eq!(names_in(dir.path()), ["posyandu-folder"]);
     assert!(names_in(&folder).is_empty());

@@ -1,6 +1,8 @@
 //! Two (or three) phones as separate `timbang` processes syncing over real TCP on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -84,18 +86,7 @@ fn sync(server: &Phone, client: &Phone) {
 
 fn team() -> (Phone, Phone) {
     let a = phone();
-    ok(
-        &a,
-        &[
-            "init",
-            "--posyandu",
-            "Melati",
-            "--village",
-            "Sukamaju",
-            "--device",
-            "hp-1",
-        ],
-    );
+    ok(&a, common::INIT);
     let code = last(&ok(&a, &["team", "invite"]));
     let b = phone();
     ok(&b, &["team", "join", &code, "--device", "hp-2"]);
