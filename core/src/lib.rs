@@ -14,6 +14,8 @@ pub mod domain;
 pub mod error;
 pub mod growth;
 pub mod host;
+#[cfg(feature = "ureq")]
+mod http_ureq;
 pub mod interrupt;
 pub mod output_file;
 pub mod peer;
