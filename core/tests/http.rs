@@ -1,5 +1,6 @@
 //! The CLI's HTTP client (`UreqHttp`) against small servers on 127.0.0.1: every status is an answer,
 //! and a failure says whether the request may have reached the server.
+#![allow(clippy::expect_used)]
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
