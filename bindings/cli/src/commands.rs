@@ -534,8 +534,10 @@ pub fn visit_json(r: &VisitResult) -> serde_json::Value {
         "gain_g": a.gain_g,
         "bgm": a.bgm,
         "two_t": a.two_t,
+        "status_gizi": a.status_gizi,
+        "status_gizi_signs": a.status_gizi_signs,
         "referral": a.referral.iter().map(|r| r.code()).collect::<Vec<_>>(),
-        "referral_text": a.referral.iter().map(|r| r.text_id()).collect::<Vec<_>>(),
+        "referral_text": a.referral_text,
         "confirmed": r.confirmed,
         "standard_version": a.standard_version,
         "rules_version": a.rules_version,
@@ -572,13 +574,16 @@ fn visit_add(cli: &Cli, a: &VisitAddArgs) -> Result<(), CliError> {
     .flatten()
     .collect();
     if !labels.is_empty() {
-        line(format!("Status gizi: {}", labels.join("; ")));
+        line(format!("Klasifikasi: {}", labels.join("; ")));
     }
     if let Some(k) = r.assessment.kms {
         line(format!("KMS: {k}"));
     }
-    for reason in &r.assessment.referral {
-        line(format!("Rujuk: {}", reason.text_id()));
+    if let Some(s) = r.assessment.status_gizi {
+        line(format!("Status gizi: {}", s.label_id()));
+    }
+    for text in &r.assessment.referral_text {
+        line(format!("Rujuk: {text}"));
     }
     Ok(())
 }

@@ -176,11 +176,28 @@ impl Timbang {
             .into_iter()
             .map(|r| {
                 let stored = r.referral.iter().filter_map(|code| code.parse().ok());
-                let reasons = growth::referrals_as_of(stored, r.last_weighing, r.birth_date, today);
+                let (status_gizi, signs) = r.gizi.as_ref().map_or((None, Vec::new()), |g| {
+                    growth::status_gizi(&growth::GiziInput {
+                        age_months: g.age_months,
+                        whz: g.whz,
+                        baz: g.baz,
+                        muac_mm: g.muac_mm,
+                        oedema: g.oedema,
+                    })
+                });
+                let reasons = growth::referrals_as_of(
+                    stored,
+                    status_gizi,
+                    r.last_weighing,
+                    r.birth_date,
+                    today,
+                );
                 VillageRow {
                     urgency: growth::urgency_key(&reasons),
                     referral: reasons.iter().map(|r| r.code().to_owned()).collect(),
-                    referral_text: reasons.iter().map(|r| r.text_id().to_owned()).collect(),
+                    referral_text: growth::referral_texts(&reasons, &signs),
+                    status_gizi,
+                    status_gizi_date: status_gizi.and(r.gizi.map(|g| g.date)),
                     child_id: r.child_id,
                     name: r.name,
                     sex: r.sex,

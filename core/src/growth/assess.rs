@@ -4,11 +4,12 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::classify::{GiziInput, GiziSign, StatusGizi, status_gizi};
 use super::kms::{KbmTable, KmsStatus, gain_grams, month_index};
 use super::referral::{ReferralReason, not_weighed_referral};
 use super::{
-    Classes, HfaClass, Measurement, Position, RULES_VERSION, STANDARD_VERSION, Sex, WfhClass,
-    ZScores, classify, zscores,
+    Classes, HfaClass, Measurement, Position, RULES_VERSION, STANDARD_VERSION, Sex, ZScores,
+    classify, zscores,
 };
 use crate::domain::{Measurements, completed_months};
 
@@ -84,8 +85,16 @@ pub struct Assessment {
     /// Gain in grams: since the previous month's weighing when the status is N or T, otherwise since the
     /// latest earlier weighing; `None` without a weight now or before.
     pub gain_g: Option<i64>,
+    /// The one nutritional status of this visit ([`super::status_gizi`]); `None` when nothing measured
+    /// at this visit supports one.
+    pub status_gizi: Option<StatusGizi>,
+    /// What decided `status_gizi` (the measurements a referral names).
+    pub status_gizi_signs: Vec<GiziSign>,
     /// Most urgent first.
     pub referral: Vec<ReferralReason>,
+    /// The referral reasons in Bahasa Indonesia for the bidan, in the same order, naming what
+    /// triggered them ("Gizi buruk: LiLA 11,0 cm").
+    pub referral_text: Vec<String>,
     pub standard_version: String,
     /// `permenkes-2-2020+kbm:<table id>`.
     pub rules_version: String,
@@ -177,11 +186,9 @@ pub fn assess_visit(
     if bgm {
         referral.push(ReferralReason::Bgm);
     }
-    match classes.wfh.or(classes.bfa) {
-        Some(WfhClass::GiziBuruk) => referral.push(ReferralReason::GiziBuruk),
-        Some(WfhClass::GiziKurang) => referral.push(ReferralReason::GiziKurang),
-        _ => {}
-    }
+    let age_months = completed_months(child.birth_date, current.date);
+    let (status, signs) = status_gizi(&gizi_input(age_months, &z, current));
+    referral.extend(super::referral::status_gizi_referral(status));
     if current.oedema {
         referral.push(ReferralReason::Oedema);
     }
@@ -216,16 +223,31 @@ pub fn assess_visit(
 
     Assessment {
         age_days: m.age_days,
-        age_months: completed_months(child.birth_date, current.date),
+        age_months,
         z,
         classes,
         kms,
         bgm,
         two_t,
         gain_g,
+        status_gizi: status,
+        referral_text: super::referral::texts(&referral, &signs),
+        status_gizi_signs: signs,
         referral,
         standard_version: STANDARD_VERSION.to_owned(),
         rules_version: rules_version(kbm),
+    }
+}
+
+/// What the status gizi rule ([`super::status_gizi`]) needs from a visit and its z-scores: the one
+/// conversion, used at assessment and when a stored assessment is read back.
+pub fn gizi_input(age_months: u32, z: &ZScores, v: &VisitInput) -> GiziInput {
+    GiziInput {
+        age_months,
+        whz: z.whz,
+        baz: z.baz,
+        muac_mm: v.muac_cm.map(|cm| (cm * 10.0).round() as u32),
+        oedema: v.oedema,
     }
 }
 

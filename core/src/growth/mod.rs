@@ -32,15 +32,23 @@ mod tables;
 mod zscore;
 
 pub use anthro_csv::{BatchError, BatchSummary, run_batch};
-pub use assess::{Assessment, ChildInfo, VisitInput, age_days, assess_visit, rules_version};
-pub use classify::{Classes, HfaClass, WfaClass, WfhClass, classify};
+pub use assess::{
+    Assessment, ChildInfo, VisitInput, age_days, assess_visit, gizi_input, rules_version,
+};
+pub use classify::{
+    Classes, GiziInput, GiziSign, HfaClass, LILA_AGES_MONTHS, LILA_GIZI_BURUK_BELOW_MM,
+    LILA_GIZI_KURANG_BELOW_MM, StatusGizi, WfaClass, WfhClass, classify, status_gizi,
+};
 pub use entry::{CheckedEntry, check_entry, entry_concerns, service_ages, service_concerns};
 pub use kms::{KbmTable, KmsStatus};
 pub use plausibility::{
     Concern, Field, HEAD_LIMITS_CM, HEIGHT_LIMITS_CM, HardLimitError, MUAC_LIMITS_CM,
     WEIGHT_LIMITS_KG, check_hard_limits, check_visit_date, plausibility,
 };
-pub use referral::{ReferralReason, not_weighed_referral, rank, referrals_as_of, urgency_key};
+pub use referral::{
+    ReferralReason, not_weighed_referral, rank, referrals_as_of, status_gizi_referral,
+    text as referral_text, texts as referral_texts, urgency_key,
+};
 pub use tables::warm_up;
 pub use zscore::{
     MAX_AGE_DAYS, adjusted_length, lms_value, median_head_cm, median_length_cm, median_muac_cm,

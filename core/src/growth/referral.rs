@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 
+use super::classify::{GiziSign, StatusGizi};
 use super::kms::month_index;
 use crate::domain::completed_months;
 
@@ -127,6 +128,37 @@ impl<'de> serde::Deserialize<'de> for ReferralReason {
     }
 }
 
+/// The referral a status gizi calls for: gizi buruk and gizi kurang (whatever sign decided them).
+pub fn status_gizi_referral(status: Option<StatusGizi>) -> Option<ReferralReason> {
+    match status? {
+        StatusGizi::GiziBuruk => Some(ReferralReason::GiziBuruk),
+        StatusGizi::GiziKurang => Some(ReferralReason::GiziKurang),
+        _ => None,
+    }
+}
+
+/// The text of one reason for the bidan, naming what triggered it where a measurement did: a status
+/// gizi reason names its signs ("Gizi buruk: LiLA 11,0 cm; edema bilateral").
+pub fn text(reason: ReferralReason, signs: &[GiziSign]) -> String {
+    match reason {
+        ReferralReason::GiziBuruk | ReferralReason::GiziKurang if !signs.is_empty() => {
+            let label = if reason == ReferralReason::GiziBuruk {
+                "Gizi buruk"
+            } else {
+                "Gizi kurang"
+            };
+            let named: Vec<String> = signs.iter().map(GiziSign::text_id).collect();
+            format!("{label}: {}", named.join("; "))
+        }
+        _ => reason.text_id().to_owned(),
+    }
+}
+
+/// [`text`] of every reason, in order.
+pub fn texts(reasons: &[ReferralReason], signs: &[GiziSign]) -> Vec<String> {
+    reasons.iter().map(|r| text(*r, signs)).collect()
+}
+
 /// `NotWeighed3Months` when the last weighing is 3 or more calendar months before today's month
 /// (weighed in January: referred from April). A child never weighed is measured from the birth date,
 /// and only once it is at least 3 completed months old.
@@ -147,17 +179,21 @@ pub fn not_weighed_referral(
     (month_index(today) - month_index(since) >= 3).then_some(ReferralReason::NotWeighed3Months)
 }
 
-/// A child's referral reasons as the bidan works them: the reasons stored with the latest assessment
-/// plus a missed weighing as of `today`, most urgent first, without repeats.
+/// A child's referral reasons as the bidan works them: the reasons stored with the latest assessment,
+/// the referral of the child's latest status gizi (`latest_status`: from the latest visit that had
+/// one, which may be older than the latest visit), plus a missed weighing as of `today`, most urgent
+/// first, without repeats.
 pub fn referrals_as_of(
     stored: impl IntoIterator<Item = ReferralReason>,
+    latest_status: Option<StatusGizi>,
     last_weighing: Option<NaiveDate>,
     birth_date: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Vec<ReferralReason> {
     let mut reasons: Vec<ReferralReason> = Vec::new();
     let missed = birth_date.and_then(|b| not_weighed_referral(last_weighing, b, today));
-    for r in stored.into_iter().chain(missed) {
+    let status = status_gizi_referral(latest_status);
+    for r in stored.into_iter().chain(status).chain(missed) {
         if !reasons.contains(&r) {
             reasons.push(r);
         }

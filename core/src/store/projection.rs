@@ -306,6 +306,8 @@ impl VisitRow {
             flag_acz: flag(5),
             clenhei: self.clenhei_mm.map(|c| c as f64 / 10.0),
         };
+        let (status_gizi, signs) =
+            growth::status_gizi(&growth::gizi_input(self.age_months, &zs, &self.input()));
         Assessment {
             age_days: self.age_days,
             age_months: self.age_months,
@@ -315,6 +317,9 @@ impl VisitRow {
             bgm: self.flags & FLAG_BGM != 0,
             two_t: self.flags & FLAG_TWO_T != 0,
             gain_g: self.gain_g,
+            status_gizi,
+            referral_text: growth::referral_texts(&self.referral, &signs),
+            status_gizi_signs: signs,
             referral: self.referral.clone(),
             standard_version: standard.to_owned(),
             rules_version: rules.to_owned(),
