@@ -333,3 +333,278 @@ fn status_gizi_is_stored_shown_and_used_by_the_village_list() {
     assert!(!list[0].referral.iter().any(|r| r.starts_with("GIZI")));
     let _: NaiveDate = d(TODAY);
 }
+
+fn weighing(date: &str, kg: f64) -> VisitInput {
+    VisitInput {
+        weight_kg: Some(kg),
+        ..visit(date)
+    }
+}
+
+fn boy_44_months_in_feb_2025() -> ChildInfo {
+    ChildInfo {
+        sex: Sex::Male,
+        birth_date: d("2021-06-10"),
+    }
+}
+
+/// N/T by the Buku KIA 2023 rule: the line follows the curves (weight-for-age z not falling, with a
+/// gain) or the gain reaches the KBM.
+fn nt(before: f64, now: f64) -> Assessment {
+    let c = boy_44_months_in_feb_2025();
+    let kbm = KbmTable::default_table();
+    let h = [weighing("2025-01-10", before)];
+    let p = [assess_visit(&c, &[], &[], &h[0], kbm)];
+    let a = assess_visit(&c, &h, &p, &weighing("2025-02-10", now), kbm);
+    assert_eq!(a.age_months, 44);
+    assert_eq!(kbm.min_gain_for_rule(44), Some(200));
+    a
+}
+
+#[test]
+fn n_t_follows_the_curve_or_reaches_the_kbm() {
+    let waz = |a: &Assessment| a.z.waz.unwrap();
+    let before = |kg: f64| {
+        let c = boy_44_months_in_feb_2025();
+        assess_visit(
+            &c,
+            &[],
+            &[],
+            &weighing("2025-01-10", kg),
+            KbmTable::default_table(),
+        )
+    };
+    // 150 g (below the 200 g KBM) while the weight-for-age z rises: N.
+    let a = nt(12.0, 12.15);
+    assert!(waz(&a) > waz(&before(12.0)), "z must rise");
+    assert_eq!(a.gain_g, Some(150));
+    assert_eq!(a.kms, Some(KmsStatus::N));
+    // 100 g while it falls: T.
+    let a = nt(16.0, 16.1);
+    assert!(waz(&a) < waz(&before(16.0)), "z must fall");
+    assert_eq!(a.kms, Some(KmsStatus::T));
+    // The KBM settles it whatever the curve: 200 g is N, 199 g with a falling z is T.
+    assert_eq!(nt(20.0, 20.2).kms, Some(KmsStatus::N));
+    let a = nt(20.0, 20.199);
+    assert!(waz(&a) < waz(&before(20.0)), "z must fall");
+    assert_eq!(a.kms, Some(KmsStatus::T));
+    // A flat or falling line is never N by the curve, even when the z does not fall (a light child).
+    assert_eq!(nt(12.0, 12.0).kms, Some(KmsStatus::T));
+    assert_eq!(nt(12.0, 11.9).kms, Some(KmsStatus::T));
+    // The smallest real gain with an unchanged or rising z is N.
+    let a = nt(10.0, 10.1);
+    assert!(waz(&a) >= waz(&before(10.0)), "z must not fall");
+    assert_eq!(a.kms, Some(KmsStatus::N));
+    // 100 g from 12 kg lets the z fall: T.
+    let a = nt(12.0, 12.1);
+    assert!(waz(&a) < waz(&before(12.0)));
+    assert_eq!(a.kms, Some(KmsStatus::T));
+}
+
+#[test]
+fn n_t_rule_is_cited_data() {
+    let r = NtRule::current();
+    assert_eq!(r.id(), "garis-kms-2023");
+    assert!(r.source().contains("Buku KIA"));
+    assert_eq!(r.max_waz_fall, 0.0);
+    assert_eq!(r.min_gain_g, 1);
+    // Both sides of the tolerance, directly.
+    assert_eq!(
+        r.status(100, Some(200), Some(-1.00), Some(-1.00)),
+        KmsStatus::N
+    );
+    assert_eq!(
+        r.status(100, Some(200), Some(-1.00), Some(-1.01)),
+        KmsStatus::T
+    );
+    assert_eq!(
+        r.status(0, Some(200), Some(-1.00), Some(-0.90)),
+        KmsStatus::T
+    );
+    assert_eq!(
+        r.status(1, Some(200), Some(-1.00), Some(-0.90)),
+        KmsStatus::N
+    );
+    // Without both z-scores (oedema), only the KBM decides.
+    assert_eq!(r.status(199, Some(200), None, Some(-0.5)), KmsStatus::T);
+    assert_eq!(r.status(200, Some(200), None, None), KmsStatus::N);
+}
+
+/// A comparator one day before the month boundary: the KMS plots each weighing in its calendar month's
+/// column and compares consecutive columns, so 31 January against 1 February is a month's step. The
+/// KBM is not prorated; the curve rule decides a real gain with the z kept, a flat line is T.
+#[test]
+fn comparator_one_day_before_the_month_boundary() {
+    let c = boy_44_months_in_feb_2025();
+    let kbm = KbmTable::default_table();
+    let run = |before: f64, now: f64| {
+        let h = [weighing("2025-01-31", before)];
+        let p = [assess_visit(&c, &[], &[], &h[0], kbm)];
+        assess_visit(&c, &h, &p, &weighing("2025-02-01", now), kbm)
+    };
+    assert_eq!(run(14.0, 14.0).kms, Some(KmsStatus::T));
+    let a = run(14.0, 14.1);
+    assert_eq!(a.kms, Some(KmsStatus::N));
+    assert_eq!(a.gain_g, Some(100));
+    // Weighed twice in February only: the earlier February weighing is no comparator (O).
+    let h = [weighing("2025-02-01", 14.0)];
+    let p = [assess_visit(&c, &[], &[], &h[0], kbm)];
+    let a = assess_visit(&c, &h, &p, &weighing("2025-02-27", 14.3), kbm);
+    assert_eq!(a.kms, Some(KmsStatus::O));
+}
+
+/// A database whose assessments were stored by an older rules version: opening it with this build
+/// reports them outdated, and recomputing rewrites them in one transaction from the documents, which are
+/// not touched; an interrupted recomputation leaves everything as it was.
+#[test]
+fn assessments_of_an_older_rules_version_are_recomputed() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let p = phone("hp-1");
+    // Boy of 44 months in February 2025 (TODAY is 2025-06-15): 150 g with a rising z was T under the
+    // KBM-only rules and is N now.
+    let id =
+        p.t.register_child(child("Anak Empat", Sex::Male, "2021-06-10"), true)
+            .unwrap()
+            .child_id;
+    for (date, g) in [("2025-01-10", 12_000), ("2025-02-10", 12_150)] {
+        let e = VisitEntry {
+            date: Some(d(date)),
+            measured: Measurements {
+                weight_g: Some(g),
+                ..Default::default()
+            },
+            services: Default::default(),
+        };
+        p.t.record_visit(&id, e, true).unwrap();
+    }
+    for extra in 0..40 {
+        let c =
+            p.t.register_child(
+                child(&format!("Anak Lain {extra}"), Sex::Female, "2023-01-05"),
+                true,
+            )
+            .unwrap()
+            .child_id;
+        p.t.record_visit(&c, muac_entry("2025-06-14", 120), true)
+            .unwrap();
+    }
+    assert!(!p.t.assessments_outdated().unwrap());
+    assert_eq!(p.t.recompute_assessments().unwrap(), 0);
+    let current = p.t.child(&id).unwrap().visits[1]
+        .assessment
+        .clone()
+        .unwrap();
+    assert_eq!(current.kms, Some(KmsStatus::N));
+    let path = p.path.clone();
+    let key = p.key.clone();
+    drop(p.t);
+    // What an older build left: its version name and its T.
+    let docs_before;
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "UPDATE assessment_versions SET rules = 'permenkes-2-2020+kbm:kms-permenkes-155-2010';
+             UPDATE visits SET kms = 'T' WHERE kms = 'N';",
+        )
+        .unwrap();
+        docs_before = docs(&c);
+    }
+    let t = common::open(&path, &key);
+    assert!(t.assessments_outdated().unwrap());
+    let old = t.child(&id).unwrap().visits[1].assessment.clone().unwrap();
+    assert_eq!(old.kms, Some(KmsStatus::T));
+    assert!(old.rules_version.starts_with("permenkes-2-2020+kbm"));
+    // Interrupted: nothing changes.
+    let before = timbang_core::testing::projection_dump(&t);
+    let handle = t.interrupt_handle();
+    let stop = AtomicBool::new(false);
+    let r = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                handle.interrupt();
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        });
+        let r = t.recompute_assessments();
+        stop.store(true, Ordering::SeqCst);
+        r
+    });
+    if r.is_err() {
+        assert!(matches!(r, Err(timbang_core::Error::Interrupted)), "{r:?}");
+        assert_eq!(timbang_core::testing::projection_dump(&t), before);
+        assert!(t.assessments_outdated().unwrap());
+    }
+    // Then completed.
+    let n = t.recompute_assessments().unwrap();
+    if r.is_err() {
+        assert_eq!(n, 41);
+    }
+    assert!(!t.assessments_outdated().unwrap());
+    let new = t.child(&id).unwrap().visits[1].assessment.clone().unwrap();
+    assert_eq!(new, current);
+    drop(t);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    assert_eq!(docs(&c), docs_before, "the documents are not touched");
+}
+
+fn docs(c: &rusqlite::Connection) -> Vec<(String, Vec<u8>)> {
+    let mut s = c.prepare("SELECT * FROM doc_chunks ORDER BY 1, 2").unwrap();
+    let n = s.column_count();
+    s.query_map([], |r| {
+        let mut key = String::new();
+        let mut bytes = Vec::new();
+        for i in 0..n {
+            match r.get::<_, rusqlite::types::Value>(i)? {
+                rusqlite::types::Value::Blob(b) => bytes.extend(b),
+                v => key.push_str(&format!("{v:?};")),
+            }
+        }
+        Ok((key, bytes))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[test]
+fn nik_regency_code_00_is_refused_01_accepted() {
+    use timbang_core::domain::{parse_kk, parse_nik};
+    assert!(parse_nik("nik", "NIK anak", "3201014103240001").is_ok());
+    let e = parse_nik("nik", "NIK anak", "3200014103240001").unwrap_err();
+    assert_eq!(e.field(), Some("nik"));
+    assert!(
+        e.message_id().contains("kabupaten/kota 00"),
+        "{}",
+        e.message_id()
+    );
+    assert!(parse_kk("3201012010150001").is_ok());
+    assert!(parse_kk("3200012010150001").is_err());
+}
+
+/// The posyandu serves children of 0-59 months: registering one of 60 months or more needs the
+/// kader's confirmation (59 does not).
+#[test]
+fn registering_a_child_of_60_months_or_more_needs_confirmation() {
+    // TODAY 2025-06-15.
+    let p = phone("hp-1");
+    let c59 = child("Anak Lima Sembilan", Sex::Male, "2020-06-16");
+    assert!(p.t.register_child(c59, false).is_ok());
+    for (name, dob) in [
+        ("Anak Enam Puluh", "2020-06-15"),
+        ("Anak Enam Enam", "2019-12-10"),
+    ] {
+        let r = p.t.register_child(child(name, Sex::Female, dob), false);
+        match r {
+            Err(timbang_core::Error::NeedsConfirmation { reasons }) => {
+                assert_eq!(reasons[0].code, "age_over_59_months");
+                assert!(reasons[0].message_id.contains("tidak berlaku"));
+            }
+            other => panic!("{dob}: {other:?}"),
+        }
+        let ok =
+            p.t.register_child(child(name, Sex::Female, dob), true)
+                .unwrap();
+        assert_eq!(ok.confirmed[0].code, "age_over_59_months");
+    }
+    assert_eq!(p.t.village_list().unwrap().len(), 3);
+}

@@ -240,6 +240,9 @@ pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
         }
     };
     t.set_kader(cli.kader.clone());
+    // Assessments stored by an older build are recomputed with this build's rules (documents untouched).
+    // A failure here (a damaged document) leaves the old assessments; `timbang check` reports it.
+    let _ = t.recompute_assessments();
     Ok(t)
 }
 

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::classify::{GiziInput, GiziSign, StatusGizi, status_gizi};
-use super::kms::{KbmTable, KmsStatus, gain_grams, month_index};
+use super::kms::{KbmTable, KmsStatus, NtRule, gain_grams, month_index};
 use super::referral::{ReferralReason, not_weighed_referral};
 use super::{
     Classes, HfaClass, Measurement, Position, RULES_VERSION, STANDARD_VERSION, Sex, ZScores,
@@ -96,22 +96,28 @@ pub struct Assessment {
     /// triggered them ("Gizi buruk: LiLA 11,0 cm").
     pub referral_text: Vec<String>,
     pub standard_version: String,
-    /// `permenkes-2-2020+kbm:<table id>`.
+    /// `<RULES_VERSION>+kbm:<table id>+nt:<N/T rule id>`.
     pub rules_version: String,
 }
 
-/// The full rules version for a KBM table.
+/// The full rules version for a KBM table: the rules release, the KBM table and the N/T rule.
 pub fn rules_version(kbm: &KbmTable) -> String {
-    format!("{RULES_VERSION}+kbm:{}", kbm.id())
+    format!(
+        "{RULES_VERSION}+kbm:{}+nt:{}",
+        kbm.id(),
+        NtRule::current().id()
+    )
 }
 
-/// KMS status of `current` (which has a weight), its comparator's index in `history`, and the gain
-/// used for N/T.
+/// KMS status of `current` (which has a weight and weight-for-age z `waz_now`), its comparator's index
+/// in `history`, and the gain used for N/T. `waz_of(j)` is the weight-for-age z of `history[j]`.
 fn kms_status(
     child: &ChildInfo,
     history: &[VisitInput],
     date: NaiveDate,
     weight: f64,
+    waz_now: Option<f64>,
+    waz_of: &dyn Fn(usize) -> Option<f64>,
     kbm: &KbmTable,
 ) -> (KmsStatus, Option<usize>, Option<i64>) {
     let weighed = |v: &VisitInput| v.weight_kg.is_some() && v.date < date;
@@ -128,12 +134,7 @@ fn kms_status(
     let before = history[j].weight_kg.unwrap_or(f64::NAN);
     let gain = gain_grams(weight, before);
     let months = completed_months(child.birth_date, date);
-    let min = kbm.min_gain_for_rule(months).map_or(i64::MAX, i64::from);
-    let status = if gain >= min {
-        KmsStatus::N
-    } else {
-        KmsStatus::T
-    };
+    let status = NtRule::current().status(gain, kbm.min_gain_for_rule(months), waz_of(j), waz_now);
     (status, Some(j), Some(gain))
 }
 
@@ -156,18 +157,36 @@ pub fn assess_visit(
         .iter()
         .rposition(|v| v.weight_kg.is_some() && v.date < current.date);
 
+    // Weight-for-age z of an earlier visit: stored with its assessment, or recomputed.
+    let waz_of = |j: usize| -> Option<f64> {
+        if aligned {
+            previous[j].z.waz
+        } else {
+            zscores(&history[j].measurement(child)).waz
+        }
+    };
     let (kms, two_t, gain_g) = match current.weight_kg {
         None => (None, false, None),
         Some(w) => {
-            let (status, comparator, gain) = kms_status(child, history, current.date, w, kbm);
+            let (status, comparator, gain) =
+                kms_status(child, history, current.date, w, z.waz, &waz_of, kbm);
             let two_t = status == KmsStatus::T
                 && comparator.is_some_and(|j| {
                     let prev_status = if aligned {
                         previous[j].kms
                     } else {
-                        history[j]
-                            .weight_kg
-                            .map(|pw| kms_status(child, &history[..j], history[j].date, pw, kbm).0)
+                        history[j].weight_kg.map(|pw| {
+                            kms_status(
+                                child,
+                                &history[..j],
+                                history[j].date,
+                                pw,
+                                waz_of(j),
+                                &waz_of,
+                                kbm,
+                            )
+                            .0
+                        })
                     };
                     prev_status == Some(KmsStatus::T)
                 });

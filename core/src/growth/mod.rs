@@ -40,7 +40,7 @@ pub use classify::{
     LILA_GIZI_KURANG_BELOW_MM, StatusGizi, WfaClass, WfhClass, classify, status_gizi,
 };
 pub use entry::{CheckedEntry, check_entry, entry_concerns, service_ages, service_concerns};
-pub use kms::{KbmTable, KmsStatus};
+pub use kms::{KbmTable, KmsStatus, NtRule};
 pub use plausibility::{
     Concern, Field, HEAD_LIMITS_CM, HEIGHT_LIMITS_CM, HardLimitError, MUAC_LIMITS_CM,
     WEIGHT_LIMITS_KG, check_hard_limits, check_visit_date, plausibility,
@@ -61,8 +61,11 @@ pub use crate::domain::{Position, Sex};
 
 /// Version tag of the growth standard, stored with every assessment.
 pub const STANDARD_VERSION: &str = "WHO-2006";
-/// Version tag of the Indonesian rule tables (Permenkes classes + default KBM table).
-pub const RULES_VERSION: &str = "permenkes-2-2020";
+/// Version tag of the Indonesian rules (Permenkes 2/2020 classes, status gizi, N/T rule, referral
+/// reasons, service schedule). Bump it whenever a rule or table changes what an assessment says: a
+/// database opened by a build with another version recomputes its stored assessments
+/// (`Timbang::open`). History: `permenkes-2-2020` (KBM-only N/T, no status gizi); `permenkes-2-2020.r2`.
+pub const RULES_VERSION: &str = "permenkes-2-2020.r2";
 
 /// One measurement occasion, as the engine needs it.
 #[derive(Debug, Clone, Copy, PartialEq)]

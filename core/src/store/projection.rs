@@ -473,6 +473,18 @@ pub fn version_id(tx: &Transaction<'_>, standard: &str, rules: &str) -> Res<i64>
         .query_row(params![standard, rules], |r| r.get(0))?)
 }
 
+/// Whether any stored visit assessment was computed with another (standard, rules) pair than this one.
+pub fn any_other_version(conn: &rusqlite::Connection, standard: &str, rules: &str) -> Res<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM visits v JOIN assessment_versions a ON a.id = v.version
+             WHERE a.standard <> ?1 OR a.rules <> ?2 LIMIT 1",
+        )?
+        .query_row(params![standard, rules], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// The (standard, rules) of a version id.
 pub fn version_names(conn: &rusqlite::Connection, id: i64) -> Res<(String, String)> {
     Ok(conn
