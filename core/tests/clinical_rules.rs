@@ -6,7 +6,7 @@ mod common;
 
 use chrono::NaiveDate;
 use common::{TODAY, child, d, phone};
-use timbang_core::domain::{Measurements, Sex, VisitEntry};
+use timbang_core::domain::{Measurements, Service, Services, Sex, VisitEntry};
 use timbang_core::growth::*;
 
 fn g(age_months: u32, whz: Option<f64>, muac_mm: Option<u32>, oedema: bool) -> GiziInput {
@@ -607,4 +607,199 @@ fn registering_a_child_of_60_months_or_more_needs_confirmation() {
         assert_eq!(ok.confirmed[0].code, "age_over_59_months");
     }
     assert_eq!(p.t.village_list().unwrap().len(), 3);
+}
+
+#[test]
+fn vitamin_a_round_calendar() {
+    let cal = RoundCalendar::current();
+    assert_eq!(cal.id(), "vit-a-pmk-21-2015");
+    assert!(cal.source().contains("21 Tahun 2015"));
+    let r = |s: &str| {
+        let x = cal.round_of(d(s));
+        (x.year, x.month)
+    };
+    assert_eq!(cal.months(2025), vec![2, 8]);
+    assert_eq!(cal.months(2023), vec![2, 10]);
+    assert_eq!(r("2025-01-31"), (2024, 8));
+    assert_eq!(r("2025-02-01"), (2025, 2));
+    assert_eq!(r("2025-07-31"), (2025, 2));
+    assert_eq!(r("2025-08-01"), (2025, 8));
+    assert_eq!(r("2025-12-31"), (2025, 8));
+    // The moved August 2023 round: August and September 2023 still belong to February's.
+    assert_eq!(r("2023-09-30"), (2023, 2));
+    assert_eq!(r("2023-10-01"), (2023, 10));
+    assert_eq!(r("2024-01-31"), (2023, 10));
+    assert_eq!(cal.round_of(d("2025-02-14")).to_string(), "Februari 2025");
+}
+
+fn services(list: &[Service]) -> Services {
+    let mut s = Services::default();
+    for x in list {
+        s.insert(*x);
+    }
+    s
+}
+
+#[test]
+fn service_schedule_table() {
+    use Service::*;
+    let codes = |s: &[Service], date: &str, months: u32, earlier: &[(&str, &[Service])]| {
+        let earlier: Vec<(NaiveDate, Services)> =
+            earlier.iter().map(|(d0, x)| (d(d0), services(x))).collect();
+        service_concerns(services(s), d(date), months, &earlier)
+            .into_iter()
+            .map(|c| c.code)
+            .collect::<Vec<_>>()
+    };
+    let none: Vec<&str> = Vec::new();
+    // Ages, both sides.
+    assert_eq!(codes(&[VitABiru], "2025-02-14", 6, &[]), none);
+    assert_eq!(codes(&[VitABiru], "2025-02-14", 11, &[]), none);
+    assert_eq!(codes(&[VitABiru], "2025-02-14", 5, &[]), ["vit_a_biru_age"]);
+    assert_eq!(
+        codes(&[VitABiru], "2025-02-14", 12, &[]),
+        ["vit_a_biru_age"]
+    );
+    assert_eq!(codes(&[VitAMerah], "2025-02-14", 12, &[]), none);
+    assert_eq!(codes(&[VitAMerah], "2025-02-14", 59, &[]), none);
+    assert_eq!(
+        codes(&[VitAMerah], "2025-02-14", 11, &[]),
+        ["vit_a_merah_age"]
+    );
+    assert_eq!(
+        codes(&[VitAMerah], "2025-02-14", 60, &[]),
+        ["vit_a_merah_age"]
+    );
+    assert_eq!(codes(&[ObatCacing], "2025-02-14", 12, &[]), none);
+    assert_eq!(codes(&[ObatCacing], "2025-02-14", 59, &[]), none);
+    assert_eq!(
+        codes(&[ObatCacing], "2025-02-14", 11, &[]),
+        ["obat_cacing_age"]
+    );
+    assert_eq!(
+        codes(&[ObatCacing], "2025-02-14", 60, &[]),
+        ["obat_cacing_age"]
+    );
+    // A second capsule in one round; the previous round does not count.
+    assert_eq!(
+        codes(
+            &[VitAMerah],
+            "2025-02-20",
+            30,
+            &[("2025-02-03", &[VitAMerah])]
+        ),
+        ["vit_a_second_in_round"]
+    );
+    assert_eq!(
+        codes(
+            &[VitAMerah],
+            "2025-07-31",
+            30,
+            &[("2025-02-03", &[VitAMerah])]
+        ),
+        ["vit_a_second_in_round"]
+    );
+    assert_eq!(
+        codes(
+            &[VitAMerah],
+            "2025-08-01",
+            30,
+            &[("2025-02-03", &[VitAMerah])]
+        ),
+        none
+    );
+    assert_eq!(
+        codes(
+            &[VitAMerah],
+            "2025-02-03",
+            30,
+            &[("2025-01-31", &[VitAMerah])]
+        ),
+        none
+    );
+    // Other services of the same round do not count; the same day is the same visit.
+    assert_eq!(
+        codes(
+            &[VitAMerah],
+            "2025-02-20",
+            30,
+            &[("2025-02-03", &[Pmt, ObatCacing])]
+        ),
+        none
+    );
+    assert_eq!(
+        codes(
+            &[VitAMerah],
+            "2025-02-03",
+            30,
+            &[("2025-02-03", &[VitAMerah])]
+        ),
+        none
+    );
+    // Blue and red on one visit.
+    assert_eq!(
+        codes(&[VitABiru, VitAMerah], "2025-02-14", 11, &[]),
+        ["vit_a_merah_age", "vit_a_second_in_round"]
+    );
+    // A second blue capsule: in the same round, and in another round (blue is given once).
+    assert_eq!(
+        codes(&[VitABiru], "2025-02-20", 8, &[("2025-02-03", &[VitABiru])]),
+        ["vit_a_second_in_round", "vit_a_biru_again"]
+    );
+    assert_eq!(
+        codes(
+            &[VitABiru],
+            "2025-08-14",
+            10,
+            &[("2025-02-14", &[VitABiru])]
+        ),
+        ["vit_a_biru_again"]
+    );
+    // Blue then red at 12 months in the next round: the usual schedule.
+    assert_eq!(
+        codes(
+            &[VitAMerah],
+            "2025-08-14",
+            12,
+            &[("2025-02-14", &[VitABiru])]
+        ),
+        none
+    );
+}
+
+#[test]
+fn a_baby_under_9_months_measured_standing_is_asked_to_be_measured_lying() {
+    let c = ChildInfo {
+        sex: Sex::Female,
+        birth_date: d("2024-09-14"),
+    };
+    let at = |date: &str, position: Position| {
+        let v = VisitInput {
+            weight_kg: Some(8.0),
+            height_cm: Some(70.0),
+            position: Some(position),
+            ..visit(date)
+        };
+        plausibility(&c, &[], &v)
+            .iter()
+            .any(|x| x.code == "standing_under_9_months")
+    };
+    assert!(at("2025-06-13", Position::Standing)); // 8 completed months
+    assert!(!at("2025-06-14", Position::Standing)); // 9 months
+    assert!(!at("2025-06-13", Position::Lying));
+}
+
+#[test]
+fn from_60_months_the_assessment_says_the_balita_standards_no_longer_apply() {
+    let c = ChildInfo {
+        sex: Sex::Male,
+        birth_date: d("2020-06-14"),
+    };
+    let kbm = KbmTable::default_table();
+    let a = assess_visit(&c, &[], &[], &weighing("2025-06-13", 18.0), kbm);
+    assert_eq!(a.age_months, 59);
+    assert!(a.notes.is_empty());
+    let a = assess_visit(&c, &[], &[], &weighing("2025-06-14", 18.0), kbm);
+    assert_eq!(a.age_months, 60);
+    assert!(a.notes[0].contains("tidak berlaku"), "{:?}", a.notes);
 }

@@ -541,6 +541,7 @@ pub fn visit_json(r: &VisitResult) -> serde_json::Value {
         "status_gizi_signs": a.status_gizi_signs,
         "referral": a.referral.iter().map(|r| r.code()).collect::<Vec<_>>(),
         "referral_text": a.referral_text,
+        "notes": a.notes,
         "confirmed": r.confirmed,
         "standard_version": a.standard_version,
         "rules_version": a.rules_version,
@@ -587,6 +588,9 @@ fn visit_add(cli: &Cli, a: &VisitAddArgs) -> Result<(), CliError> {
     }
     for text in &r.assessment.referral_text {
         line(format!("Rujuk: {text}"));
+    }
+    for note in &r.assessment.notes {
+        line(note);
     }
     Ok(())
 }

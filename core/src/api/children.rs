@@ -282,13 +282,24 @@ impl Timbang {
             visits.sort_by_key(|v| v.date);
             let mut days: BTreeMap<chrono::NaiveDate, domain::Measurements> = BTreeMap::new();
             let mut history: Vec<VisitInput> = Vec::new();
+            let mut services: BTreeMap<chrono::NaiveDate, domain::Services> = BTreeMap::new();
             for v in &visits {
                 let stored_day = v.date.and_then(|d| days.get(&d));
                 let checked = growth::check_entry(&info, v, stored_day, today)?;
-                let concerns: Vec<String> = growth::entry_concerns(&info, &history, &checked, &[])
-                    .into_iter()
-                    .map(|c| c.code.to_owned())
+                let others: Vec<(chrono::NaiveDate, domain::Services)> = services
+                    .iter()
+                    .filter(|(d, _)| **d != checked.date)
+                    .map(|(d, s)| (*d, *s))
                     .collect();
+                let concerns: Vec<String> =
+                    growth::entry_concerns(&info, &history, &checked, &others, &[])
+                        .into_iter()
+                        .map(|c| c.code.to_owned())
+                        .collect();
+                let day = services.entry(checked.date).or_default();
+                for s in checked.entry.services.iter() {
+                    day.insert(s);
+                }
                 crdt::write_visit(
                     &mut doc,
                     checked.date,

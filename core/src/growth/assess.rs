@@ -95,6 +95,9 @@ pub struct Assessment {
     /// The referral reasons in Bahasa Indonesia for the bidan, in the same order, naming what
     /// triggered them ("Gizi buruk: LiLA 11,0 cm").
     pub referral_text: Vec<String>,
+    /// Plain statements about what does not apply at this age, in Bahasa Indonesia
+    /// ([`assessment_notes`]).
+    pub notes: Vec<String>,
     pub standard_version: String,
     /// `<RULES_VERSION>+kbm:<table id>+nt:<N/T rule id>`.
     pub rules_version: String,
@@ -252,9 +255,23 @@ pub fn assess_visit(
         status_gizi: status,
         referral_text: super::referral::texts(&referral, &signs),
         status_gizi_signs: signs,
+        notes: assessment_notes(age_months),
         referral,
         standard_version: STANDARD_VERSION.to_owned(),
         rules_version: rules_version(kbm),
+    }
+}
+
+/// What an assessment at `age_months` completed months says plainly about the standards: from 60 months
+/// the balita standards (WHO 2006 z-scores, KMS N/T with the KBM, LiLA cut-offs) no longer apply, and
+/// Permenkes 2/2020's BMI-for-age for 5 to 18 years (WHO 2007) is not implemented in Timbang.
+pub fn assessment_notes(age_months: u32) -> Vec<String> {
+    if age_months >= crate::domain::BALITA_END_MONTHS {
+        vec![format!(
+            "Umur {age_months} bulan: standar balita (WHO 2006, KMS dan KBM, LiLA) tidak berlaku lagi; IMT/U 5-18 tahun (WHO 2007, Permenkes 2/2020) belum tersedia di Timbang, nilai gizi anak dinilai oleh tenaga kesehatan."
+        )]
+    } else {
+        Vec::new()
     }
 }
 

@@ -28,12 +28,14 @@ mod entry;
 mod kms;
 mod plausibility;
 mod referral;
+mod schedule;
 mod tables;
 mod zscore;
 
 pub use anthro_csv::{BatchError, BatchSummary, run_batch};
 pub use assess::{
-    Assessment, ChildInfo, VisitInput, age_days, assess_visit, gizi_input, rules_version,
+    Assessment, ChildInfo, VisitInput, age_days, assess_visit, assessment_notes, gizi_input,
+    rules_version,
 };
 pub use classify::{
     Classes, GiziInput, GiziSign, HfaClass, LILA_AGES_MONTHS, LILA_GIZI_BURUK_BELOW_MM,
@@ -43,12 +45,13 @@ pub use entry::{CheckedEntry, check_entry, entry_concerns, service_ages, service
 pub use kms::{KbmTable, KmsStatus, NtRule};
 pub use plausibility::{
     Concern, Field, HEAD_LIMITS_CM, HEIGHT_LIMITS_CM, HardLimitError, MUAC_LIMITS_CM,
-    WEIGHT_LIMITS_KG, check_hard_limits, check_visit_date, plausibility,
+    STANDING_FROM_MONTHS, WEIGHT_LIMITS_KG, check_hard_limits, check_visit_date, plausibility,
 };
 pub use referral::{
     ReferralReason, not_weighed_referral, rank, referrals_as_of, status_gizi_referral,
     text as referral_text, texts as referral_texts, urgency_key,
 };
+pub use schedule::{Round, RoundCalendar};
 pub use tables::warm_up;
 pub use zscore::{
     MAX_AGE_DAYS, adjusted_length, lms_value, median_head_cm, median_length_cm, median_muac_cm,

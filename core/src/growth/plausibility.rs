@@ -8,6 +8,7 @@
 //! Concern codes and thresholds:
 //!
 //! * `who_flag_waz` .. `who_flag_acz`: the WHO flag of the current z-score.
+//! * `standing_under_9_months`: a length/height measured standing before 9 completed months.
 //! * `height_shrank`: the adjusted length/height is more than 1.5 cm below the child's latest earlier
 //!   one (both after the lying/standing 0.7 cm adjustment for their own age).
 //! * `weight_jump`: the weight changed more than WHO growth velocity allows for the interval. Gain limit
@@ -104,6 +105,11 @@ impl Field {
         }
     }
 }
+
+/// Below this many completed months a length measured standing asks to be measured lying
+/// (`standing_under_9_months`; WHO Anthro treats a standing length under 9 months as implausible in
+/// position).
+pub const STANDING_FROM_MONTHS: u32 = 9;
 
 /// Hard limits (inclusive): weight 0.5-40 kg, length/height 35-140 cm, head 20-60 cm, MUAC 5-30 cm.
 pub const WEIGHT_LIMITS_KG: (f64, f64) = (0.5, 40.0);
@@ -360,6 +366,25 @@ pub fn plausibility(
             .filter(|v| v.date < current.date)
             .find_map(|v| f(v).map(|x| (v, x)))
     };
+
+    // A baby under 9 months is measured lying (WHO: a standing length below 9 months is implausible in
+    // position and is not adjusted).
+    if current.height_cm.is_some()
+        && current.position == Some(super::Position::Standing)
+        && crate::domain::completed_months(child.birth_date, current.date) < STANDING_FROM_MONTHS
+    {
+        let months = crate::domain::completed_months(child.birth_date, current.date);
+        out.push(Concern::new(
+            Field::Height,
+            "standing_under_9_months",
+            format!(
+                "Bayi umur {months} bulan diukur berdiri; bayi di bawah 9 bulan diukur panjang badannya sambil telentang. Ukur ulang telentang."
+            ),
+            format!(
+                "a baby of {months} months was measured standing; under 9 months measure the length lying"
+            ),
+        ));
+    }
 
     // Height shrinking (after the lying/standing adjustment of each visit for its own age).
     if let (Some(h), Some((pv, ph))) = (current.height_cm, earlier(|v| v.height_cm)) {

@@ -282,6 +282,19 @@ impl VisitRow {
         }
     }
 
+    /// The services given at this visit as a set (unknown codes are left out).
+    pub fn service_set(&self) -> crate::domain::Services {
+        let mut set = crate::domain::Services::default();
+        for s in self
+            .services
+            .iter()
+            .filter_map(|c| crate::domain::Service::parse(c).ok())
+        {
+            set.insert(s);
+        }
+        set
+    }
+
     /// The measurements as the growth engine takes them.
     pub fn input(&self) -> VisitInput {
         VisitInput::new(self.date, &self.measured)
@@ -320,6 +333,7 @@ impl VisitRow {
             status_gizi,
             referral_text: growth::referral_texts(&self.referral, &signs),
             status_gizi_signs: signs,
+            notes: growth::assessment_notes(self.age_months),
             referral: self.referral.clone(),
             standard_version: standard.to_owned(),
             rules_version: rules.to_owned(),
