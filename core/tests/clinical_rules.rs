@@ -803,3 +803,162 @@ fn from_60_months_the_assessment_says_the_balita_standards_no_longer_apply() {
     assert_eq!(a.age_months, 60);
     assert!(a.notes[0].contains("tidak berlaku"), "{:?}", a.notes);
 }
+
+#[test]
+fn who_2009_weight_increment_tables_are_embedded_with_their_source() {
+    let one = IncrementTable::one_month();
+    let two = IncrementTable::two_month();
+    assert_eq!(one.id(), "who-2009-weight-increments-1mon");
+    assert_eq!(two.id(), "who-2009-weight-increments-2mon");
+    assert!(one.source().contains("World Health Organization, 2009"));
+    // 12 one-month rows and 23 two-month rows per sex.
+    for sex in [Sex::Male, Sex::Female] {
+        assert_eq!(one.rows().iter().filter(|r| r.sex == sex).count(), 12);
+        assert_eq!(two.rows().iter().filter(|r| r.sex == sex).count(), 23);
+    }
+    // Cells as WHO publishes them (boys 0-4 weeks, girls 11-12 months, boys 22-24 months).
+    let b0 = one.row(Sex::Male, 0).unwrap();
+    assert_eq!(b0.interval, "0-4wks");
+    assert_eq!(b0.sd, [-160, 321, 694, 1023, 1325, 1608, 1876]);
+    assert_eq!(one.row(Sex::Male, 1).unwrap().sd[5], 1844); // the "1.9 kg" figure: +2 SD at 4 wks-2 mo
+    assert_eq!(one.row(Sex::Female, 11).unwrap().median(), 232);
+    assert_eq!(two.row(Sex::Male, 22).unwrap().sd3(), 1382);
+    // Every row is ordered -3 SD < ... < +3 SD.
+    for r in one.rows().iter().chain(two.rows()) {
+        assert!(r.sd.windows(2).all(|w| w[0] < w[1]), "{r:?}");
+    }
+}
+
+#[test]
+fn weight_gain_limits_follow_who_2009_increments() {
+    use Sex::*;
+    // (sex, age at the earlier weighing in days, interval in days) -> limit in grams: the +3 SD
+    // increment (99.87th percentile), scaled for a longer interval, plus 200 g.
+    let cases: &[(Sex, i64, i64, f64, f64)] = &[
+        // (sex, age, interval, the row's +3 SD, the row's interval in months)
+        (Male, 0, 28, 1876.0, 1.0),    // 0-4 weeks
+        (Male, 31, 30, 2189.0, 1.0),   // 4 weeks - 2 months
+        (Female, 31, 30, 1880.0, 1.0), // girls
+        (Male, 340, 30, 990.0, 1.0),   // 11-12 months
+        (Male, 340, 45, 990.0, 1.0),   // 45 days: still the 1-month row, scaled by 45/30.4375
+        (Male, 340, 46, 1459.0, 2.0),  // 46 days: the 2-month row (11-13 months)
+        (Male, 400, 30, 1424.0, 2.0), // from 12 months only 2-month rows (13-15 months), never scaled down
+        (Male, 700, 61, 1382.0, 2.0), // 23 months: the 22-24 months row
+        (Male, 1300, 61, 1382.0, 2.0), // past 24 months: the 22-24 months row (no WHO standard)
+    ];
+    for (sex, age, days, sd3, nominal) in cases {
+        let scale = (*days as f64 / 30.4375 / nominal).max(1.0);
+        let want = (sd3 * scale).round() as i64 + 200;
+        assert_eq!(
+            max_gain_g(*sex, *age, *days).0,
+            want,
+            "{sex:?} {age} {days}"
+        );
+    }
+    assert_eq!(max_gain_g(Male, 340, 30).0, 1190);
+    // A 6-month interval at 30 months: three times the 2-month row.
+    let (limit, row) = max_gain_g(Male, 900, 183);
+    assert_eq!(row.unwrap().from_month, 22);
+    assert_eq!(
+        limit,
+        (1382.0_f64 * (183.0 / 30.4375 / 2.0)).round() as i64 + 200
+    );
+    // Through the concern: both sides of the limit for a boy of 6 months (6-7 months +3 SD 1014 g).
+    let c = ChildInfo {
+        sex: Male,
+        birth_date: d("2024-01-10"),
+    };
+    let h = [weighing("2024-07-12", 8.0)];
+    let jump = |kg: f64| {
+        plausibility(&c, &h, &weighing("2024-08-12", kg))
+            .iter()
+            .any(|x| x.code == "weight_jump")
+    };
+    let limit = max_gain_g(Male, 184, 31).0;
+    assert_eq!(limit, (1014.0_f64 * 31.0 / 30.4375).round() as i64 + 200);
+    assert!(!jump(8.0 + limit as f64 / 1000.0));
+    assert!(jump(8.0 + (limit + 1) as f64 / 1000.0));
+}
+
+#[test]
+fn a_loss_of_more_than_10_percent_is_a_referral_and_asks_to_weigh_again() {
+    let c = boy_44_months_in_feb_2025();
+    let kbm = KbmTable::default_table();
+    let run = |now: f64| {
+        let h = [weighing("2025-01-10", 15.0)];
+        let p = [assess_visit(&c, &[], &[], &h[0], kbm)];
+        (
+            assess_visit(&c, &h, &p, &weighing("2025-02-10", now), kbm),
+            plausibility(&c, &h, &weighing("2025-02-10", now)),
+        )
+    };
+    // 10% exactly (1.5 kg): a loss, not the alarm.
+    let (a, _) = run(13.5);
+    assert!(a.referral.contains(&ReferralReason::WeightLoss));
+    assert!(!a.referral.contains(&ReferralReason::WeightLoss10));
+    // 1.501 kg: the alarm, ranked above BGM and 2T.
+    let (a, concerns) = run(13.499);
+    assert!(a.referral.contains(&ReferralReason::WeightLoss10));
+    assert!(!a.referral.contains(&ReferralReason::WeightLoss));
+    assert!(ReferralReason::WeightLoss10.urgency() > ReferralReason::Bgm.urgency());
+    // The confirmation asks at more than 10% + 0.2 kg, and says to refer when real.
+    assert!(concerns.iter().all(|x| x.code != "weight_jump"));
+    let (_, concerns) = run(13.29);
+    let j = concerns.iter().find(|x| x.code == "weight_jump").unwrap();
+    assert!(j.message_id.contains("rujuk ke bidan"), "{}", j.message_id);
+}
+
+#[test]
+fn t_and_the_orange_line_are_referrals_as_buku_kia_says() {
+    let c = boy_44_months_in_feb_2025();
+    let kbm = KbmTable::default_table();
+    let h = [weighing("2025-01-10", 16.0)];
+    let p = [assess_visit(&c, &[], &[], &h[0], kbm)];
+    let a = assess_visit(&c, &h, &p, &weighing("2025-02-10", 16.1), kbm);
+    assert_eq!(a.kms, Some(KmsStatus::T));
+    assert!(a.referral.contains(&ReferralReason::T));
+    // 2T replaces T.
+    let h2 = [h[0].clone(), weighing("2025-02-10", 16.1)];
+    let p2 = [p[0].clone(), a.clone()];
+    let a2 = assess_visit(&c, &h2, &p2, &weighing("2025-03-10", 16.1), kbm);
+    assert!(a2.two_t);
+    assert!(a2.referral.contains(&ReferralReason::TwoT));
+    assert!(!a2.referral.contains(&ReferralReason::T));
+    // Above the orange line (weight-for-age z > +1), both sides.
+    let waz = |kg: f64| {
+        let a = assess_visit(&c, &[], &[], &weighing("2025-02-10", kg), kbm);
+        (
+            a.z.waz.unwrap(),
+            a.referral.contains(&ReferralReason::AboveOrange),
+        )
+    };
+    let mut kg = 17.0;
+    let mut last_below = None;
+    while kg < 25.0 {
+        let (z, above) = waz(kg);
+        assert_eq!(above, z > ORANGE_LINE_WAZ, "{kg} kg z {z}");
+        if !above {
+            last_below = Some(kg);
+        }
+        kg += 0.05;
+    }
+    assert!(last_below.is_some());
+    assert!(waz(24.9).1);
+}
+
+#[test]
+fn the_referral_reasons_table_has_one_cited_row_per_reason() {
+    let rows = reason_rows();
+    assert_eq!(rows.len(), ReferralReason::ALL.len());
+    for r in ReferralReason::ALL {
+        assert_eq!(r.row().code, r.code());
+        assert!(!r.source().is_empty(), "{r:?}");
+        assert!(!r.text_id().is_empty());
+    }
+    assert!(
+        ReferralReason::GiziBuruk
+            .text_id()
+            .contains("LiLA < 11,5 cm")
+    );
+    assert_eq!(ReferralReason::Oedema.urgency(), 13);
+}

@@ -204,9 +204,14 @@ pub fn assess_visit(
     let mut referral = Vec::new();
     if two_t {
         referral.push(ReferralReason::TwoT);
+    } else if kms == Some(KmsStatus::T) {
+        referral.push(ReferralReason::T);
     }
     if bgm {
         referral.push(ReferralReason::Bgm);
+    }
+    if z.waz.is_some_and(|v| v > ORANGE_LINE_WAZ) {
+        referral.push(ReferralReason::AboveOrange);
     }
     let age_months = completed_months(child.birth_date, current.date);
     let (status, signs) = status_gizi(&gizi_input(age_months, &z, current));
@@ -224,10 +229,16 @@ pub fn assess_visit(
         }
         _ => {}
     }
-    if let (Some(w), Some(j)) = (current.weight_kg, last_weighing)
-        && history[j].weight_kg.is_some_and(|pw| gain_grams(w, pw) < 0)
-    {
-        referral.push(ReferralReason::WeightLoss);
+    if let (Some(w), Some(pw)) = (
+        current.weight_kg,
+        last_weighing.and_then(|j| history[j].weight_kg),
+    ) {
+        let loss_g = -gain_grams(w, pw);
+        if loss_g as f64 > pw * 1000.0 * super::LOSS_CONFIRM_FRACTION {
+            referral.push(ReferralReason::WeightLoss10);
+        } else if loss_g > 0 {
+            referral.push(ReferralReason::WeightLoss);
+        }
     }
     if z.flag_waz || z.flag_haz || z.flag_whz || z.flag_baz || z.flag_hcz || z.flag_acz {
         referral.push(ReferralReason::Implausible);
@@ -261,6 +272,11 @@ pub fn assess_visit(
         rules_version: rules_version(kbm),
     }
 }
+
+/// The KMS orange line as a weight-for-age z: above it, a referral (Buku KIA 2023: "rujuk bila ... di
+/// atas garis oranye"). NOT CONFIRMED: taken as +1 SD, Permenkes 2/2020's cut-off for "risiko berat
+/// badan lebih" (the printed KMS page could not be read).
+pub const ORANGE_LINE_WAZ: f64 = 1.0;
 
 /// What an assessment at `age_months` completed months says plainly about the standards: from 60 months
 /// the balita standards (WHO 2006 z-scores, KMS N/T with the KBM, LiLA cut-offs) no longer apply, and

@@ -30,12 +30,13 @@ mod plausibility;
 mod referral;
 mod schedule;
 mod tables;
+mod velocity;
 mod zscore;
 
 pub use anthro_csv::{BatchError, BatchSummary, run_batch};
 pub use assess::{
-    Assessment, ChildInfo, VisitInput, age_days, assess_visit, assessment_notes, gizi_input,
-    rules_version,
+    Assessment, ChildInfo, ORANGE_LINE_WAZ, VisitInput, age_days, assess_visit, assessment_notes,
+    gizi_input, rules_version,
 };
 pub use classify::{
     Classes, GiziInput, GiziSign, HfaClass, LILA_AGES_MONTHS, LILA_GIZI_BURUK_BELOW_MM,
@@ -44,15 +45,19 @@ pub use classify::{
 pub use entry::{CheckedEntry, check_entry, entry_concerns, service_ages, service_concerns};
 pub use kms::{KbmTable, KmsStatus, NtRule};
 pub use plausibility::{
-    Concern, Field, HEAD_LIMITS_CM, HEIGHT_LIMITS_CM, HardLimitError, MUAC_LIMITS_CM,
-    STANDING_FROM_MONTHS, WEIGHT_LIMITS_KG, check_hard_limits, check_visit_date, plausibility,
+    Concern, Field, HEAD_LIMITS_CM, HEIGHT_LIMITS_CM, HardLimitError, LOSS_CONFIRM_FRACTION,
+    MUAC_LIMITS_CM, STANDING_FROM_MONTHS, WEIGHT_LIMITS_KG, check_hard_limits, check_visit_date,
+    plausibility,
 };
 pub use referral::{
-    ReferralReason, not_weighed_referral, rank, referrals_as_of, status_gizi_referral,
-    text as referral_text, texts as referral_texts, urgency_key,
+    ReasonRow, ReferralReason, not_weighed_referral, rank, reason_rows, referrals_as_of,
+    status_gizi_referral, text as referral_text, texts as referral_texts, urgency_key,
 };
 pub use schedule::{Round, RoundCalendar};
 pub use tables::warm_up;
+pub use velocity::{
+    IncrementRow, IncrementTable, ONE_MONTH_MAX_DAYS, SCALE_TOLERANCE_G, max_gain_g,
+};
 pub use zscore::{
     MAX_AGE_DAYS, adjusted_length, lms_value, median_head_cm, median_length_cm, median_muac_cm,
     median_weight_kg, weight_at_waz, zscores,
