@@ -5,9 +5,14 @@
 //!
 //! * [`zscores`]: the six WHO z-scores of one measurement, exactly as WHO Anthro (R package 1.1.0)
 //!   computes them (tables embedded at build time; no allocation on this path).
-//! * [`classify`]: Permenkes 2/2020 classes of those z-scores.
-//! * [`assess_visit`]: the one call per visit: z-scores, classes, KMS status against a [`KbmTable`],
-//!   2T, BGM and [`ReferralReason`]s, stamped with [`STANDARD_VERSION`] and the rules version.
+//! * [`classify`]: Permenkes 2/2020 classes of those z-scores; [`status_gizi`]: the one nutritional
+//!   status (weight-for-length/height, LiLA, oedema).
+//! * [`assess_visit`]: the one call per visit: z-scores, classes, status gizi, KMS status by the
+//!   [`NtRule`] against a [`KbmTable`], 2T, BGM and [`ReferralReason`]s, stamped with
+//!   [`STANDARD_VERSION`] and the rules version.
+//! * [`max_gain_g`]: the WHO 2009 weight-increment limit; [`RoundCalendar`]: vitamin A rounds.
+//!
+//! Every rule's source and what could not be confirmed: `docs/CLINICAL.md`.
 //! * [`check_hard_limits`] and [`plausibility`]: the two tiers of checks at entry.
 //! * [`anthro_csv::run_batch`]: the streaming back-end of `timbang anthro`.
 //!
