@@ -545,6 +545,29 @@ fn assessments_of_an_older_rules_version_are_recomputed() {
     drop(t);
     let c = rusqlite::Connection::open(&path).unwrap();
     assert_eq!(docs(&c), docs_before, "the documents are not touched");
+    let versions: i64 = c
+        .query_row("SELECT COUNT(*) FROM assessment_versions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(versions, 1, "the old version name is forgotten");
+}
+
+/// Choosing another KBM table reassesses everything at once: nothing is left outdated.
+#[test]
+fn a_new_kbm_table_leaves_nothing_outdated() {
+    let p = phone("hp-1");
+    let id =
+        p.t.register_child(child("Anak Lima", Sex::Male, "2024-01-10"), false)
+            .unwrap()
+            .child_id;
+    p.t.record_visit(&id, muac_entry("2025-06-14", 130), true)
+        .unwrap();
+    p.t.set_kbm_table("kms-programme-file").unwrap();
+    assert!(!p.t.assessments_outdated().unwrap());
+    let a = p.t.child(&id).unwrap().visits[0]
+        .assessment
+        .clone()
+        .unwrap();
+    assert!(a.rules_version.contains("kbm:kms-programme-file"));
 }
 
 fn docs(c: &rusqlite::Connection) -> Vec<(String, Vec<u8>)> {

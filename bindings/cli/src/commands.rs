@@ -447,7 +447,7 @@ fn child_show(cli: &Cli, id: &str, as_json: bool) -> Result<(), CliError> {
     for v in &c.visits {
         let a = v.assessment.as_ref();
         line(format!(
-            "  {}  BB {} kg  PB/TB {} cm  BB/U {}  TB/U {}  BB/TB {}  KMS {}  {}",
+            "  {}  BB {} kg  PB/TB {} cm  BB/U {}  TB/U {}  BB/TB {}  KMS {}  gizi {}  {}",
             v.date,
             num(v.weight_kg, 2),
             num(v.height_cm, 1),
@@ -455,6 +455,7 @@ fn child_show(cli: &Cli, id: &str, as_json: bool) -> Result<(), CliError> {
             num(a.and_then(|a| a.z.haz), 2),
             num(a.and_then(|a| a.z.whz), 2),
             a.and_then(|a| a.kms).map_or("-".into(), |k| k.to_string()),
+            a.and_then(|a| a.status_gizi).map_or("-", |g| g.code()),
             a.map(|a| a
                 .referral
                 .iter()
@@ -603,7 +604,7 @@ fn list(cli: &Cli, as_json: bool) -> Result<(), CliError> {
     }
     for r in &rows {
         line(format!(
-            "{}  {:<24} {} {:>3} bl  terakhir {}  BB {}  TB {}  BB/U {}  TB/U {}  BB/TB {}  KMS {}  {}",
+            "{}  {:<24} {} {:>3} bl  terakhir {}  BB {}  TB {}  BB/U {}  TB/U {}  BB/TB {}  KMS {}  gizi {}  {}",
             r.child_id,
             r.name,
             r.sex.map_or("-", |s| s.code()),
@@ -615,6 +616,7 @@ fn list(cli: &Cli, as_json: bool) -> Result<(), CliError> {
             num(r.haz, 2),
             num(r.whz, 2),
             r.kms.as_deref().unwrap_or("-"),
+            r.status_gizi.map_or("-", |g| g.code()),
             r.referral.join(" ")
         ));
     }

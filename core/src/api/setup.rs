@@ -242,6 +242,9 @@ impl Timbang {
             projection::apply_changed(&self.store, tx, &refs, kbm)?;
         }
         outbox::restore_after_rebuild(tx)?;
+        // Version pairs no assessment uses any more (a new KBM table, new rules) are forgotten, so
+        // `assessments_outdated` stays a look at a tiny table.
+        projection::drop_unused_versions(tx)?;
         self.store.audit(
             tx,
             device,

@@ -487,16 +487,26 @@ pub fn version_id(tx: &Transaction<'_>, standard: &str, rules: &str) -> Res<i64>
         .query_row(params![standard, rules], |r| r.get(0))?)
 }
 
-/// Whether any stored visit assessment was computed with another (standard, rules) pair than this one.
+/// Whether assessments may be stored with another (standard, rules) pair than this one: any other pair
+/// in `assessment_versions` (a tiny table; [`drop_unused_versions`] keeps it to the pairs in use after a
+/// recomputation, so this is a cheap check at every open).
 pub fn any_other_version(conn: &rusqlite::Connection, standard: &str, rules: &str) -> Res<bool> {
     Ok(conn
         .prepare_cached(
-            "SELECT 1 FROM visits v JOIN assessment_versions a ON a.id = v.version
-             WHERE a.standard <> ?1 OR a.rules <> ?2 LIMIT 1",
+            "SELECT 1 FROM assessment_versions WHERE standard <> ?1 OR rules <> ?2 LIMIT 1",
         )?
         .query_row(params![standard, rules], |_| Ok(()))
         .optional()?
         .is_some())
+}
+
+/// Forget the (standard, rules) pairs no stored assessment uses any more.
+pub fn drop_unused_versions(tx: &Transaction<'_>) -> Res<()> {
+    tx.execute(
+        "DELETE FROM assessment_versions WHERE id NOT IN (SELECT DISTINCT version FROM visits)",
+        [],
+    )?;
+    Ok(())
 }
 
 /// The (standard, rules) of a version id.
