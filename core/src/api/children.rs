@@ -176,11 +176,28 @@ impl Timbang {
             .into_iter()
             .map(|r| {
                 let stored = r.referral.iter().filter_map(|code| code.parse().ok());
-                let reasons = growth::referrals_as_of(stored, r.last_weighing, r.birth_date, today);
+                let (status_gizi, signs) = r.gizi.as_ref().map_or((None, Vec::new()), |g| {
+                    growth::status_gizi(&growth::GiziInput {
+                        age_months: g.age_months,
+                        whz: g.whz,
+                        baz: g.baz,
+                        muac_mm: g.muac_mm,
+                        oedema: g.oedema,
+                    })
+                });
+                let reasons = growth::referrals_as_of(
+                    stored,
+                    status_gizi,
+                    r.last_weighing,
+                    r.birth_date,
+                    today,
+                );
                 VillageRow {
                     urgency: growth::urgency_key(&reasons),
                     referral: reasons.iter().map(|r| r.code().to_owned()).collect(),
-                    referral_text: reasons.iter().map(|r| r.text_id().to_owned()).collect(),
+                    referral_text: growth::referral_texts(&reasons, &signs),
+                    status_gizi,
+                    status_gizi_date: status_gizi.and(r.gizi.map(|g| g.date)),
                     child_id: r.child_id,
                     name: r.name,
                     sex: r.sex,
@@ -265,13 +282,24 @@ impl Timbang {
             visits.sort_by_key(|v| v.date);
             let mut days: BTreeMap<chrono::NaiveDate, domain::Measurements> = BTreeMap::new();
             let mut history: Vec<VisitInput> = Vec::new();
+            let mut services: BTreeMap<chrono::NaiveDate, domain::Services> = BTreeMap::new();
             for v in &visits {
                 let stored_day = v.date.and_then(|d| days.get(&d));
                 let checked = growth::check_entry(&info, v, stored_day, today)?;
-                let concerns: Vec<String> = growth::entry_concerns(&info, &history, &checked, &[])
-                    .into_iter()
-                    .map(|c| c.code.to_owned())
+                let others: Vec<(chrono::NaiveDate, domain::Services)> = services
+                    .iter()
+                    .filter(|(d, _)| **d != checked.date)
+                    .map(|(d, s)| (*d, *s))
                     .collect();
+                let concerns: Vec<String> =
+                    growth::entry_concerns(&info, &history, &checked, &others, &[])
+                        .into_iter()
+                        .map(|c| c.code.to_owned())
+                        .collect();
+                let day = services.entry(checked.date).or_default();
+                for s in checked.entry.services.iter() {
+                    day.insert(s);
+                }
                 crdt::write_visit(
                     &mut doc,
                     checked.date,
