@@ -17,6 +17,7 @@ pub mod host;
 pub mod interrupt;
 pub mod output_file;
 pub mod peer;
+pub mod reports;
 
 #[cfg(not(feature = "testing"))]
 mod crdt;

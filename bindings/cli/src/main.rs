@@ -4,6 +4,7 @@
 mod commands;
 mod demo;
 mod output;
+mod reports;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Posyandu reports: SKDN.
+    #[command(subcommand)]
+    Report(reports::ReportCommand),
     /// Check the database: integrity, every document opens, projections equal a rebuild, the audit
     /// chain is whole. Exit 0 when all is well, 1 otherwise.
     Check {
@@ -148,6 +152,13 @@ pub enum ChildCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record whether the child has a KMS / Buku KIA (ya or tidak).
+    Kms {
+        id: String,
+        value: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Merge a duplicate record into the one to keep.
     Merge {
         keep_id: String,
@@ -178,6 +189,9 @@ pub struct ChildAddArgs {
     pub mother_nik: Option<String>,
     #[arg(long)]
     pub address: Option<String>,
+    /// The child has no KMS / Buku KIA (not counted in K of SKDN).
+    #[arg(long)]
+    pub no_kms: bool,
     /// Register even if a possible duplicate or a NIK disagreement is found.
     #[arg(long)]
     pub yes: bool,

@@ -3,12 +3,33 @@
 
 use std::collections::BTreeMap;
 
-use super::{ChildDetail, DuplicateCandidate, Registered, Timbang, VillageRow};
+use super::{ChildDetail, DeviceSettings, DuplicateCandidate, Registered, Timbang, VillageRow};
 use crate::crdt;
-use crate::domain::{self, ChildId, NewChild, VisitEntry, completed_months};
+use crate::domain::{
+    self, ChildId, FieldValue, NewChild, Registration, VisitEntry, completed_months,
+};
 use crate::error::{Confirmation, Error, Result};
 use crate::growth::{self, ChildInfo, VisitInput};
 use crate::store::children;
+
+/// The identity fields a new child's document gets beside the [`NewChild`] ones: `has_kms` when the
+/// child has no KMS (absent means yes), and the registering posyandu's names when this device has them.
+fn registration_fields(
+    settings: &DeviceSettings,
+    reg: Registration,
+) -> Vec<(&'static str, FieldValue)> {
+    let mut out = Vec::new();
+    if !reg.has_kms {
+        out.push(("has_kms", FieldValue::Bool(false)));
+    }
+    if !settings.posyandu.is_empty() {
+        out.push(("posyandu", FieldValue::Str(settings.posyandu.clone())));
+    }
+    if !settings.village.is_empty() {
+        out.push(("village", FieldValue::Str(settings.village.clone())));
+    }
+    out
+}
 
 /// Birth dates within this many days of each other make a similar name a possible duplicate.
 const DUPLICATE_BIRTH_WINDOW_DAYS: i64 = 31;
@@ -72,7 +93,20 @@ impl Timbang {
     /// inside the writing transaction: of two simultaneous registrations of one child on this
     /// database, the second is asked to confirm.
     pub fn register_child(&self, c: NewChild, confirm: bool) -> Result<Registered> {
+        self.register_child_with(c, Registration::default(), confirm)
+    }
+
+    /// [`Timbang::register_child`] with what registration records beside the identity (whether the
+    /// child has a KMS / Buku KIA). The child's document also carries this device's posyandu and
+    /// village names.
+    pub fn register_child_with(
+        &self,
+        c: NewChild,
+        reg: Registration,
+        confirm: bool,
+    ) -> Result<Registered> {
         let device = self.device()?;
+        let extra = registration_fields(&device.settings, reg);
         let (c, mut confirmations) = domain::validate_new_child(&c, self.today())?;
         let id = ChildId::make();
         let now = self.now_ms();
@@ -96,9 +130,10 @@ impl Timbang {
                 });
             }
             let codes: Vec<String> = confirmations.iter().map(|c| c.code.clone()).collect();
-            let doc = crdt::new_child_doc(
+            let doc = crdt::new_child_doc_with(
                 &id,
                 &c,
+                &extra,
                 &codes,
                 &device.settings.device_name,
                 device.actor.clone(),
@@ -148,6 +183,7 @@ impl Timbang {
             }
         }
         let conflicts = self.conflict_views(Some(&root))?;
+        let has_kms = identity.counts_in_k();
         Ok(ChildDetail {
             age_months: identity
                 .birth_date
@@ -163,6 +199,9 @@ impl Timbang {
             kk: identity.kk,
             mother_name: identity.mother_name,
             mother_nik: identity.mother_nik,
+            has_kms,
+            posyandu: identity.posyandu,
+            village: identity.village,
             address: identity.address,
             conflicts,
         })
@@ -244,14 +283,16 @@ impl Timbang {
         let device = self.device()?;
         let today = self.today();
         let now = self.now_ms();
+        let extra = registration_fields(&device.settings, Registration::default());
         let mut docs: Vec<(ChildId, automerge::Automerge)> = Vec::with_capacity(items.len());
         for (c, visits) in items {
             let (c, confirmations) = domain::validate_new_child(c, today)?;
             let codes: Vec<String> = confirmations.into_iter().map(|c| c.code).collect();
             let id = ChildId::make();
-            let mut doc = crdt::new_child_doc(
+            let mut doc = crdt::new_child_doc_with(
                 &id,
                 &c,
+                &extra,
                 &codes,
                 &device.settings.device_name,
                 device.actor.clone(),

@@ -1,0 +1,164 @@
+//! Reports through the `timbang` binary: SKDN with hand-computed expectations on a small posyandu.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const TODAY: &str = "2025-06-15";
+
+#[derive(Debug)]
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+}
+
+pub fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("posyandu.db");
+    Env { dir, db }
+}
+
+pub fn run(e: &Env, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_timbang"))
+        .arg("--db")
+        .arg(&e.db)
+        .args(args)
+        .env("TIMBANG_TODAY", TODAY)
+        .env_remove("TIMBANG_KADER")
+        .output()
+        .unwrap()
+}
+
+pub fn ok(e: &Env, args: &[&str]) -> String {
+    let o = run(e, args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn last_line(s: &str) -> String {
+    s.trim_end().lines().last().unwrap().trim().to_owned()
+}
+
+fn child(e: &Env, name: &str, sex: &str, dob: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "child", "add", "--name", name, "--sex", sex, "--dob", dob, "--yes",
+    ];
+    args.extend_from_slice(extra);
+    last_line(&ok(e, &args))
+}
+
+fn weigh(e: &Env, id: &str, date: &str, kg: &str) {
+    ok(
+        e,
+        &["visit", "add", id, "--date", date, "--weight", kg, "--yes"],
+    );
+}
+
+/// The small posyandu of the SKDN test; returns the id of the child without a KMS.
+fn posyandu(e: &Env) -> String {
+    ok(e, common::INIT);
+    // A: N in June (8.5 -> 8.8 kg at 16 months, KBM 200 g); N in May.
+    let a = child(e, "Adi Saputra", "L", "2024-01-10", &[]);
+    weigh(e, &a, "2025-04-10", "8.0");
+    weigh(e, &a, "2025-05-10", "8.5");
+    weigh(e, &a, "2025-06-10", "8.8");
+    // B: first weighing in May (B), T in June (+100 g).
+    let b = child(e, "Bunga Lestari", "P", "2024-01-12", &[]);
+    weigh(e, &b, "2025-05-12", "8.0");
+    weigh(e, &b, "2025-06-12", "8.1");
+    // C: O in June (weighed in March, not in May).
+    let c = child(e, "Citra Dewi", "P", "2023-06-01", &[]);
+    weigh(e, &c, "2025-03-05", "9.0");
+    weigh(e, &c, "2025-06-05", "9.5");
+    // D: B in June (first weighing).
+    let d = child(e, "Dimas Pratama", "L", "2025-03-01", &[]);
+    weigh(e, &d, "2025-06-01", "5.5");
+    // E: no KMS; T in May and T again in June: 2T.
+    let k = child(e, "Eko Wibowo", "L", "2024-06-01", &["--no-kms"]);
+    weigh(e, &k, "2025-04-01", "9.0");
+    weigh(e, &k, "2025-05-01", "8.8");
+    weigh(e, &k, "2025-06-01", "8.7");
+    // F: weighed in May only (B in May; in S but not D in June).
+    let f = child(e, "Fitri Handayani", "P", "2024-08-01", &[]);
+    weigh(e, &f, "2025-05-20", "8.0");
+    // G: first weighing in June, far below the red line: B and BGM.
+    let g = child(e, "Gita Permata", "P", "2024-06-15", &[]);
+    weigh(e, &g, "2025-06-14", "6.0");
+    // H: 60 months on 1 May: not a balita in May or June, weighed in June anyway.
+    let h = child(e, "Hadi Kusuma", "L", "2020-05-01", &[]);
+    weigh(e, &h, "2025-06-03", "16.0");
+    k
+}
+
+fn skdn(e: &Env, month: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(e, &["report", "skdn", "--month", month, "--json"])).unwrap()
+}
+
+fn counts(v: &serde_json::Value) -> Vec<u64> {
+    ["s", "k", "d", "n", "t", "o", "b", "bgm", "two_t"]
+        .iter()
+        .map(|k| v[*k].as_u64().unwrap_or_else(|| panic!("{k} in {v}")))
+        .collect()
+}
+
+#[test]
+fn skdn_of_a_small_posyandu_matches_the_hand_count() {
+    let e = env();
+    let no_kms = posyandu(&e);
+
+    let june = skdn(&e, "2025-06");
+    //                       S  K  D  N  T  O  B  BGM 2T
+    assert_eq!(counts(&june), [7, 6, 6, 1, 2, 1, 2, 1, 1], "{june}");
+    assert_eq!(june["identity_holds"], true);
+    assert_eq!(june["posyandu"], "Melati");
+    assert_eq!(june["village"], "Sukamaju");
+    assert!((june["d_s"].as_f64().unwrap() - 6.0 / 7.0).abs() < 1e-9);
+    assert!((june["n_d"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-9);
+    // H was weighed but is 60 months old: left out of S and D, and said so.
+    let notes = june["mismatch"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{june}");
+    assert_eq!(notes[0]["code"], "weighed_over_59_months");
+
+    let may = skdn(&e, "2025-05");
+    assert_eq!(counts(&may), [7, 6, 4, 1, 1, 0, 2, 0, 0], "{may}");
+
+    // Nobody weighed yet in July. In April all eight were balita (H 59 months on 1 April) and A and
+    // E were weighed for the first time (B).
+    assert_eq!(counts(&skdn(&e, "2025-07")), [7, 6, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(counts(&skdn(&e, "2025-04")), [8, 7, 2, 0, 0, 0, 2, 0, 0]);
+
+    // The card can be recorded later: K counts the child from then on.
+    ok(&e, &["child", "kms", &no_kms, "ya"]);
+    assert_eq!(skdn(&e, "2025-06")["k"], 7);
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&e, &["child", "show", &no_kms, "--json"])).unwrap();
+    assert_eq!(shown["has_kms"], true);
+    assert_eq!(shown["posyandu"], "Melati");
+
+    // The text report says the same.
+    let text = ok(&e, &["report", "skdn", "--month", "2025-06"]);
+    assert!(text.contains("Juni 2025"), "{text}");
+    assert!(text.contains("6 = 6 (cocok)"), "{text}");
+}
+
+#[test]
+fn skdn_refuses_a_bad_month_naming_it() {
+    let e = env();
+    ok(&e, common::INIT);
+    for bad in ["2025-13", "06-2025", "2025-6", "juni"] {
+        let o = run(&e, &["report", "skdn", "--month", bad, "--json"]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("Bulan"), "{bad}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    let o = run(&e, &["child", "kms", "not-an-id", "ya"]);
+    assert_eq!(o.status.code(), Some(2));
+}

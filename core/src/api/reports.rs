@@ -1,0 +1,173 @@
+//! Reports: SKDN per posyandu per month, the KMS card flag (the K of SKDN), and the posyandu names a
+//! joined phone learns from the documents it received. The counting rules are pure functions in
+//! [`crate::reports`]; this room only reads the projections into their inputs.
+
+use std::collections::BTreeMap;
+
+use super::Timbang;
+use crate::crdt;
+use crate::domain::{ChildId, FieldValue};
+use crate::error::Result;
+use crate::reports::{self, Month, MonthWeighing, Skdn, SkdnChild};
+use crate::store::children::{self, ReportChild};
+use crate::store::projection::VisitRow;
+use crate::store::settings::{self, MetaKey};
+
+/// A kept child with the visits of a period, as every report reads it (no personal data).
+#[derive(Debug, Clone)]
+pub(crate) struct PeriodChild {
+    pub child: ReportChild,
+    pub visits: Vec<VisitRow>,
+}
+
+impl Timbang {
+    /// Every kept child with its visit rows from `from` to `to`; checks the interrupt handle every
+    /// 256 children.
+    pub(crate) fn period_children(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<PeriodChild>> {
+        let scope = self.interrupt.begin();
+        let kids = self.store.read(children::report_children)?;
+        let mut out = Vec::with_capacity(kids.len());
+        for chunk in kids.chunks(256) {
+            scope.check()?;
+            let rows = self.store.read(|c| {
+                chunk
+                    .iter()
+                    .map(|k| VisitRow::read_between(c, k.child_id.as_str(), from, to))
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+            out.extend(
+                chunk
+                    .iter()
+                    .cloned()
+                    .zip(rows)
+                    .map(|(child, visits)| PeriodChild { child, visits }),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The posyandu and village a child belongs to: the names its document carries, else this device's.
+    fn names_of(&self, c: &ReportChild) -> Result<(String, String)> {
+        let s = self.device()?.settings;
+        Ok((
+            c.posyandu
+                .clone()
+                .filter(|p| !p.is_empty())
+                .unwrap_or(s.posyandu),
+            c.village
+                .clone()
+                .filter(|v| !v.is_empty())
+                .unwrap_or(s.village),
+        ))
+    }
+
+    /// SKDN of `month` for the children of `posyandu` (by name, as the documents carry it), or for
+    /// every child on this device when `None` (labelled with this device's posyandu).
+    pub fn skdn(&self, month: Month, posyandu: Option<&str>) -> Result<Skdn> {
+        let device = self.device()?.settings;
+        let kids = self.period_children(month.first_day(), month.last_day())?;
+        let mut inputs = Vec::with_capacity(kids.len());
+        let mut village = device.village.clone();
+        for k in &kids {
+            let (p, v) = self.names_of(&k.child)?;
+            if let Some(want) = posyandu {
+                if !p.eq_ignore_ascii_case(want.trim()) {
+                    continue;
+                }
+                village = v;
+            }
+            inputs.push(skdn_input(k));
+        }
+        let name = posyandu.map_or(device.posyandu, |p| p.trim().to_owned());
+        Ok(reports::skdn(month, &name, &village, &inputs))
+    }
+
+    /// SKDN of `month` for each posyandu this device holds children of, by name.
+    pub fn skdn_by_posyandu(&self, month: Month) -> Result<Vec<Skdn>> {
+        let kids = self.period_children(month.first_day(), month.last_day())?;
+        let mut groups: BTreeMap<(String, String), Vec<SkdnChild>> = BTreeMap::new();
+        for k in &kids {
+            groups
+                .entry(self.names_of(&k.child)?)
+                .or_default()
+                .push(skdn_input(k));
+        }
+        Ok(groups
+            .into_iter()
+            .map(|((p, v), inputs)| reports::skdn(month, &p, &v, &inputs))
+            .collect())
+    }
+
+    /// Record whether a child has a KMS / Buku KIA (K in SKDN). Replicates like any edit.
+    pub fn set_has_kms(&self, id: &ChildId, has_kms: bool) -> Result<()> {
+        self.device()?;
+        let root = self.resolve_id(id)?;
+        self.commit("set_has_kms", |e| {
+            let now = e.now_ms;
+            e.change(root.as_str(), |d| {
+                crdt::set_identity_fields(d, &[("has_kms", FieldValue::Bool(has_kms))], now)
+            })?;
+            e.child = Some(root.clone());
+            e.detail = Some(if has_kms { "ya" } else { "tidak" }.to_owned());
+            Ok(())
+        })
+    }
+
+    /// A phone that joined a team has no posyandu or village name of its own: take the ones most of
+    /// the received children's documents carry. Does nothing when this device has names or no child
+    /// carries any. Returns whether it adopted names.
+    pub(super) fn adopt_posyandu_names(&self) -> Result<bool> {
+        let device = self.device()?.settings;
+        if !device.posyandu.is_empty() {
+            return Ok(false);
+        }
+        let Some((posyandu, village, _)) = self
+            .store
+            .read(children::posyandu_names)?
+            .into_iter()
+            .next()
+        else {
+            return Ok(false);
+        };
+        self.store.write(|tx| {
+            settings::set(tx, MetaKey::Posyandu, posyandu.as_bytes())?;
+            if let Some(v) = &village
+                && device.village.is_empty()
+            {
+                settings::set(tx, MetaKey::Village, v.as_bytes())?;
+            }
+            self.store.audit(
+                tx,
+                &device.device_name,
+                self.kader().as_deref(),
+                "adopt_posyandu_names",
+                None,
+                None,
+            )
+        })?;
+        self.forget_device();
+        Ok(true)
+    }
+}
+
+fn skdn_input(k: &PeriodChild) -> SkdnChild {
+    let last = k
+        .visits
+        .iter()
+        .rev()
+        .find(|v| v.measured.weight_g.is_some());
+    SkdnChild {
+        birth_date: k.child.birth_date,
+        has_kms: k.child.has_kms != Some(false),
+        weighing: last.map(|v| MonthWeighing {
+            date: v.date,
+            kms: v.kms,
+            bgm: v.bgm(),
+            two_t: v.two_t(),
+        }),
+    }
+}
