@@ -69,6 +69,14 @@ pub enum Command {
     /// Posyandu reports: SKDN.
     #[command(subcommand)]
     Report(reports::ReportCommand),
+    /// A child's growth chart as SVG (BB/U, PB/U or TB/U, BB/PB or BB/TB).
+    Chart {
+        id: String,
+        #[arg(long, value_name = "FILE.svg")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the database: integrity, every document opens, projections equal a rebuild, the audit
     /// chain is whole. Exit 0 when all is well, 1 otherwise.
     Check {

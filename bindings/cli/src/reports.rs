@@ -113,3 +113,30 @@ pub fn child_kms(cli: &Cli, id: &str, value: &str, as_json: bool) -> Result<(), 
     });
     Ok(())
 }
+
+/// `chart ID --out FILE.svg`: the child's growth chart; prints the path written.
+pub fn chart(cli: &Cli, id: &str, out: &std::path::Path, as_json: bool) -> Result<(), CliError> {
+    let id = ChildId::parse(id)?;
+    let is_svg = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    if !is_svg {
+        return Err(timbang_core::Error::invalid(
+            "out",
+            format!("Berkas grafik {} harus berakhiran .svg.", out.display()),
+            format!("chart output {} does not end in .svg", out.display()),
+        )
+        .into());
+    }
+    let t = open(cli, false)?;
+    let c = t.write_growth_chart(&id, out)?;
+    if as_json {
+        return output::json(&json!({
+            "child_id": t.resolve_id(&id)?,
+            "out": out,
+            "points": c.marks.len(),
+        }));
+    }
+    line(format!("Grafik pertumbuhan ditulis ke {}", out.display()));
+    Ok(())
+}

@@ -162,3 +162,49 @@ fn skdn_refuses_a_bad_month_naming_it() {
     let o = run(&e, &["child", "kms", "not-an-id", "ya"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn chart_writes_an_svg_and_refuses_other_names() {
+    let e = env();
+    ok(&e, common::INIT);
+    let id = child(&e, "Sari Wulandari", "P", "2024-01-10", &[]);
+    ok(
+        &e,
+        &[
+            "visit",
+            "add",
+            &id,
+            "--date",
+            "2025-06-10",
+            "--weight",
+            "9.1",
+            "--height",
+            "76",
+            "--position",
+            "lying",
+            "--yes",
+        ],
+    );
+    let out = e.dir.path().join("grafik.svg");
+    let printed = ok(&e, &["chart", &id, "--out", out.to_str().unwrap()]);
+    assert!(printed.contains(out.to_str().unwrap()), "{printed}");
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("BB/U"),
+        "{svg:.200}"
+    );
+    // Not an .svg name, or the database itself: exit 2, nothing written.
+    let png = e.dir.path().join("grafik.png");
+    let o = run(&e, &["chart", &id, "--out", png.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!png.exists());
+    let before = std::fs::read(&e.db).unwrap();
+    let o = run(&e, &["chart", &id, "--out", e.db.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&e.db).unwrap(), before);
+}

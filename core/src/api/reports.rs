@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use super::Timbang;
 use crate::crdt;
 use crate::domain::{ChildId, FieldValue};
+use crate::error::Error;
 use crate::error::Result;
+use crate::output_file::OutputFile;
+use crate::reports::chart::{self, ChartPoint, GrowthChart};
 use crate::reports::{self, Month, MonthWeighing, Skdn, SkdnChild};
 use crate::store::children::{self, ReportChild};
 use crate::store::projection::VisitRow;
@@ -100,6 +103,54 @@ impl Timbang {
             .into_iter()
             .map(|((p, v), inputs)| reports::skdn(month, &p, &v, &inputs))
             .collect())
+    }
+
+    /// The growth chart of a child (a merged duplicate's id shows the kept child), as SVG.
+    pub fn growth_chart(&self, id: &ChildId) -> Result<GrowthChart> {
+        let root = self.resolve_id(id)?;
+        let identity = self
+            .store
+            .read(|c| children::identity(&self.store, c, &root))?;
+        let (Some(sex), Some(birth)) = (identity.sex, identity.birth_date) else {
+            return Err(Error::storage("child has no sex or birth date"));
+        };
+        let rows = self.store.read(|c| VisitRow::read_all(c, root.as_str()))?;
+        let points: Vec<ChartPoint> = rows
+            .iter()
+            .map(|r| ChartPoint {
+                date: r.date,
+                age_days: r.age_days,
+                weight_kg: r.measured.weight_kg(),
+                height_cm: r
+                    .clenhei_mm
+                    .map(|mm| mm as f64 / 10.0)
+                    .or_else(|| r.measured.height_cm()),
+            })
+            .collect();
+        Ok(chart::growth_chart(&identity.name, sex, birth, &points))
+    }
+
+    /// Write the growth chart of a child to `out` (SVG) through [`OutputFile`]: atomically, never over
+    /// the database or a symbolic link.
+    pub fn write_growth_chart(&self, id: &ChildId, out: &std::path::Path) -> Result<GrowthChart> {
+        let c = self.growth_chart(id)?;
+        self.write_output(out, c.svg.as_bytes())?;
+        Ok(c)
+    }
+
+    /// Write `bytes` to `out` through [`OutputFile`], refusing the database and its side files.
+    pub(crate) fn write_output(&self, out: &std::path::Path, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let db = self.store.path();
+        let side = |suffix: &str| std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        let (wal, shm) = (side("-wal"), side("-shm"));
+        let mut file = OutputFile::create(out, &[db, &wal, &shm])?;
+        file.write_all(bytes)
+            .map_err(|source| crate::output_file::OutputError::Io {
+                path: out.to_owned(),
+                source,
+            })?;
+        Ok(file.commit()?)
     }
 
     /// Record whether a child has a KMS / Buku KIA (K in SKDN). Replicates like any edit.

@@ -24,6 +24,7 @@
 pub mod anthro_csv;
 mod assess;
 mod classify;
+mod curves;
 mod entry;
 mod kms;
 mod plausibility;
@@ -34,6 +35,7 @@ mod zscore;
 pub use anthro_csv::{BatchError, BatchSummary, run_batch};
 pub use assess::{Assessment, ChildInfo, VisitInput, age_days, assess_visit, rules_version};
 pub use classify::{Classes, HfaClass, WfaClass, WfhClass, classify};
+pub use curves::{CURVE_Z, Curve, curve_values};
 pub use entry::{CheckedEntry, check_entry, entry_concerns, service_ages, service_concerns};
 pub use kms::{KbmTable, KmsStatus};
 pub use plausibility::{

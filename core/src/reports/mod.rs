@@ -2,6 +2,7 @@
 //! sibling modules. Pure functions over plain inputs that the facade (`api/reports.rs`) reads from the
 //! projections; nothing here does I/O, so every rule is tested with hand-computed tables.
 
+pub mod chart;
 mod skdn;
 
 pub use skdn::{Mismatch, MonthWeighing, Skdn, SkdnChild, is_target, skdn};
