@@ -327,6 +327,7 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::Check { repair, json } => check(cli, *repair, *json),
         Command::Report(r) => crate::reports::report(cli, r),
         Command::Chart { id, out, json } => crate::reports::chart(cli, id, out, *json),
+        Command::Export(c) => crate::reports::export(cli, c),
         Command::Child(ChildCommand::Kms { id, value, json }) => {
             crate::reports::child_kms(cli, id, value, *json)
         }

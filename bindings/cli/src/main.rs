@@ -69,6 +69,9 @@ pub enum Command {
     /// Posyandu reports: SKDN.
     #[command(subcommand)]
     Report(reports::ReportCommand),
+    /// Exports for other systems and paper forms: e-PPGBM, the register (SIP 2), SIP format 6.
+    #[command(subcommand)]
+    Export(reports::ExportCommand),
     /// A child's growth chart as SVG (BB/U, PB/U or TB/U, BB/PB or BB/TB).
     Chart {
         id: String,

@@ -140,3 +140,101 @@ pub fn chart(cli: &Cli, id: &str, out: &std::path::Path, as_json: bool) -> Resul
     line(format!("Grafik pertumbuhan ditulis ke {}", out.display()));
     Ok(())
 }
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A month's measurements for the e-PPGBM (Sigizi Terpadu) bulk upload: xlsx or csv by extension.
+    Eppgbm {
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// A column file (header,field) instead of schema/id/eppgbm-columns.csv.
+        #[arg(long, value_name = "FILE.csv")]
+        columns: Option<std::path::PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The posyandu register of a month (SIP format 2): xlsx or csv by extension.
+    Register {
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The monthly activity report (SIP format 6): xlsx or csv by extension.
+    Sip6 {
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Read a column file named on the command line (at most 64 KiB, a regular file).
+fn read_columns(
+    path: &std::path::Path,
+) -> Result<timbang_core::reports::export::ColumnSet, CliError> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| CliError::io("Berkas kolom", path, &e))?;
+    if !meta.is_file() {
+        return Err(timbang_core::Error::invalid(
+            "columns",
+            format!("Berkas kolom {} bukan berkas biasa.", path.display()),
+            format!("column file {} is not a regular file", path.display()),
+        )
+        .into());
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_string(&mut text))
+        .map_err(|e| CliError::io("Berkas kolom", path, &e))?;
+    let name = path.display().to_string();
+    Ok(timbang_core::reports::export::ColumnSet::parse(
+        &name, &text,
+    )?)
+}
+
+/// Run an `export` command.
+pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
+    let (what, month, out, json) = match c {
+        ExportCommand::Eppgbm {
+            month, out, json, ..
+        } => ("e-PPGBM", month, out, *json),
+        ExportCommand::Register { month, out, json } => ("register", month, out, *json),
+        ExportCommand::Sip6 { month, out, json } => ("SIP format 6", month, out, *json),
+    };
+    let month = Month::parse(month)?;
+    let columns = match c {
+        ExportCommand::Eppgbm {
+            columns: Some(p), ..
+        } => Some(read_columns(p)?),
+        _ => None,
+    };
+    let t = open(cli, false)?;
+    let table = match c {
+        ExportCommand::Eppgbm { .. } => t.eppgbm_export(month, columns.as_ref())?,
+        ExportCommand::Register { .. } => t.register_export(month)?,
+        ExportCommand::Sip6 { .. } => t.sip6_export(month)?,
+    };
+    t.write_table(&table, out)?;
+    if json {
+        return output::json(&json!({
+            "out": out,
+            "month": month,
+            "rows": table.rows.len(),
+            "columns": table.headers.len(),
+        }));
+    }
+    line(format!(
+        "{what} {} ditulis ke {} ({} baris).",
+        month.label_id(),
+        out.display(),
+        table.rows.len()
+    ));
+    Ok(())
+}

@@ -208,3 +208,280 @@ fn chart_writes_an_svg_and_refuses_other_names() {
     );
     assert_eq!(std::fs::read(&e.db).unwrap(), before);
 }
+
+fn cell_text(c: &calamine::Data) -> String {
+    match c {
+        calamine::Data::String(s) => s.clone(),
+        calamine::Data::Float(f) => f.to_string(),
+        calamine::Data::Int(i) => i.to_string(),
+        calamine::Data::Empty => String::new(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn exports_read_back_with_nik_kk_and_dates_as_text() {
+    use calamine::Reader;
+    let e = env();
+    ok(&e, common::INIT);
+    let sari = child(
+        &e,
+        "Sari Wulandari",
+        "P",
+        "2024-01-10",
+        &[
+            "--nik",
+            "3273015001240001",
+            "--kk",
+            "3273012010150003",
+            "--mother",
+            "Dewi Lestari",
+            "--mother-nik",
+            "3273016408950002",
+        ],
+    );
+    let budi = child(
+        &e,
+        "Budi Santoso",
+        "L",
+        "2024-01-12",
+        &["--nik", "3273011201240002"],
+    );
+    let _cici = child(&e, "Cici Paramita", "P", "2023-09-09", &[]);
+    ok(
+        &e,
+        &[
+            "visit",
+            "add",
+            &sari,
+            "--date",
+            "2025-06-10",
+            "--weight",
+            "8.8",
+            "--height",
+            "76.5",
+            "--position",
+            "lying",
+            "--service",
+            "vit_a_merah",
+            "--yes",
+        ],
+    );
+    weigh(&e, &budi, "2025-05-12", "8.0");
+    weigh(&e, &budi, "2025-06-12", "8.1");
+
+    // e-PPGBM as xlsx: one row per child weighed in June, NIK and dates as text cells.
+    let xlsx = e.dir.path().join("eppgbm-2025-06.xlsx");
+    let shown: serde_json::Value = serde_json::from_str(&ok(
+        &e,
+        &[
+            "export",
+            "eppgbm",
+            "--month",
+            "2025-06",
+            "--out",
+            xlsx.to_str().unwrap(),
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(shown["rows"], 2);
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let sheet = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&sheet).unwrap();
+    let rows: Vec<Vec<calamine::Data>> = range.rows().map(|r| r.to_vec()).collect();
+    let header: Vec<String> = rows[0].iter().map(cell_text).collect();
+    let expected: Vec<String> = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schema/id/eppgbm-columns.csv"
+    ))
+    .unwrap()
+    .lines()
+    .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    .skip(1)
+    .map(|l| l.rsplit_once(',').unwrap().0.to_owned())
+    .collect();
+    assert_eq!(header, expected);
+    assert_eq!(rows.len(), 3, "header and two children");
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    // Ordered by name: Budi, then Sari.
+    let sari_row = &rows[2];
+    assert_eq!(
+        sari_row[col("NIK Anak")],
+        calamine::Data::String("3273015001240001".into())
+    );
+    assert_eq!(
+        sari_row[col("No. KK")],
+        calamine::Data::String("3273012010150003".into())
+    );
+    assert_eq!(
+        sari_row[col("NIK Ibu")],
+        calamine::Data::String("3273016408950002".into())
+    );
+    assert_eq!(
+        sari_row[col("Tanggal Lahir")],
+        calamine::Data::String("2024-01-10".into())
+    );
+    assert_eq!(
+        sari_row[col("Tanggal Pengukuran")],
+        calamine::Data::String("2025-06-10".into())
+    );
+    assert_eq!(
+        sari_row[col("Berat Badan (kg)")],
+        calamine::Data::Float(8.8)
+    );
+    assert_eq!(
+        sari_row[col("Tinggi Badan (cm)")],
+        calamine::Data::Float(76.5)
+    );
+    assert_eq!(
+        sari_row[col("Cara Ukur")],
+        calamine::Data::String("telentang".into())
+    );
+    assert_eq!(
+        sari_row[col("Jenis Kelamin")],
+        calamine::Data::String("P".into())
+    );
+    assert_eq!(cell_text(&rows[1][col("Nama Anak")]), "Budi Santoso");
+    assert!(matches!(rows[1][col("ZS BB/U")], calamine::Data::Float(_)));
+
+    // The same as CSV.
+    let csv_path = e.dir.path().join("eppgbm.csv");
+    ok(
+        &e,
+        &[
+            "export",
+            "eppgbm",
+            "--month",
+            "2025-06",
+            "--out",
+            csv_path.to_str().unwrap(),
+        ],
+    );
+    let mut r = csv::Reader::from_path(&csv_path).unwrap();
+    assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), expected);
+    let recs: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(&recs[1][col("NIK Anak")], "3273015001240001");
+
+    // A district's own columns.
+    let cols = e.dir.path().join("kolom.csv");
+    std::fs::write(&cols, "header,field\nNIK,nik\nBB,weight_kg\n").unwrap();
+    let small = e.dir.path().join("small.csv");
+    ok(
+        &e,
+        &[
+            "export",
+            "eppgbm",
+            "--month",
+            "2025-06",
+            "--out",
+            small.to_str().unwrap(),
+            "--columns",
+            cols.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&small).unwrap(),
+        "NIK,BB\n3273011201240002,8.1\n3273015001240001,8.8\n"
+    );
+    std::fs::write(&cols, "header,field\nNIK,nik\nBB,berat\n").unwrap();
+    let o = run(
+        &e,
+        &[
+            "export",
+            "eppgbm",
+            "--month",
+            "2025-06",
+            "--out",
+            small.to_str().unwrap(),
+            "--columns",
+            cols.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("baris 3"));
+
+    // The register of June (SIP format 2): every target child, weights month by month.
+    let reg = e.dir.path().join("register.xlsx");
+    ok(
+        &e,
+        &[
+            "export",
+            "register",
+            "--month",
+            "2025-06",
+            "--out",
+            reg.to_str().unwrap(),
+        ],
+    );
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&reg).unwrap();
+    let range = wb.worksheet_range("Register").unwrap();
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(cell_text).collect())
+        .collect();
+    let h = rows.iter().position(|r| r[0] == "No").unwrap();
+    assert_eq!(rows.len() - h - 1, 3, "three children in S");
+    let budi_row = rows.iter().find(|r| r[1] == "Budi Santoso").unwrap();
+    let hcol = |name: &str| rows[h].iter().position(|x| x == name).unwrap();
+    assert_eq!(budi_row[hcol("BB Mei 2025 (kg)")], "8");
+    assert_eq!(budi_row[hcol("BB Jun 2025 (kg)")], "8.1");
+    assert_eq!(budi_row[hcol("N/T/O/B bulan ini")], "T");
+    let sari_row = rows.iter().find(|r| r[1] == "Sari Wulandari").unwrap();
+    assert_eq!(sari_row[hcol("Vitamin A bulan ini")], "merah");
+    assert_eq!(sari_row[hcol("NIK")], "3273015001240001");
+
+    // SIP format 6: S, K, D, N, BGM and the services.
+    let sip = e.dir.path().join("sip6.csv");
+    ok(
+        &e,
+        &[
+            "export",
+            "sip6",
+            "--month",
+            "2025-06",
+            "--out",
+            sip.to_str().unwrap(),
+        ],
+    );
+    let mut r = csv::Reader::from_path(&sip).unwrap();
+    let got: Vec<(String, String)> = r
+        .records()
+        .map(|x| {
+            let x = x.unwrap();
+            (x[1].to_owned(), x[2].to_owned())
+        })
+        .collect();
+    let get = |k: &str| {
+        got.iter()
+            .find(|(a, _)| a.starts_with(k))
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(get("S:"), "3");
+    assert_eq!(get("K:"), "3");
+    assert_eq!(get("D:"), "2");
+    assert_eq!(get("N:"), "0");
+    assert_eq!(get("T:"), "1");
+    assert_eq!(get("B:"), "1");
+    assert_eq!(get("Yang BGM"), "0");
+    assert_eq!(get("Balita 12-59 bulan"), "1");
+
+    // Bad names: exit 2, nothing written.
+    let txt = e.dir.path().join("x.txt");
+    let o = run(
+        &e,
+        &[
+            "export",
+            "eppgbm",
+            "--month",
+            "2025-06",
+            "--out",
+            txt.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!txt.exists());
+}

@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::output_file::OutputFile;
 use crate::reports::chart::{self, ChartPoint, GrowthChart};
+use crate::reports::export::{self, ColumnSet, RegisterChild, ServiceCounts, Table, WeighedChild};
 use crate::reports::{self, Month, MonthWeighing, Skdn, SkdnChild};
 use crate::store::children::{self, ReportChild};
 use crate::store::projection::VisitRow;
@@ -103,6 +104,152 @@ impl Timbang {
             .into_iter()
             .map(|((p, v), inputs)| reports::skdn(month, &p, &v, &inputs))
             .collect())
+    }
+
+    /// The e-PPGBM table of `month`: one row per child weighed that month (its last weighing), in the
+    /// columns of `columns` (default: `schema/id/eppgbm-columns.csv`), ordered by name.
+    pub fn eppgbm_export(&self, month: Month, columns: Option<&ColumnSet>) -> Result<Table> {
+        let default;
+        let columns = match columns {
+            Some(c) => c,
+            None => {
+                default = ColumnSet::eppgbm_default()?;
+                &default
+            }
+        };
+        let kids = self.period_children(month.first_day(), month.last_day())?;
+        let mut rows = Vec::new();
+        for k in &kids {
+            let Some(v) = k
+                .visits
+                .iter()
+                .rev()
+                .find(|v| v.measured.weight_g.is_some())
+            else {
+                continue;
+            };
+            let identity = self
+                .store
+                .read(|c| children::identity(&self.store, c, &k.child.child_id))?;
+            let (posyandu, village) = self.names_of(&k.child)?;
+            rows.push(WeighedChild {
+                identity,
+                posyandu,
+                village,
+                date: v.date,
+                measured: v.measured,
+                assessment: v.assessment("", ""),
+            });
+        }
+        rows.sort_by(|a, b| {
+            a.identity
+                .name
+                .to_lowercase()
+                .cmp(&b.identity.name.to_lowercase())
+        });
+        Ok(export::eppgbm_table(columns, month, &rows))
+    }
+
+    /// The posyandu register of `month` (SIP format 2): every target child of the month with the
+    /// weighings of the year up to it, ordered by name.
+    pub fn register_export(&self, month: Month) -> Result<Table> {
+        let device = self.device()?.settings;
+        let year_start = Month::new(month.year(), 1).unwrap_or(month).first_day();
+        let kids = self.period_children(year_start, month.last_day())?;
+        let mut rows = Vec::new();
+        for k in &kids {
+            let Some(birth) = k.child.birth_date else {
+                continue;
+            };
+            if !reports::is_target(birth, month) {
+                continue;
+            }
+            let identity = self
+                .store
+                .read(|c| children::identity(&self.store, c, &k.child.child_id))?;
+            let mut weights = [None; 12];
+            for v in &k.visits {
+                if let Some(w) = v.measured.weight_kg() {
+                    weights[(Month::of(v.date).number() - 1) as usize % 12] = Some(w);
+                }
+            }
+            let this_month: Vec<&VisitRow> =
+                k.visits.iter().filter(|v| month.contains(v.date)).collect();
+            let mut services: Vec<String> =
+                this_month.iter().flat_map(|v| v.services.clone()).collect();
+            services.sort();
+            services.dedup();
+            rows.push(RegisterChild {
+                identity,
+                weights,
+                kms: this_month
+                    .iter()
+                    .rev()
+                    .find(|v| v.measured.weight_g.is_some())
+                    .and_then(|v| v.kms)
+                    .map(|k| k.to_string()),
+                services,
+                referral: this_month
+                    .last()
+                    .map(|v| v.referral.clone())
+                    .unwrap_or_default(),
+            });
+        }
+        rows.sort_by(|a, b| {
+            a.identity
+                .name
+                .to_lowercase()
+                .cmp(&b.identity.name.to_lowercase())
+        });
+        Ok(export::register_table(
+            &device.posyandu,
+            &device.village,
+            month,
+            &rows,
+        ))
+    }
+
+    /// SIP format 6, the monthly activity report of this device's children for `month`.
+    pub fn sip6_export(&self, month: Month) -> Result<Table> {
+        let s = self.skdn(month, None)?;
+        let kids = self.period_children(month.first_day(), month.last_day())?;
+        let mut counts = ServiceCounts::new();
+        for k in &kids {
+            if !k
+                .child
+                .birth_date
+                .is_some_and(|b| reports::is_target(b, month))
+            {
+                continue;
+            }
+            let mut given: Vec<&String> = k.visits.iter().flat_map(|v| v.services.iter()).collect();
+            given.sort();
+            given.dedup();
+            for code in given {
+                *counts.entry(code.clone()).or_default() += 1;
+            }
+        }
+        Ok(export::sip6_table(&s, &counts))
+    }
+
+    /// Write `table` to `out` as xlsx or CSV, chosen by the file's extension, through [`OutputFile`].
+    pub fn write_table(&self, table: &Table, out: &std::path::Path) -> Result<()> {
+        let ext = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let bytes = match ext.as_deref() {
+            Some("xlsx") => export::to_xlsx(table)?,
+            Some("csv") => export::to_csv(table)?,
+            _ => {
+                return Err(Error::invalid(
+                    "out",
+                    format!("Berkas {} harus berakhiran .xlsx atau .csv.", out.display()),
+                    format!("{} does not end in .xlsx or .csv", out.display()),
+                ));
+            }
+        };
+        self.write_output(out, &bytes)
     }
 
     /// The growth chart of a child (a merged duplicate's id shows the kept child), as SVG.
