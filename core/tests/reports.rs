@@ -165,3 +165,52 @@ fn the_chart_is_written_through_output_file_and_never_over_the_database() {
     assert_eq!(std::fs::read(&p.path).unwrap(), before);
     let _ = d("2025-01-01");
 }
+
+#[test]
+fn an_interrupted_register_import_keeps_whole_batches_and_the_next_run_adds_the_rest() {
+    let p = phone("hp-1");
+    let mut text = String::from(
+        "name,sex,birth_date,nik,kk,mother_name,mother_nik,address,visit_date,weight_kg,height_cm,measured,head_circ_cm,muac_cm\n",
+    );
+    let names = [
+        "Adi", "Bunga", "Citra", "Dimas", "Eka", "Fajar", "Gita", "Hana", "Indah", "Joko",
+    ];
+    let surnames = ["Saputra", "Lestari", "Wibowo", "Pratama", "Kusuma"];
+    for i in 0..250usize {
+        // Distinct names (no NIK): name, surname and a third name by hundreds.
+        let name = format!(
+            "{} {} {}",
+            names[i % 10],
+            surnames[(i / 10) % 5],
+            ["Putra", "Putri", "Jaya", "Sari", "Wati"][i / 50]
+        );
+        text.push_str(&format!(
+            "{name},L,2023-0{}-1{},,,,,,2025-05-10,10.{},,,,\n",
+            1 + i % 9,
+            i % 10,
+            i % 10
+        ));
+    }
+    let handle = p.t.interrupt_handle();
+    let mut calls = Vec::new();
+    let err =
+        p.t.import_register("register.csv", text.as_bytes(), &mut |done, total| {
+            calls.push((done, total));
+            if done == 100 {
+                handle.interrupt();
+            }
+        })
+        .unwrap_err();
+    assert!(matches!(err, timbang_core::Error::Interrupted), "{err:?}");
+    assert_eq!(calls, [(0, 250), (100, 250)]);
+    assert_eq!(
+        p.t.village_list().unwrap().len(),
+        100,
+        "the first batch stays whole"
+    );
+    let r =
+        p.t.import_register("register.csv", text.as_bytes(), &mut |_, _| {})
+            .unwrap();
+    assert_eq!((r.children, r.existing_children, r.skipped), (150, 100, 0));
+    assert_eq!(p.t.village_list().unwrap().len(), 250);
+}

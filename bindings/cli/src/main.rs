@@ -3,6 +3,7 @@
 
 mod commands;
 mod demo;
+mod import;
 mod output;
 mod reports;
 
@@ -72,6 +73,9 @@ pub enum Command {
     /// Exports for other systems and paper forms: e-PPGBM, the register (SIP 2), SIP format 6.
     #[command(subcommand)]
     Export(reports::ExportCommand),
+    /// Import an existing register (CSV).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// A child's growth chart as SVG (BB/U, PB/U or TB/U, BB/PB or BB/TB).
     Chart {
         id: String,

@@ -11,6 +11,7 @@ use crate::domain::{
 use crate::error::{Confirmation, Error, Result};
 use crate::growth::{self, ChildInfo, VisitInput};
 use crate::store::children;
+use crate::store::projection::VisitRow;
 
 /// The identity fields a new child's document gets beside the [`NewChild`] ones: `has_kms` when the
 /// child has no KMS (absent means yes), and the registering posyandu's names when this device has them.
@@ -279,14 +280,38 @@ impl Timbang {
     /// concern recorded as confirmed by the import. No duplicate check: the caller decides what is the
     /// same child. Checks the interrupt handle before writing.
     pub fn import_batch(&self, items: &[(NewChild, Vec<VisitEntry>)]) -> Result<Vec<ChildId>> {
+        let items: Vec<ImportItem> = items
+            .iter()
+            .map(|(child, visits)| ImportItem {
+                existing: None,
+                child: child.clone(),
+                visits: visits.clone(),
+            })
+            .collect();
+        Ok(self.import_items(&items)?.created)
+    }
+
+    /// [`Timbang::import_batch`] where an item may name a child already stored (`existing`): its
+    /// visits are added to that child, through the same checks, and a visit whose day already holds
+    /// exactly these values writes nothing (so importing the same register twice adds nothing). One
+    /// transaction for the whole call.
+    pub(super) fn import_items(&self, items: &[ImportItem]) -> Result<ImportOutcome> {
         let scope = self.interrupt.begin();
         let device = self.device()?;
+        let extra = registration_fields(&device.settings, Registration::default());
         let today = self.today();
         let now = self.now_ms();
-        let extra = registration_fields(&device.settings, Registration::default());
         let mut docs: Vec<(ChildId, automerge::Automerge)> = Vec::with_capacity(items.len());
-        for (c, visits) in items {
-            let (c, confirmations) = domain::validate_new_child(c, today)?;
+        let mut visits_written = 0usize;
+        let mut existing: Vec<(ChildId, ChildInfo, &[VisitEntry])> = Vec::new();
+        for item in items {
+            if let Some(id) = &item.existing {
+                let root = self.resolve_id(id)?;
+                let info = self.child_info(&root)?;
+                existing.push((root, info, &item.visits));
+                continue;
+            }
+            let (c, confirmations) = domain::validate_new_child(&item.child, today)?;
             let codes: Vec<String> = confirmations.into_iter().map(|c| c.code).collect();
             let id = ChildId::make();
             let mut doc = crdt::new_child_doc_with(
@@ -302,17 +327,8 @@ impl Timbang {
                 sex: c.sex,
                 birth_date: c.birth_date,
             };
-            let mut visits = visits.clone();
-            visits.sort_by_key(|v| v.date);
-            let mut days: BTreeMap<chrono::NaiveDate, domain::Measurements> = BTreeMap::new();
-            let mut history: Vec<VisitInput> = Vec::new();
-            for v in &visits {
-                let stored_day = v.date.and_then(|d| days.get(&d));
-                let checked = growth::check_entry(&info, v, stored_day, today)?;
-                let concerns: Vec<String> = growth::entry_concerns(&info, &history, &checked, &[])
-                    .into_iter()
-                    .map(|c| c.code.to_owned())
-                    .collect();
+            for (checked, concerns) in checked_visits(&info, &item.visits, BTreeMap::new(), today)?
+            {
                 crdt::write_visit(
                     &mut doc,
                     checked.date,
@@ -321,24 +337,99 @@ impl Timbang {
                     &device.settings.device_name,
                     now,
                 )?;
-                if days.insert(checked.date, checked.day).is_none() {
-                    history.push(checked.input());
-                } else if let Some(last) = history.last_mut() {
-                    *last = checked.input();
-                }
+                visits_written += 1;
             }
             docs.push((id, doc));
         }
         scope.check()?;
         let n = docs.len();
-        let ids: Vec<ChildId> = docs.iter().map(|(id, _)| id.clone()).collect();
-        self.commit("import_batch", |e| {
+        let created: Vec<ChildId> = docs.iter().map(|(id, _)| id.clone()).collect();
+        let added = self.commit("import_batch", |e| {
             e.detail = Some(n.to_string());
             for (id, doc) in docs {
                 e.create(&id, doc)?;
             }
-            Ok(())
+            let mut added = 0usize;
+            for (root, info, visits) in &existing {
+                let stored: BTreeMap<chrono::NaiveDate, domain::Measurements> =
+                    VisitRow::read_all(e.tx, root.as_str())?
+                        .into_iter()
+                        .map(|r| (r.date, r.measured))
+                        .collect();
+                let writes = checked_visits(info, visits, stored, today)?;
+                if writes.is_empty() {
+                    continue;
+                }
+                added += writes.len();
+                let device_name = e.device.to_owned();
+                e.change(root.as_str(), |d| {
+                    for (checked, concerns) in &writes {
+                        crdt::write_visit(
+                            d,
+                            checked.date,
+                            &checked.entry,
+                            concerns,
+                            &device_name,
+                            now,
+                        )?;
+                    }
+                    Ok(true)
+                })?;
+            }
+            Ok(added)
         })?;
-        Ok(ids)
+        Ok(ImportOutcome {
+            created,
+            visits_written: visits_written + added,
+        })
     }
+}
+
+/// One child of an import: a new one, or one already stored (`existing`).
+#[derive(Debug, Clone)]
+pub(super) struct ImportItem {
+    pub existing: Option<ChildId>,
+    pub child: NewChild,
+    pub visits: Vec<VisitEntry>,
+}
+
+/// What an import call wrote.
+#[derive(Debug, Clone)]
+pub(super) struct ImportOutcome {
+    pub created: Vec<ChildId>,
+    /// Visits written (new days, or days whose values changed).
+    pub visits_written: usize,
+}
+
+/// The visits of `visits` that change something, checked in date order against `stored` (the child's
+/// stored days) with the concerns an import records as confirmed. [`growth::check_entry`] and
+/// [`growth::entry_concerns`], as for a kader's entry.
+fn checked_visits(
+    info: &ChildInfo,
+    visits: &[VisitEntry],
+    mut days: BTreeMap<chrono::NaiveDate, domain::Measurements>,
+    today: chrono::NaiveDate,
+) -> Result<Vec<(growth::CheckedEntry, Vec<String>)>> {
+    let mut visits = visits.to_vec();
+    visits.sort_by_key(|v| v.date);
+    let mut out = Vec::new();
+    for v in &visits {
+        let stored_day = v.date.and_then(|d| days.get(&d)).copied();
+        let checked = growth::check_entry(info, v, stored_day.as_ref(), today)?;
+        if stored_day == Some(checked.day) && v.services.is_empty() {
+            continue;
+        }
+        let history: Vec<VisitInput> = days
+            .iter()
+            .filter(|(d, _)| **d < checked.date)
+            .map(|(d, m)| VisitInput::new(*d, m))
+            .collect();
+        let concerns: Vec<String> = growth::entry_concerns(info, &history, &checked, &[])
+            .into_iter()
+            .map(|c| c.code.to_owned())
+            .collect();
+        days.insert(checked.date, checked.day);
+        out.push((checked, concerns));
+    }
+    Ok(out)
 }

@@ -6,6 +6,7 @@
 //! * [`visits`]: recording and deleting visits.
 //! * [`conflicts`]: open conflicts and their resolution.
 //! * [`maintenance`]: backup, and the check (and repair) of everything the store promises.
+//! * [`import`]: importing an existing register (CSV), row by row through the entry checks.
 //! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
 //! * [`reports`]: SKDN per posyandu and month, the KMS card flag, the posyandu names a joined phone
 //!   learns.
@@ -17,6 +18,7 @@
 
 mod children;
 mod conflicts;
+mod import;
 mod maintenance;
 mod peer_adapter;
 mod reports;
@@ -25,6 +27,7 @@ mod team;
 mod types;
 mod visits;
 
+pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
 pub use maintenance::{ChainReport, CheckReport};
 pub use types::{
     ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,
