@@ -214,3 +214,56 @@ fn an_interrupted_register_import_keeps_whole_batches_and_the_next_run_adds_the_
     assert_eq!((r.children, r.existing_children, r.skipped), (150, 100, 0));
     assert_eq!(p.t.village_list().unwrap().len(), 250);
 }
+
+#[test]
+fn a_joined_phone_learns_the_posyandu_names_from_the_synced_children_and_reports_with_them() {
+    use timbang_core::reports::Month;
+    let a = phone("hp-1");
+    let id =
+        a.t.register_child(child("Sari Wulandari", Sex::Female, "2024-01-10"), true)
+            .unwrap()
+            .child_id;
+    a.t.record_visit(&id, weighing("2025-06-10", 8800, None), true)
+        .unwrap();
+    let code = a.t.team_invite().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b = common::open(
+        &dir.path().join("hp2.db"),
+        &timbang_core::crypto::Key::make_random().unwrap(),
+    );
+    let joined = b.team_join(&code, "hp-2").unwrap();
+    assert_eq!(
+        (joined.posyandu.as_str(), joined.village.as_str()),
+        ("", "")
+    );
+    common::sync(&a.t, &b);
+    let s = b.settings().unwrap();
+    assert_eq!(
+        (s.posyandu.as_str(), s.village.as_str()),
+        ("Posyandu Melati", "Sukamaju")
+    );
+    // The names are in the child's document, so every report on the joined phone carries them.
+    let skdn = b.skdn(Month::parse("2025-06").unwrap(), None).unwrap();
+    assert_eq!(
+        (skdn.posyandu.as_str(), skdn.village.as_str()),
+        ("Posyandu Melati", "Sukamaju")
+    );
+    assert_eq!((skdn.s, skdn.d, skdn.b), (1, 1, 1));
+    // A child the joined phone registers carries them on to the next phone.
+    let other = b
+        .register_child(child("Budi Santoso", Sex::Male, "2024-02-01"), true)
+        .unwrap()
+        .child_id;
+    assert_eq!(
+        b.child(&other).unwrap().posyandu.as_deref(),
+        Some("Posyandu Melati")
+    );
+    // K changed on one phone reaches the other.
+    b.set_has_kms(&id, false).unwrap();
+    common::sync(&a.t, &b);
+    assert!(!a.t.child(&id).unwrap().has_kms);
+    assert_eq!(
+        a.t.skdn(Month::parse("2025-06").unwrap(), None).unwrap().k,
+        1
+    );
+}
