@@ -3,6 +3,7 @@
 
 mod commands;
 mod demo;
+mod demo_posyandu;
 mod import;
 mod output;
 mod reports;
