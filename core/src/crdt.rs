@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! { schema: 1, child_id: "…", created_by: "device",
-//!   identity: { name, sex, birth_date, nik?, kk?, mother_name?, mother_nik?, address? },
+//!   identity: { name, sex, birth_date, nik?, kk?, mother_name?, mother_nik?, address?,
+//!               has_kms?: bool (absent = yes), posyandu?, village? },
 //!   visits: { "YYYY-MM-DD/weight_g": int, "/height_mm": int, "/position": "lying"|"standing",
 //!             "/head_mm": int, "/muac_mm": int, "/oedema": bool, "/confirmed/<code>": true,
 //!             "/service/<code>": true, "/recorded_by": "device", "/deleted": bool },
@@ -144,10 +145,25 @@ fn put_opt<T: Transactable>(tx: &mut T, o: &automerge::ObjId, k: &str, v: Option
     Ok(())
 }
 
-/// Create the document of a newly registered child.
+/// Create the document of a newly registered child (the facade uses [`new_child_doc_with`]).
+#[cfg(any(test, feature = "testing"))]
 pub fn new_child_doc(
     id: &ChildId,
     c: &NewChild,
+    confirmed: &[String],
+    device: &str,
+    actor: ActorId,
+    now_ms: i64,
+) -> Res<Automerge> {
+    new_child_doc_with(id, c, &[], confirmed, device, actor, now_ms)
+}
+
+/// [`new_child_doc`] with more scalar identity fields (`has_kms`, `posyandu`, `village`) written in
+/// the same first change.
+pub fn new_child_doc_with(
+    id: &ChildId,
+    c: &NewChild,
+    extra: &[(&str, Chosen)],
     confirmed: &[String],
     device: &str,
     actor: ActorId,
@@ -167,6 +183,13 @@ pub fn new_child_doc(
     put_opt(&mut tx, &ident, "mother_name", c.mother_name.as_deref())?;
     put_opt(&mut tx, &ident, "mother_nik", c.mother_nik.as_deref())?;
     put_opt(&mut tx, &ident, "address", c.address.as_deref())?;
+    for (key, value) in extra {
+        match value {
+            Chosen::Int(i) => tx.put(&ident, *key, *i)?,
+            Chosen::Str(t) => tx.put(&ident, *key, t.as_str())?,
+            Chosen::Bool(b) => tx.put(&ident, *key, *b)?,
+        }
+    }
     tx.put_object(ROOT, "visits", ObjType::Map)?;
     tx.put_object(ROOT, "merged_from", ObjType::Map)?;
     tx.put(ROOT, "deleted", false)?;
@@ -175,6 +198,39 @@ pub fn new_child_doc(
     }
     tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms / 1000));
     Ok(doc)
+}
+
+/// Write scalar identity fields (`has_kms`, `posyandu`, `village`, ...) in one change; only values that
+/// differ from the stored ones are written. Returns whether anything was written.
+pub fn set_identity_fields(
+    doc: &mut Automerge,
+    fields: &[(&str, Chosen)],
+    now_ms: i64,
+) -> Res<bool> {
+    let ident = obj(doc, &ROOT, "identity")?;
+    let mut changed = false;
+    let mut tx = doc.transaction();
+    for (key, value) in fields {
+        let current: Option<ScalarValue> = match tx.get(&ident, *key)? {
+            Some((Value::Scalar(s), _)) => Some(s.into_owned()),
+            _ => None,
+        };
+        let wanted = match value {
+            Chosen::Int(i) => ScalarValue::Int(*i),
+            Chosen::Str(t) => ScalarValue::Str(t.as_str().into()),
+            Chosen::Bool(b) => ScalarValue::Boolean(*b),
+        };
+        if current.as_ref() != Some(&wanted) {
+            tx.put(&ident, *key, wanted)?;
+            changed = true;
+        }
+    }
+    if changed {
+        tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms / 1000));
+    } else {
+        tx.rollback();
+    }
+    Ok(changed)
 }
 
 /// Record (add to or correct) the visit of `date`. `confirmed` are the concern codes the kader confirmed.
@@ -296,6 +352,12 @@ pub fn read_child(doc: &Automerge) -> Res<ChildDoc> {
         mother_name: get_str(doc, &ident, "mother_name")?,
         mother_nik: get_str(doc, &ident, "mother_nik")?,
         address: get_str(doc, &ident, "address")?,
+        has_kms: match doc.get(&ident, "has_kms")? {
+            Some((Value::Scalar(s), _)) => s.as_bool(),
+            _ => None,
+        },
+        posyandu: get_str(doc, &ident, "posyandu")?,
+        village: get_str(doc, &ident, "village")?,
     };
     let visits_obj = obj(doc, &ROOT, "visits")?;
     let mut visits: BTreeMap<NaiveDate, VisitFields> = BTreeMap::new();

@@ -328,6 +328,13 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Check { repair, json } => check(cli, *repair, *json),
+        Command::Report(r) => crate::reports::report(cli, r),
+        Command::Chart { id, out, json } => crate::reports::chart(cli, id, out, *json),
+        Command::Export(c) => crate::reports::export(cli, c),
+        Command::Import(c) => crate::import::import(cli, c),
+        Command::Child(ChildCommand::Kms { id, value, json }) => {
+            crate::reports::child_kms(cli, id, value, *json)
+        }
         Command::Anthro { input, output } => anthro(input, output),
         Command::Team(TeamCommand::Invite) => {
             let t = open(cli, false)?;
@@ -388,7 +395,8 @@ pub fn new_child(a: &ChildAddArgs) -> Result<NewChild, Error> {
 fn child_add(cli: &Cli, a: &ChildAddArgs) -> Result<(), CliError> {
     let c = new_child(a)?;
     let t = open(cli, false)?;
-    match t.register_child(c.clone(), a.yes) {
+    let reg = domain::Registration { has_kms: !a.no_kms };
+    match t.register_child_with(c.clone(), reg, a.yes) {
         Ok(r) => {
             if a.json {
                 return output::json(&json!({"child_id": r.child_id, "confirmed": r.confirmed}));

@@ -132,6 +132,16 @@ fn step(n: u32, text: &str) {
     println!("\n[{n}] {text}");
 }
 
+/// The hook for the upload to a local ASIK (SATUSEHAT) test server with faults injected: the ASIK
+/// issue (issue 15) starts its test server on 127.0.0.1 here and runs `asik sync` from `phone`. Until
+/// it lands the demo says so rather than pretend.
+fn asik_upload(_phone: &Timbang) -> Result<(), CliError> {
+    println!(
+        "    belum tersedia di versi ini: unggah ke server uji ASIK menyusul (issue 15); kunjungan menunggu di antrean unggah."
+    );
+    Ok(())
+}
+
 /// Run the story.
 pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     let tmp;
@@ -277,16 +287,41 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     println!("    kode pasangan: {}...", &code[..17.min(code.len())]);
     let hp2 = open_phone(dir, "hp-kader-2")?;
     hp2.team_join(&code, "hp-kader-2")?;
+    let hp3 = open_phone(dir, "hp-kader-3")?;
+    hp3.team_join(&code, "hp-kader-3")?;
     let r = sync_tcp(&hp1, &hp2)?;
+    sync_tcp(&hp1, &hp3)?;
     println!(
-        "    hp-kader-2 menerima {} dokumen anak ({} byte); daftar di HP 2: {} anak",
+        "    hp-kader-2 menerima {} dokumen anak ({} byte); daftar di HP 2: {} anak; HP 3 juga",
         r.docs_received,
         r.received_bytes,
         hp2.village_list()?.len()
     );
+    let s2 = hp2.settings()?;
+    println!(
+        "    HP 2 mengenal posyandunya dari data yang diterima: Posyandu {}, Desa {}",
+        s2.posyandu, s2.village
+    );
 
     step(
         7,
+        "55 balita lain di tiga HP: riwayat Juli 2024 sampai Mei 2025 dari register kertas, penimbangan Juni diketik kader.",
+    );
+    let (generated, visits) = crate::demo_posyandu::enter(&[&hp1, &hp2, &hp3], d(TODAY))?;
+    sync_tcp(&hp1, &hp2)?;
+    sync_tcp(&hp1, &hp3)?;
+    sync_tcp(&hp1, &hp2)?;
+    println!(
+        "    {} anak, {} kunjungan; setelah sinkron: HP 1 {} anak, HP 2 {}, HP 3 {}",
+        generated.len(),
+        visits,
+        hp1.village_list()?.len(),
+        hp2.village_list()?.len(),
+        hp3.village_list()?.len()
+    );
+
+    step(
+        8,
         "Tanpa sinyal: HP 1 mengoreksi berat Intan hari ini ke 10,4 kg; HP 2 mencatat 10,8 kg dan lingkar kepala 45,8 cm.",
     );
     let intan = &ids[4];
@@ -345,7 +380,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     }
 
     step(
-        8,
+        9,
         "HP 2 mendaftarkan anak yang sama dengan ejaan lain; HP 1 menggabungkannya.",
     );
     let dup = NewChild {
@@ -390,10 +425,12 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     );
 
     step(
-        9,
-        "Daftar desa untuk bidan, yang paling perlu perhatian di atas.",
+        10,
+        "Daftar desa untuk bidan, yang paling perlu perhatian di atas (10 teratas).",
     );
-    for r in hp1.village_list()? {
+    let list = hp1.village_list()?;
+    let total = list.len();
+    for r in list.into_iter().take(10) {
         println!(
             "    {:<15} {:>2} bl  BB {:>5} kg  KMS {}  {}",
             r.name,
@@ -407,6 +444,51 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
             }
         );
     }
+    println!("    ... {total} anak seluruhnya.");
+
+    step(11, "SKDN bulan ini, dihitung dari catatan yang sama.");
+    let month = timbang_core::reports::Month::of(d(TODAY));
+    let skdn = hp1.skdn(month, None)?;
+    crate::reports::print_skdn(&skdn);
+
+    // Reports and the chart go to a folder that outlives the demo's temporary databases.
+    let out_dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => tempfile::Builder::new()
+            .prefix("timbang-demo-hasil-")
+            .tempdir()
+            .map_err(|e| CliError::io("Folder sementara di", &std::env::temp_dir(), &e))?
+            .keep(),
+    };
+    step(
+        12,
+        "Laporan tanpa mengetik ulang: e-PPGBM (xlsx), register (SIP format 2), SIP format 6.",
+    );
+    for (table, name) in [
+        (
+            hp1.eppgbm_export(month, None)?,
+            format!("eppgbm-{month}.xlsx"),
+        ),
+        (hp1.register_export(month)?, format!("register-{month}.csv")),
+        (hp1.sip6_export(month)?, format!("sip6-{month}.csv")),
+    ] {
+        let path = out_dir.join(name);
+        hp1.write_table(&table, &path)?;
+        println!("    {} ({} baris)", path.display(), table.rows.len());
+    }
+
+    step(13, "Unggah ke ASIK (SATUSEHAT).");
+    asik_upload(&hp1)?;
+
+    step(
+        14,
+        "Grafik pertumbuhan Rina (BB/U, PB/U, BB/PB) untuk Buku KIA.",
+    );
+    let chart = out_dir.join("grafik-rina.svg");
+    let c = hp1.write_growth_chart(&ids[0], &chart)?;
+    println!("    {} titik digambar", c.marks.len());
+    println!("Grafik: {}", chart.display());
+
     match &args.dir {
         Some(_) => println!(
             "\nSelesai. Basis data: {}",

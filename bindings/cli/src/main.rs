@@ -3,7 +3,10 @@
 
 mod commands;
 mod demo;
+mod demo_posyandu;
+mod import;
 mod output;
+mod reports;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +64,23 @@ pub enum Command {
     /// Write a consistent, still sealed copy of the database (opens with the same key).
     Backup {
         #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Posyandu reports: SKDN.
+    #[command(subcommand)]
+    Report(reports::ReportCommand),
+    /// Exports for other systems and paper forms: e-PPGBM, the register (SIP 2), SIP format 6.
+    #[command(subcommand)]
+    Export(reports::ExportCommand),
+    /// Import an existing register (CSV).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// A child's growth chart as SVG (BB/U, PB/U or TB/U, BB/PB or BB/TB).
+    Chart {
+        id: String,
+        #[arg(long, value_name = "FILE.svg")]
         out: PathBuf,
         #[arg(long)]
         json: bool,
@@ -148,6 +168,13 @@ pub enum ChildCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record whether the child has a KMS / Buku KIA (ya or tidak).
+    Kms {
+        id: String,
+        value: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Merge a duplicate record into the one to keep.
     Merge {
         keep_id: String,
@@ -178,6 +205,9 @@ pub struct ChildAddArgs {
     pub mother_nik: Option<String>,
     #[arg(long)]
     pub address: Option<String>,
+    /// The child has no KMS / Buku KIA (not counted in K of SKDN).
+    #[arg(long)]
+    pub no_kms: bool,
     /// Register even if a possible duplicate or a NIK disagreement is found.
     #[arg(long)]
     pub yes: bool,

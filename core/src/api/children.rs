@@ -3,12 +3,34 @@
 
 use std::collections::BTreeMap;
 
-use super::{ChildDetail, DuplicateCandidate, Registered, Timbang, VillageRow};
+use super::{ChildDetail, DeviceSettings, DuplicateCandidate, Registered, Timbang, VillageRow};
 use crate::crdt;
-use crate::domain::{self, ChildId, NewChild, VisitEntry, completed_months};
+use crate::domain::{
+    self, ChildId, FieldValue, NewChild, Registration, VisitEntry, completed_months,
+};
 use crate::error::{Confirmation, Error, Result};
 use crate::growth::{self, ChildInfo, VisitInput};
 use crate::store::children;
+use crate::store::projection::VisitRow;
+
+/// The identity fields a new child's document gets beside the [`NewChild`] ones: `has_kms` when the
+/// child has no KMS (absent means yes), and the registering posyandu's names when this device has them.
+fn registration_fields(
+    settings: &DeviceSettings,
+    reg: Registration,
+) -> Vec<(&'static str, FieldValue)> {
+    let mut out = Vec::new();
+    if !reg.has_kms {
+        out.push(("has_kms", FieldValue::Bool(false)));
+    }
+    if !settings.posyandu.is_empty() {
+        out.push(("posyandu", FieldValue::Str(settings.posyandu.clone())));
+    }
+    if !settings.village.is_empty() {
+        out.push(("village", FieldValue::Str(settings.village.clone())));
+    }
+    out
+}
 
 /// Birth dates within this many days of each other make a similar name a possible duplicate.
 const DUPLICATE_BIRTH_WINDOW_DAYS: i64 = 31;
@@ -72,7 +94,20 @@ impl Timbang {
     /// inside the writing transaction: of two simultaneous registrations of one child on this
     /// database, the second is asked to confirm.
     pub fn register_child(&self, c: NewChild, confirm: bool) -> Result<Registered> {
+        self.register_child_with(c, Registration::default(), confirm)
+    }
+
+    /// [`Timbang::register_child`] with what registration records beside the identity (whether the
+    /// child has a KMS / Buku KIA). The child's document also carries this device's posyandu and
+    /// village names.
+    pub fn register_child_with(
+        &self,
+        c: NewChild,
+        reg: Registration,
+        confirm: bool,
+    ) -> Result<Registered> {
         let device = self.device()?;
+        let extra = registration_fields(&device.settings, reg);
         let (c, mut confirmations) = domain::validate_new_child(&c, self.today())?;
         let id = ChildId::make();
         let now = self.now_ms();
@@ -96,9 +131,10 @@ impl Timbang {
                 });
             }
             let codes: Vec<String> = confirmations.iter().map(|c| c.code.clone()).collect();
-            let doc = crdt::new_child_doc(
+            let doc = crdt::new_child_doc_with(
                 &id,
                 &c,
+                &extra,
                 &codes,
                 &device.settings.device_name,
                 device.actor.clone(),
@@ -148,6 +184,7 @@ impl Timbang {
             }
         }
         let conflicts = self.conflict_views(Some(&root))?;
+        let has_kms = identity.counts_in_k();
         Ok(ChildDetail {
             age_months: identity
                 .birth_date
@@ -163,6 +200,9 @@ impl Timbang {
             kk: identity.kk,
             mother_name: identity.mother_name,
             mother_nik: identity.mother_nik,
+            has_kms,
+            posyandu: identity.posyandu,
+            village: identity.village,
             address: identity.address,
             conflicts,
         })
@@ -257,18 +297,44 @@ impl Timbang {
     /// concern recorded as confirmed by the import. No duplicate check: the caller decides what is the
     /// same child. Checks the interrupt handle before writing.
     pub fn import_batch(&self, items: &[(NewChild, Vec<VisitEntry>)]) -> Result<Vec<ChildId>> {
+        let items: Vec<ImportItem> = items
+            .iter()
+            .map(|(child, visits)| ImportItem {
+                existing: None,
+                child: child.clone(),
+                visits: visits.clone(),
+            })
+            .collect();
+        Ok(self.import_items(&items)?.created)
+    }
+
+    /// [`Timbang::import_batch`] where an item may name a child already stored (`existing`): its
+    /// visits are added to that child, through the same checks, and a visit whose day already holds
+    /// exactly these values writes nothing (so importing the same register twice adds nothing). One
+    /// transaction for the whole call.
+    pub(super) fn import_items(&self, items: &[ImportItem]) -> Result<ImportOutcome> {
         let scope = self.interrupt.begin();
         let device = self.device()?;
+        let extra = registration_fields(&device.settings, Registration::default());
         let today = self.today();
         let now = self.now_ms();
         let mut docs: Vec<(ChildId, automerge::Automerge)> = Vec::with_capacity(items.len());
-        for (c, visits) in items {
-            let (c, confirmations) = domain::validate_new_child(c, today)?;
+        let mut visits_written = 0usize;
+        let mut existing: Vec<(ChildId, ChildInfo, &[VisitEntry])> = Vec::new();
+        for item in items {
+            if let Some(id) = &item.existing {
+                let root = self.resolve_id(id)?;
+                let info = self.child_info(&root)?;
+                existing.push((root, info, &item.visits));
+                continue;
+            }
+            let (c, confirmations) = domain::validate_new_child(&item.child, today)?;
             let codes: Vec<String> = confirmations.into_iter().map(|c| c.code).collect();
             let id = ChildId::make();
-            let mut doc = crdt::new_child_doc(
+            let mut doc = crdt::new_child_doc_with(
                 &id,
                 &c,
+                &extra,
                 &codes,
                 &device.settings.device_name,
                 device.actor.clone(),
@@ -278,28 +344,8 @@ impl Timbang {
                 sex: c.sex,
                 birth_date: c.birth_date,
             };
-            let mut visits = visits.clone();
-            visits.sort_by_key(|v| v.date);
-            let mut days: BTreeMap<chrono::NaiveDate, domain::Measurements> = BTreeMap::new();
-            let mut history: Vec<VisitInput> = Vec::new();
-            let mut services: BTreeMap<chrono::NaiveDate, domain::Services> = BTreeMap::new();
-            for v in &visits {
-                let stored_day = v.date.and_then(|d| days.get(&d));
-                let checked = growth::check_entry(&info, v, stored_day, today)?;
-                let others: Vec<(chrono::NaiveDate, domain::Services)> = services
-                    .iter()
-                    .filter(|(d, _)| **d != checked.date)
-                    .map(|(d, s)| (*d, *s))
-                    .collect();
-                let concerns: Vec<String> =
-                    growth::entry_concerns(&info, &history, &checked, &others, &[])
-                        .into_iter()
-                        .map(|c| c.code.to_owned())
-                        .collect();
-                let day = services.entry(checked.date).or_default();
-                for s in checked.entry.services.iter() {
-                    day.insert(s);
-                }
+            for (checked, concerns) in checked_visits(&info, &item.visits, BTreeMap::new(), BTreeMap::new(), today)?
+            {
                 crdt::write_visit(
                     &mut doc,
                     checked.date,
@@ -308,24 +354,111 @@ impl Timbang {
                     &device.settings.device_name,
                     now,
                 )?;
-                if days.insert(checked.date, checked.day).is_none() {
-                    history.push(checked.input());
-                } else if let Some(last) = history.last_mut() {
-                    *last = checked.input();
-                }
+                visits_written += 1;
             }
             docs.push((id, doc));
         }
         scope.check()?;
         let n = docs.len();
-        let ids: Vec<ChildId> = docs.iter().map(|(id, _)| id.clone()).collect();
-        self.commit("import_batch", |e| {
+        let created: Vec<ChildId> = docs.iter().map(|(id, _)| id.clone()).collect();
+        let added = self.commit("import_batch", |e| {
             e.detail = Some(n.to_string());
             for (id, doc) in docs {
                 e.create(&id, doc)?;
             }
-            Ok(())
+            let mut added = 0usize;
+            for (root, info, visits) in &existing {
+                let rows = VisitRow::read_all(e.tx, root.as_str())?;
+                let stored_services: BTreeMap<chrono::NaiveDate, domain::Services> =
+                    rows.iter().map(|r| (r.date, r.service_set())).collect();
+                let stored: BTreeMap<chrono::NaiveDate, domain::Measurements> =
+                    rows.into_iter().map(|r| (r.date, r.measured)).collect();
+                let writes = checked_visits(info, visits, stored, stored_services, today)?;
+                if writes.is_empty() {
+                    continue;
+                }
+                added += writes.len();
+                let device_name = e.device.to_owned();
+                e.change(root.as_str(), |d| {
+                    for (checked, concerns) in &writes {
+                        crdt::write_visit(
+                            d,
+                            checked.date,
+                            &checked.entry,
+                            concerns,
+                            &device_name,
+                            now,
+                        )?;
+                    }
+                    Ok(true)
+                })?;
+            }
+            Ok(added)
         })?;
-        Ok(ids)
+        Ok(ImportOutcome {
+            created,
+            visits_written: visits_written + added,
+        })
     }
+}
+
+/// One child of an import: a new one, or one already stored (`existing`).
+#[derive(Debug, Clone)]
+pub(super) struct ImportItem {
+    pub existing: Option<ChildId>,
+    pub child: NewChild,
+    pub visits: Vec<VisitEntry>,
+}
+
+/// What an import call wrote.
+#[derive(Debug, Clone)]
+pub(super) struct ImportOutcome {
+    pub created: Vec<ChildId>,
+    /// Visits written (new days, or days whose values changed).
+    pub visits_written: usize,
+}
+
+/// The visits of `visits` that change something, checked in date order against `stored` (the child's
+/// stored days) with the concerns an import records as confirmed. [`growth::check_entry`] and
+/// [`growth::entry_concerns`], as for a kader's entry.
+fn checked_visits(
+    info: &ChildInfo,
+    visits: &[VisitEntry],
+    mut days: BTreeMap<chrono::NaiveDate, domain::Measurements>,
+    mut services: BTreeMap<chrono::NaiveDate, domain::Services>,
+    today: chrono::NaiveDate,
+) -> Result<Vec<(growth::CheckedEntry, Vec<String>)>> {
+    let mut visits = visits.to_vec();
+    visits.sort_by_key(|v| v.date);
+    let mut out = Vec::new();
+    for v in &visits {
+        let stored_day = v.date.and_then(|d| days.get(&d)).copied();
+        let checked = growth::check_entry(info, v, stored_day.as_ref(), today)?;
+        if stored_day == Some(checked.day) && v.services.is_empty() {
+            continue;
+        }
+        let history: Vec<VisitInput> = days
+            .iter()
+            .filter(|(d, _)| **d < checked.date)
+            .map(|(d, m)| VisitInput::new(*d, m))
+            .collect();
+        // Services given on other days (a second vitamin A capsule in one round asks).
+        let others: Vec<(chrono::NaiveDate, domain::Services)> = services
+            .iter()
+            .filter(|(d, _)| **d != checked.date)
+            .map(|(d, s)| (*d, *s))
+            .collect();
+        let concerns: Vec<String> =
+            growth::entry_concerns(info, &history, &checked, &others, &[])
+                .into_iter()
+                .map(|c| c.code.to_owned())
+                .collect();
+        let day = services.entry(checked.date).or_default();
+        for s in checked.entry.services.iter() {
+            day.insert(s);
+        }
+        days.insert(checked.date, checked.day);
+        out.push((checked, concerns));
+    }
+    Ok(out)
 }

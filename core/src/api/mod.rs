@@ -6,7 +6,10 @@
 //! * [`visits`]: recording and deleting visits.
 //! * [`conflicts`]: open conflicts and their resolution.
 //! * [`maintenance`]: backup, and the check (and repair) of everything the store promises.
+//! * [`import`]: importing an existing register (CSV), row by row through the entry checks.
 //! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
+//! * [`reports`]: SKDN per posyandu and month, the KMS card flag, the posyandu names a joined phone
+//!   learns.
 //!
 //! Every change to child documents goes through [`Timbang::commit`]: load the documents, set this
 //! device's actor, change them, save what changed, update the projections and append the audit row, in
@@ -15,13 +18,16 @@
 
 mod children;
 mod conflicts;
+mod import;
 mod maintenance;
 mod peer_adapter;
+mod reports;
 mod setup;
 mod team;
 mod types;
 mod visits;
 
+pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
 pub use maintenance::{ChainReport, CheckReport};
 pub use types::{
     ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,
@@ -69,12 +75,38 @@ impl Timbang {
     pub fn open(path: &Path, key: &Key, clock: Arc<dyn Clock>) -> Result<Self> {
         let store = Store::open(path, key)?;
         let interrupt = InterruptHandle::new(store.sqlite_interrupt_handle()?);
-        Ok(Self {
+        let t = Self {
             store,
             clock,
             kader: RwLock::new(None),
             device: Mutex::new(None),
             interrupt,
+        };
+        t.rebuild_if_stale()?;
+        Ok(t)
+    }
+
+    /// After migration 4 added plain columns to `children` ([`settings::MetaKey::ProjectionsStale`]),
+    /// fill them from the documents once (documents received from a phone with newer code may carry
+    /// them already), in one transaction with removing the mark. Nothing else is rewritten.
+    fn rebuild_if_stale(&self) -> Result<()> {
+        use settings::MetaKey;
+        if self
+            .store
+            .read(|c| settings::get(c, MetaKey::ProjectionsStale))?
+            .is_none()
+        {
+            return Ok(());
+        }
+        self.store.write(|tx| {
+            for (id, _) in Store::all_heads(tx)? {
+                if let Ok(Some(doc)) = self.store.load_doc(tx, &id) {
+                    // A document that does not open is named by `check`, not here.
+                    let _ = projection::refresh_schema4_columns(&self.store, tx, &doc);
+                }
+            }
+            settings::remove(tx, MetaKey::ProjectionsStale)?;
+            Ok::<_, Error>(())
         })
     }
 

@@ -130,6 +130,8 @@ impl Timbang {
                 Some(&peer_device),
             )
         })?;
+        // A phone that joined has no posyandu names until documents carrying them arrive.
+        self.adopt_posyandu_names()?;
         Ok(PeerReport {
             peer_device,
             sent_bytes: stats.sent_bytes,

@@ -78,6 +78,11 @@ pub struct ChildDetail {
     pub mother_name: Option<String>,
     pub mother_nik: Option<String>,
     pub address: Option<String>,
+    /// Has a KMS / Buku KIA (K in SKDN; yes unless recorded otherwise).
+    pub has_kms: bool,
+    /// The posyandu and village that registered the child, when its document carries them.
+    pub posyandu: Option<String>,
+    pub village: Option<String>,
     pub visits: Vec<VisitView>,
     pub conflicts: Vec<ConflictView>,
 }

@@ -136,6 +136,36 @@ pub struct Identity {
     pub mother_name: Option<String>,
     pub mother_nik: Option<String>,
     pub address: Option<String>,
+    /// Whether the child has a KMS / Buku KIA (the K of SKDN); `None` when never recorded, which
+    /// counts as yes (the default at registration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_kms: Option<bool>,
+    /// The posyandu and village that registered the child (not personal data; they travel with the
+    /// document, so a phone that joined a team learns them from what it receives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posyandu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub village: Option<String>,
+}
+
+impl Identity {
+    /// Whether the child counts in K (has a KMS / Buku KIA): yes unless recorded as no.
+    pub fn counts_in_k(&self) -> bool {
+        self.has_kms != Some(false)
+    }
+}
+
+/// What registration records beside the [`NewChild`] fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registration {
+    /// The child has a KMS / Buku KIA (default yes).
+    pub has_kms: bool,
+}
+
+impl Default for Registration {
+    fn default() -> Self {
+        Self { has_kms: true }
+    }
 }
 
 /// A child to register.

@@ -216,6 +216,10 @@ pub fn parse_field_value(field: &str, text: &str) -> Result<(FieldValue, serde_j
             let s = parse_position(text)?.code();
             (FieldValue::Str(s.into()), serde_json::json!(s))
         }
+        "has_kms" => {
+            let b = parse_bool("has_kms", text)?;
+            (FieldValue::Bool(b), serde_json::json!(b))
+        }
         "oedema" => {
             let b = parse_bool("oedema", text)?;
             (FieldValue::Bool(b), serde_json::json!(b))

@@ -29,6 +29,7 @@
 pub mod anthro_csv;
 mod assess;
 mod classify;
+mod curves;
 mod entry;
 mod kms;
 mod plausibility;
@@ -43,6 +44,7 @@ pub use assess::{
     Assessment, ChildInfo, ORANGE_LINE_WAZ, VisitInput, age_days, assess_visit, assessment_notes,
     gizi_input, rules_version,
 };
+pub use curves::{CURVE_Z, Curve, curve_values};
 pub use classify::{
     Classes, GiziInput, GiziSign, HfaClass, LILA_AGES_MONTHS, LILA_GIZI_BURUK_BELOW_MM,
     LILA_GIZI_KURANG_BELOW_MM, StatusGizi, WfaClass, WfhClass, classify, status_gizi,

@@ -47,10 +47,12 @@ pub fn identity(store: &Store, conn: &Connection, id: &ChildId) -> Res<Identity>
         Option<String>,
         Vec<u8>,
         [Option<Vec<u8>>; 5],
+        (Option<bool>, Option<String>, Option<String>),
     );
-    let (sex, birth, name, sealed): Row = conn
+    let (sex, birth, name, sealed, (has_kms, posyandu, village)): Row = conn
         .prepare_cached(
-            "SELECT sex, birth_date, name, nik, kk, mother_name, mother_nik, address FROM children WHERE child_id = ?1",
+            "SELECT sex, birth_date, name, nik, kk, mother_name, mother_nik, address, has_kms, posyandu, village
+             FROM children WHERE child_id = ?1",
         )?
         .query_row(params![id.as_str()], |r| {
             Ok((
@@ -58,6 +60,7 @@ pub fn identity(store: &Store, conn: &Connection, id: &ChildId) -> Res<Identity>
                 r.get(1)?,
                 r.get(2)?,
                 [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+                (r.get(8)?, r.get(9)?, r.get(10)?),
             ))
         })?;
     let row = id.as_str();
@@ -71,6 +74,9 @@ pub fn identity(store: &Store, conn: &Connection, id: &ChildId) -> Res<Identity>
         mother_name: store.open_opt("mother_name", row, mother_name)?,
         mother_nik: store.open_opt("mother_nik", row, mother_nik)?,
         address: store.open_opt("address", row, address)?,
+        has_kms,
+        posyandu,
+        village,
     })
 }
 
@@ -228,4 +234,49 @@ pub fn status_rows(store: &Store, conn: &Connection) -> Res<Vec<StatusRow>> {
         });
     }
     Ok(out)
+}
+
+/// A kept child as the reports read it: no personal data beyond the birth date and sex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportChild {
+    pub child_id: ChildId,
+    pub sex: Option<Sex>,
+    pub birth_date: Option<NaiveDate>,
+    pub has_kms: Option<bool>,
+    pub posyandu: Option<String>,
+    pub village: Option<String>,
+}
+
+/// Every kept child (not merged away, not deleted), by id.
+pub fn report_children(conn: &Connection) -> Res<Vec<ReportChild>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT child_id, sex, birth_date, has_kms, posyandu, village FROM children
+         WHERE root_id = child_id AND deleted = 0 ORDER BY child_id",
+    )?;
+    let mut out = Vec::new();
+    let mut q = stmt.query([])?;
+    while let Some(r) = q.next()? {
+        let id: String = r.get(0)?;
+        out.push(ReportChild {
+            child_id: Store::child_id(&id)?,
+            sex: sex_of(r.get(1)?),
+            birth_date: date_of(r.get(2)?),
+            has_kms: r.get(3)?,
+            posyandu: r.get(4)?,
+            village: r.get(5)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The posyandu and village names the children's documents carry, most frequent first (what a phone
+/// that joined a team learns its names from).
+pub fn posyandu_names(conn: &Connection) -> Res<Vec<(String, Option<String>, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT posyandu, village, COUNT(*) AS n FROM children
+         WHERE posyandu IS NOT NULL AND posyandu <> '' AND deleted = 0
+         GROUP BY posyandu, village ORDER BY n DESC, posyandu, village",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

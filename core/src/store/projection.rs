@@ -38,12 +38,36 @@ pub fn assess_all(
     previous
 }
 
+/// The keyed hash of everything a `children` row holds, to skip rewrites that change nothing.
+fn identity_tag(store: &Store, cd: &ChildDoc) -> Res<Vec<u8>> {
+    let source = serde_json::to_string(&(&cd.identity, cd.merged_into.as_ref(), cd.deleted))?;
+    Ok(store.blind_index("identity", &format!("{}\0{source}", cd.id.as_str())))
+}
+
+/// Fill the plain columns schema 4 added to `children` (`has_kms`, `posyandu`, `village`) from the
+/// stored document, without resealing anything else (run once after that migration; a document that
+/// does not open is left for `check` to name).
+pub fn refresh_schema4_columns(store: &Store, tx: &Transaction<'_>, doc: &Automerge) -> Res<()> {
+    let cd = crdt::read_child(doc)?;
+    let i = &cd.identity;
+    tx.prepare_cached(
+        "UPDATE children SET has_kms = ?2, posyandu = ?3, village = ?4, identity_tag = ?5 WHERE child_id = ?1",
+    )?
+    .execute(params![
+        cd.id.as_str(),
+        i.has_kms,
+        i.posyandu,
+        i.village,
+        identity_tag(store, &cd)?
+    ])?;
+    Ok(())
+}
+
 fn upsert_child_row(store: &Store, tx: &Transaction<'_>, cd: &ChildDoc, root: &str) -> Res<()> {
     let id = cd.id.as_str();
     let i = &cd.identity;
     // Skip the rewrite (and its sealing) when nothing the row holds has changed.
-    let source = serde_json::to_string(&(i, cd.merged_into.as_ref(), cd.deleted))?;
-    let tag = store.blind_index("identity", &format!("{id}\0{source}"));
+    let tag = identity_tag(store, cd)?;
     let stored: Option<Vec<u8>> = tx
         .prepare_cached("SELECT identity_tag FROM children WHERE child_id = ?1")?
         .query_row(params![id], |r| r.get(0))
@@ -57,13 +81,14 @@ fn upsert_child_row(store: &Store, tx: &Transaction<'_>, cd: &ChildDoc, root: &s
     let name = store.seal("name", id, &i.name)?;
     tx.prepare_cached(
         "INSERT INTO children(child_id, root_id, merged_into, sex, birth_date, name, nik, kk, mother_name,
-             mother_nik, address, nik_tag, mother_nik_tag, deleted, identity_tag)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             mother_nik, address, nik_tag, mother_nik_tag, deleted, identity_tag, has_kms, posyandu, village)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT(child_id) DO UPDATE SET merged_into = excluded.merged_into, sex = excluded.sex,
              birth_date = excluded.birth_date, name = excluded.name, nik = excluded.nik, kk = excluded.kk,
              mother_name = excluded.mother_name, mother_nik = excluded.mother_nik, address = excluded.address,
              nik_tag = excluded.nik_tag, mother_nik_tag = excluded.mother_nik_tag, deleted = excluded.deleted,
-             identity_tag = excluded.identity_tag",
+             identity_tag = excluded.identity_tag, has_kms = excluded.has_kms, posyandu = excluded.posyandu,
+             village = excluded.village",
     )?
     .execute(params![
         id,
@@ -81,6 +106,9 @@ fn upsert_child_row(store: &Store, tx: &Transaction<'_>, cd: &ChildDoc, root: &s
         i.mother_nik.as_deref().map(|n| store.blind_index("nik", n)),
         cd.deleted,
         tag,
+        i.has_kms,
+        i.posyandu,
+        i.village,
     ])?;
     Ok(())
 }
@@ -349,6 +377,35 @@ impl VisitRow {
         )?;
         let rows = stmt.query_map(params![child_id], Self::from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The visit rows of a kept child from `from` to `to` (both included), by date.
+    pub fn read_between(
+        conn: &rusqlite::Connection,
+        child_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Res<Vec<Self>> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT visit_date, weight_g, height_mm, position, head_mm, muac_mm, oedema, confirmed, age_days, age_months,
+                    waz, haz, whz, baz, hcz, acz, flags, clenhei_mm, kms, gain_g, referral, version, services
+             FROM visits WHERE child_id = ?1 AND visit_date BETWEEN ?2 AND ?3 ORDER BY visit_date",
+        )?;
+        let rows = stmt.query_map(
+            params![child_id, from.to_string(), to.to_string()],
+            Self::from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Weight-for-age z below -3 (bawah garis merah) at this visit.
+    pub fn bgm(&self) -> bool {
+        self.flags & FLAG_BGM != 0
+    }
+
+    /// This weighing is the second T in a row.
+    pub fn two_t(&self) -> bool {
+        self.flags & FLAG_TWO_T != 0
     }
 
     /// One visit row.

@@ -24,6 +24,9 @@ pub enum MetaKey {
     TeamId,
     /// The team secret (32 bytes), sealed.
     TeamSecret,
+    /// Set by a migration that added projection columns: the projections are rebuilt from the
+    /// documents at the next open with the key, then the key is removed.
+    ProjectionsStale,
 }
 
 impl MetaKey {
@@ -37,6 +40,7 @@ impl MetaKey {
             MetaKey::KbmTable => "kbm_table",
             MetaKey::TeamId => "team_id",
             MetaKey::TeamSecret => "team_secret",
+            MetaKey::ProjectionsStale => "projections_stale",
         }
     }
 }
@@ -60,6 +64,13 @@ pub fn set(conn: &Connection, key: MetaKey, value: &[u8]) -> Res<()> {
         "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     )?
     .execute(params![key.key(), value])?;
+    Ok(())
+}
+
+/// Remove a value.
+pub fn remove(conn: &Connection, key: MetaKey) -> Res<()> {
+    conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+        .execute(params![key.key()])?;
     Ok(())
 }
 

@@ -1,0 +1,371 @@
+//! Reports: SKDN per posyandu per month, the KMS card flag (the K of SKDN), and the posyandu names a
+//! joined phone learns from the documents it received. The counting rules are pure functions in
+//! [`crate::reports`]; this room only reads the projections into their inputs.
+
+use std::collections::BTreeMap;
+
+use super::Timbang;
+use crate::crdt;
+use crate::domain::{ChildId, FieldValue};
+use crate::error::Error;
+use crate::error::Result;
+use crate::output_file::OutputFile;
+use crate::reports::chart::{self, ChartPoint, GrowthChart};
+use crate::reports::export::{self, ColumnSet, RegisterChild, ServiceCounts, Table, WeighedChild};
+use crate::reports::{self, Month, MonthWeighing, Skdn, SkdnChild};
+use crate::store::children::{self, ReportChild};
+use crate::store::projection::VisitRow;
+use crate::store::settings::{self, MetaKey};
+
+/// A kept child with the visits of a period, as every report reads it (no personal data).
+#[derive(Debug, Clone)]
+pub(crate) struct PeriodChild {
+    pub child: ReportChild,
+    pub visits: Vec<VisitRow>,
+}
+
+impl Timbang {
+    /// Every kept child with its visit rows from `from` to `to`; checks the interrupt handle every
+    /// 256 children.
+    pub(crate) fn period_children(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<PeriodChild>> {
+        let scope = self.interrupt.begin();
+        let kids = self.store.read(children::report_children)?;
+        let mut out = Vec::with_capacity(kids.len());
+        for chunk in kids.chunks(256) {
+            scope.check()?;
+            let rows = self.store.read(|c| {
+                chunk
+                    .iter()
+                    .map(|k| VisitRow::read_between(c, k.child_id.as_str(), from, to))
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+            out.extend(
+                chunk
+                    .iter()
+                    .cloned()
+                    .zip(rows)
+                    .map(|(child, visits)| PeriodChild { child, visits }),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The posyandu and village a child belongs to: the names its document carries, else this device's.
+    fn names_of(&self, c: &ReportChild) -> Result<(String, String)> {
+        let s = self.device()?.settings;
+        Ok((
+            c.posyandu
+                .clone()
+                .filter(|p| !p.is_empty())
+                .unwrap_or(s.posyandu),
+            c.village
+                .clone()
+                .filter(|v| !v.is_empty())
+                .unwrap_or(s.village),
+        ))
+    }
+
+    /// SKDN of `month` for the children of `posyandu` (by name, as the documents carry it), or for
+    /// every child on this device when `None` (labelled with this device's posyandu).
+    pub fn skdn(&self, month: Month, posyandu: Option<&str>) -> Result<Skdn> {
+        let device = self.device()?.settings;
+        let kids = self.period_children(month.first_day(), month.last_day())?;
+        let mut inputs = Vec::with_capacity(kids.len());
+        let mut village = device.village.clone();
+        for k in &kids {
+            let (p, v) = self.names_of(&k.child)?;
+            if let Some(want) = posyandu {
+                if !p.eq_ignore_ascii_case(want.trim()) {
+                    continue;
+                }
+                village = v;
+            }
+            inputs.push(skdn_input(k));
+        }
+        let name = posyandu.map_or(device.posyandu, |p| p.trim().to_owned());
+        Ok(reports::skdn(month, &name, &village, &inputs))
+    }
+
+    /// SKDN of `month` for each posyandu this device holds children of, by name.
+    pub fn skdn_by_posyandu(&self, month: Month) -> Result<Vec<Skdn>> {
+        let kids = self.period_children(month.first_day(), month.last_day())?;
+        let mut groups: BTreeMap<(String, String), Vec<SkdnChild>> = BTreeMap::new();
+        for k in &kids {
+            groups
+                .entry(self.names_of(&k.child)?)
+                .or_default()
+                .push(skdn_input(k));
+        }
+        Ok(groups
+            .into_iter()
+            .map(|((p, v), inputs)| reports::skdn(month, &p, &v, &inputs))
+            .collect())
+    }
+
+    /// The e-PPGBM table of `month`: one row per child weighed that month (its last weighing), in the
+    /// columns of `columns` (default: `schema/id/eppgbm-columns.csv`), ordered by name.
+    pub fn eppgbm_export(&self, month: Month, columns: Option<&ColumnSet>) -> Result<Table> {
+        let default;
+        let columns = match columns {
+            Some(c) => c,
+            None => {
+                default = ColumnSet::eppgbm_default()?;
+                &default
+            }
+        };
+        let kids = self.period_children(month.first_day(), month.last_day())?;
+        let mut rows = Vec::new();
+        for k in &kids {
+            let Some(v) = k
+                .visits
+                .iter()
+                .rev()
+                .find(|v| v.measured.weight_g.is_some())
+            else {
+                continue;
+            };
+            let identity = self
+                .store
+                .read(|c| children::identity(&self.store, c, &k.child.child_id))?;
+            let (posyandu, village) = self.names_of(&k.child)?;
+            rows.push(WeighedChild {
+                identity,
+                posyandu,
+                village,
+                date: v.date,
+                measured: v.measured,
+                assessment: v.assessment("", ""),
+            });
+        }
+        rows.sort_by(|a, b| {
+            a.identity
+                .name
+                .to_lowercase()
+                .cmp(&b.identity.name.to_lowercase())
+        });
+        Ok(export::eppgbm_table(columns, month, &rows))
+    }
+
+    /// The posyandu register of `month` (SIP format 2): every target child of the month with the
+    /// weighings of the year up to it, ordered by name.
+    pub fn register_export(&self, month: Month) -> Result<Table> {
+        let device = self.device()?.settings;
+        let year_start = Month::new(month.year(), 1).unwrap_or(month).first_day();
+        let kids = self.period_children(year_start, month.last_day())?;
+        let mut rows = Vec::new();
+        for k in &kids {
+            let Some(birth) = k.child.birth_date else {
+                continue;
+            };
+            if !reports::is_target(birth, month) {
+                continue;
+            }
+            let identity = self
+                .store
+                .read(|c| children::identity(&self.store, c, &k.child.child_id))?;
+            let mut weights = [None; 12];
+            for v in &k.visits {
+                if let Some(w) = v.measured.weight_kg() {
+                    weights[(Month::of(v.date).number() - 1) as usize % 12] = Some(w);
+                }
+            }
+            let this_month: Vec<&VisitRow> =
+                k.visits.iter().filter(|v| month.contains(v.date)).collect();
+            let mut services: Vec<String> =
+                this_month.iter().flat_map(|v| v.services.clone()).collect();
+            services.sort();
+            services.dedup();
+            rows.push(RegisterChild {
+                identity,
+                weights,
+                kms: this_month
+                    .iter()
+                    .rev()
+                    .find(|v| v.measured.weight_g.is_some())
+                    .and_then(|v| v.kms)
+                    .map(|k| k.to_string()),
+                services,
+                referral: this_month
+                    .last()
+                    .map(|v| v.referral.clone())
+                    .unwrap_or_default(),
+            });
+        }
+        rows.sort_by(|a, b| {
+            a.identity
+                .name
+                .to_lowercase()
+                .cmp(&b.identity.name.to_lowercase())
+        });
+        Ok(export::register_table(
+            &device.posyandu,
+            &device.village,
+            month,
+            &rows,
+        ))
+    }
+
+    /// SIP format 6, the monthly activity report of this device's children for `month`.
+    pub fn sip6_export(&self, month: Month) -> Result<Table> {
+        let s = self.skdn(month, None)?;
+        let kids = self.period_children(month.first_day(), month.last_day())?;
+        let mut counts = ServiceCounts::new();
+        for k in &kids {
+            if !k
+                .child
+                .birth_date
+                .is_some_and(|b| reports::is_target(b, month))
+            {
+                continue;
+            }
+            let mut given: Vec<&String> = k.visits.iter().flat_map(|v| v.services.iter()).collect();
+            given.sort();
+            given.dedup();
+            for code in given {
+                *counts.entry(code.clone()).or_default() += 1;
+            }
+        }
+        Ok(export::sip6_table(&s, &counts))
+    }
+
+    /// Write `table` to `out` as xlsx or CSV, chosen by the file's extension, through [`OutputFile`].
+    pub fn write_table(&self, table: &Table, out: &std::path::Path) -> Result<()> {
+        let ext = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let bytes = match ext.as_deref() {
+            Some("xlsx") => export::to_xlsx(table)?,
+            Some("csv") => export::to_csv(table)?,
+            _ => {
+                return Err(Error::invalid(
+                    "out",
+                    format!("Berkas {} harus berakhiran .xlsx atau .csv.", out.display()),
+                    format!("{} does not end in .xlsx or .csv", out.display()),
+                ));
+            }
+        };
+        self.write_output(out, &bytes)
+    }
+
+    /// The growth chart of a child (a merged duplicate's id shows the kept child), as SVG.
+    pub fn growth_chart(&self, id: &ChildId) -> Result<GrowthChart> {
+        let root = self.resolve_id(id)?;
+        let identity = self
+            .store
+            .read(|c| children::identity(&self.store, c, &root))?;
+        let (Some(sex), Some(birth)) = (identity.sex, identity.birth_date) else {
+            return Err(Error::storage("child has no sex or birth date"));
+        };
+        let rows = self.store.read(|c| VisitRow::read_all(c, root.as_str()))?;
+        let points: Vec<ChartPoint> = rows
+            .iter()
+            .map(|r| ChartPoint {
+                date: r.date,
+                age_days: r.age_days,
+                weight_kg: r.measured.weight_kg(),
+                height_cm: r
+                    .clenhei_mm
+                    .map(|mm| mm as f64 / 10.0)
+                    .or_else(|| r.measured.height_cm()),
+            })
+            .collect();
+        Ok(chart::growth_chart(&identity.name, sex, birth, &points))
+    }
+
+    /// Write the growth chart of a child to `out` (SVG) through [`OutputFile`]: atomically, never over
+    /// the database or a symbolic link.
+    pub fn write_growth_chart(&self, id: &ChildId, out: &std::path::Path) -> Result<GrowthChart> {
+        let c = self.growth_chart(id)?;
+        self.write_output(out, c.svg.as_bytes())?;
+        Ok(c)
+    }
+
+    /// Write `bytes` to `out` through [`OutputFile`], refusing the database and its side files.
+    pub(crate) fn write_output(&self, out: &std::path::Path, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let db = self.store.path();
+        let side = |suffix: &str| std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        let (wal, shm) = (side("-wal"), side("-shm"));
+        let mut file = OutputFile::create(out, &[db, &wal, &shm])?;
+        file.write_all(bytes)
+            .map_err(|source| crate::output_file::OutputError::Io {
+                path: out.to_owned(),
+                source,
+            })?;
+        Ok(file.commit()?)
+    }
+
+    /// Record whether a child has a KMS / Buku KIA (K in SKDN). Replicates like any edit.
+    pub fn set_has_kms(&self, id: &ChildId, has_kms: bool) -> Result<()> {
+        self.device()?;
+        let root = self.resolve_id(id)?;
+        self.commit("set_has_kms", |e| {
+            let now = e.now_ms;
+            e.change(root.as_str(), |d| {
+                crdt::set_identity_fields(d, &[("has_kms", FieldValue::Bool(has_kms))], now)
+            })?;
+            e.child = Some(root.clone());
+            e.detail = Some(if has_kms { "ya" } else { "tidak" }.to_owned());
+            Ok(())
+        })
+    }
+
+    /// A phone that joined a team has no posyandu or village name of its own: take the ones most of
+    /// the received children's documents carry. Does nothing when this device has names or no child
+    /// carries any. Returns whether it adopted names.
+    pub(super) fn adopt_posyandu_names(&self) -> Result<bool> {
+        let device = self.device()?.settings;
+        if !device.posyandu.is_empty() {
+            return Ok(false);
+        }
+        let Some((posyandu, village, _)) = self
+            .store
+            .read(children::posyandu_names)?
+            .into_iter()
+            .next()
+        else {
+            return Ok(false);
+        };
+        self.store.write(|tx| {
+            settings::set(tx, MetaKey::Posyandu, posyandu.as_bytes())?;
+            if let Some(v) = &village
+                && device.village.is_empty()
+            {
+                settings::set(tx, MetaKey::Village, v.as_bytes())?;
+            }
+            self.store.audit(
+                tx,
+                &device.device_name,
+                self.kader().as_deref(),
+                "adopt_posyandu_names",
+                None,
+                None,
+            )
+        })?;
+        self.forget_device();
+        Ok(true)
+    }
+}
+
+fn skdn_input(k: &PeriodChild) -> SkdnChild {
+    let last = k
+        .visits
+        .iter()
+        .rev()
+        .find(|v| v.measured.weight_g.is_some());
+    SkdnChild {
+        birth_date: k.child.birth_date,
+        has_kms: k.child.has_kms != Some(false),
+        weighing: last.map(|v| MonthWeighing {
+            date: v.date,
+            kms: v.kms,
+            bgm: v.bgm(),
+            two_t: v.two_t(),
+        }),
+    }
+}
