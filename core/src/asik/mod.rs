@@ -1,0 +1,5 @@
+//! Upload to ASIK/SATUSEHAT (FHIR R4, OAuth2 client credentials): [`mapping`] turns a visit into
+//! resources (pure), [`state`] keeps what was sent in the child's document, [`engine`] plans and
+//! sends within a deadline through the host's [`crate::host::HttpClient`].
+
+pub mod mapping;
