@@ -6,6 +6,7 @@
 //! * [`visits`]: recording and deleting visits.
 //! * [`conflicts`]: open conflicts and their resolution.
 //! * [`maintenance`]: backup, and the check (and repair) of everything the store promises.
+//! * [`asik`]: upload to ASIK/SATUSEHAT (status, the next Bundle, `asik_sync`).
 //! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
 //!
 //! Every change to child documents goes through [`Timbang::commit`]: load the documents, set this
@@ -13,6 +14,7 @@
 //! one transaction. Input is validated before anything is written; a value that needs the kader's
 //! confirmation returns [`Error::NeedsConfirmation`] and writes nothing. Every method takes `&self`.
 
+mod asik;
 mod children;
 mod conflicts;
 mod maintenance;
@@ -22,6 +24,7 @@ mod team;
 mod types;
 mod visits;
 
+pub use asik::{AsikStatus, AsikVisitState};
 pub use maintenance::{ChainReport, CheckReport};
 pub use types::{
     ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,

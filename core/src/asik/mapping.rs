@@ -492,11 +492,37 @@ pub fn visit_resources(cfg: &MapConfig, v: &VisitData<'_>, refs: &Refs<'_>) -> V
     out
 }
 
-/// A resource marked `entered-in-error` (a visit deleted after it was sent, or a resource a merge
-/// made redundant): the whole resource as it is sent with PUT, status changed.
-pub fn entered_in_error(mut resource: Value) -> Value {
-    resource["status"] = json!("entered-in-error");
-    resource
+/// The body that marks a sent resource `entered-in-error` (a visit deleted after it was sent, a
+/// measurement removed, or what a merged duplicate sent for a day the kept child had sent too): the
+/// resource's identifier, code, subject and times, no value, status `entered-in-error`, sent with PUT.
+pub fn retraction(
+    cfg: &MapConfig,
+    key: &str,
+    date: NaiveDate,
+    position: Option<Position>,
+    kind: Kind,
+    refs: &Refs<'_>,
+) -> Value {
+    let m = Measurements {
+        position,
+        ..Default::default()
+    };
+    let v = VisitData {
+        key,
+        date,
+        measured: &m,
+        assessment: None,
+    };
+    let mut r = if kind == Kind::Encounter {
+        encounter(cfg, &v, refs.patient)
+    } else {
+        observation(cfg, &v, kind, refs, ("valueQuantity", Value::Null), None)
+    };
+    if let Some(o) = r.as_object_mut() {
+        o.remove("valueQuantity");
+    }
+    r["status"] = json!("entered-in-error");
+    r
 }
 
 /// A fingerprint of what a resource says: SHA-256 (first 8 bytes, hex) of its JSON without `id`,

@@ -3,3 +3,8 @@
 //! sends within a deadline through the host's [`crate::host::HttpClient`].
 
 pub mod mapping;
+pub mod engine;
+pub mod state;
+
+pub use engine::{AsikConfig, SyncReason, SyncReport};
+pub use mapping::{HeadCode, MapConfig};
