@@ -48,7 +48,9 @@ fn baby(i: usize) -> NewChild {
     NewChild {
         name: format!("Anak Uji {i}"),
         sex: if i % 2 == 0 { Sex::Female } else { Sex::Male },
-        birth_date: format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 27).parse().unwrap(),
+        birth_date: format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 27)
+            .parse()
+            .unwrap(),
         nik: None,
         kk: None,
         mother_name: Some(format!("Ibu Uji {i}")),
@@ -77,8 +79,12 @@ fn add_children(t: &Timbang, from: usize, n: usize, visits: usize) -> Vec<ChildI
         let id = t.register_child(baby(i), true).unwrap().child_id;
         for v in 0..visits {
             let date = format!("2025-{:02}-10", 1 + v);
-            t.record_visit(&id, visit(&date, 8_000 + 200 * v as u32, 700 + 8 * v as u32), true)
-                .unwrap();
+            t.record_visit(
+                &id,
+                visit(&date, 8_000 + 200 * v as u32, 700 + 8 * v as u32),
+                true,
+            )
+            .unwrap();
         }
         ids.push(id);
     }
@@ -146,7 +152,12 @@ fn every_fault_leaves_exactly_one_copy_and_nothing_missing() {
     let mut rounds = 0;
     loop {
         let r = t
-            .asik_sync(&UreqHttp::new(), &c, SyncReason::Connectivity, Duration::from_secs(120))
+            .asik_sync(
+                &UreqHttp::new(),
+                &c,
+                SyncReason::Connectivity,
+                Duration::from_secs(120),
+            )
             .unwrap();
         rounds += 1;
         if r.pending == 0 || rounds > 5 {
@@ -155,7 +166,10 @@ fn every_fault_leaves_exactly_one_copy_and_nothing_missing() {
     }
     let held = server_copies(&s);
     let have: BTreeSet<String> = held.keys().cloned().collect();
-    assert_eq!(have, want, "the server holds exactly what the phone would send");
+    assert_eq!(
+        have, want,
+        "the server holds exactly what the phone would send"
+    );
     let st = t.asik_status().unwrap();
     assert_eq!((st.pending, st.sent, st.rejected, st.held), (0, 12, 0, 0));
     assert_eq!(s.resources("Patient").len(), 6, "one Patient per baby");
@@ -206,7 +220,10 @@ fn two_phones_sending_the_same_visits_leave_one_copy() {
 }
 
 fn obs<'a>(s: &'a BTreeMap<String, Value>, suffix: &str) -> Vec<&'a Value> {
-    s.iter().filter(|(k, _)| k.ends_with(suffix)).map(|(_, v)| v).collect()
+    s.iter()
+        .filter(|(k, _)| k.ends_with(suffix))
+        .map(|(_, v)| v)
+        .collect()
 }
 
 #[test]
@@ -221,7 +238,8 @@ fn corrected_deleted_held_and_refused_visits() {
     unknown.birth_date = "2024-01-15".parse().unwrap();
     unknown.sex = Sex::Female;
     let u = a.register_child(unknown, true).unwrap().child_id;
-    a.record_visit(&u, visit("2025-01-10", 8_000, 700), true).unwrap();
+    a.record_visit(&u, visit("2025-01-10", 8_000, 700), true)
+        .unwrap();
     let r = sync(a, &s);
     assert_eq!((r.sent, r.rejected), (3, 1));
     let st = a.asik_status().unwrap();
@@ -231,7 +249,8 @@ fn corrected_deleted_held_and_refused_visits() {
 
     // Corrected after it was sent: the weight Observation is PUT (same id), nothing created.
     let before = server_copies(&s);
-    a.record_visit(&ids[0], visit("2025-01-10", 8_400, 700), true).unwrap();
+    a.record_visit(&ids[0], visit("2025-01-10", 8_400, 700), true)
+        .unwrap();
     assert_eq!(a.asik_status().unwrap().pending, 1);
     let r = sync(a, &s);
     assert_eq!(r.created, 0);
@@ -247,7 +266,8 @@ fn corrected_deleted_held_and_refused_visits() {
     assert_eq!(obs(&after, &hkey)[0]["meta"]["versionId"], "1");
 
     // Deleted after it was sent: every resource of the visit is entered-in-error.
-    a.delete_visit(&ids[1], "2025-01-10".parse().unwrap()).unwrap();
+    a.delete_visit(&ids[1], "2025-01-10".parse().unwrap())
+        .unwrap();
     let r = sync(a, &s);
     assert!(r.retracted >= 4, "{r:?}");
     let after = server_copies(&s);
@@ -260,13 +280,20 @@ fn corrected_deleted_held_and_refused_visits() {
 
     // Held: two phones disagree on a weight; nothing is sent until the bidan resolves it.
     peer_sync(a, b);
-    a.record_visit(&ids[2], visit("2025-02-10", 8_700, 710), true).unwrap();
-    b.record_visit(&ids[2], visit("2025-02-10", 8_900, 710), true).unwrap();
+    a.record_visit(&ids[2], visit("2025-02-10", 8_700, 710), true)
+        .unwrap();
+    b.record_visit(&ids[2], visit("2025-02-10", 8_900, 710), true)
+        .unwrap();
     peer_sync(a, b);
     let st = a.asik_status().unwrap();
     assert_eq!(st.held, 1);
     assert_eq!(
-        st.waiting.iter().find(|w| w.state == "held").unwrap().reason.as_deref(),
+        st.waiting
+            .iter()
+            .find(|w| w.state == "held")
+            .unwrap()
+            .reason
+            .as_deref(),
         Some("weight_kg")
     );
     s.reset_stats();
@@ -292,12 +319,19 @@ fn a_merged_duplicate_is_reconciled_not_sent_twice() {
     let mut dup_child = baby(5);
     dup_child.name = "Anak Uji Lima".into();
     let dup = t.register_child(dup_child, true).unwrap().child_id;
-    t.record_visit(&keep, visit("2025-01-10", 8_000, 700), true).unwrap();
-    t.record_visit(&dup, visit("2025-01-10", 8_000, 700), true).unwrap();
-    t.record_visit(&dup, visit("2025-02-10", 8_300, 710), true).unwrap();
+    t.record_visit(&keep, visit("2025-01-10", 8_000, 700), true)
+        .unwrap();
+    t.record_visit(&dup, visit("2025-01-10", 8_000, 700), true)
+        .unwrap();
+    t.record_visit(&dup, visit("2025-02-10", 8_300, 710), true)
+        .unwrap();
     let r = sync(t, &s);
     assert_eq!(r.sent, 3);
-    assert_eq!(s.resources("Patient").len(), 1, "both records found the same baby");
+    assert_eq!(
+        s.resources("Patient").len(),
+        1,
+        "both records found the same baby"
+    );
     let before = server_copies(&s).len();
     t.merge_children(&keep, &dup).unwrap();
     let r = sync(t, &s);
@@ -342,18 +376,46 @@ fn an_unreachable_server_is_an_error_and_loses_nothing() {
         MapConfig::for_org(ORG_ID),
     );
     let e = t
-        .asik_sync(&UreqHttp::new(), &c, SyncReason::Periodic, Duration::from_secs(10))
+        .asik_sync(
+            &UreqHttp::new(),
+            &c,
+            SyncReason::Periodic,
+            Duration::from_secs(10),
+        )
         .unwrap_err();
-    assert!(matches!(e, timbang_core::Error::Sync { retryable: true, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            timbang_core::Error::Sync {
+                retryable: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(t.asik_status().unwrap().pending, 2);
     // Wrong credentials: not retryable, nothing lost.
     let s = asik_server::start().unwrap();
     let mut c = cfg(&s);
     c.client_secret = "salah".into();
     let e = t
-        .asik_sync(&UreqHttp::new(), &c, SyncReason::Manual, Duration::from_secs(10))
+        .asik_sync(
+            &UreqHttp::new(),
+            &c,
+            SyncReason::Manual,
+            Duration::from_secs(10),
+        )
         .unwrap_err();
-    assert!(matches!(e, timbang_core::Error::Sync { retryable: false, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            timbang_core::Error::Sync {
+                retryable: false,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(t.asik_status().unwrap().pending, 2);
 }
 

@@ -127,7 +127,14 @@ impl Plan {
             };
             match self.record.res.get(&kind) {
                 Some(s) if s.h == h => {}
-                Some(s) => out.push((kind, h, Entry::Update { id: s.id.clone(), resource })),
+                Some(s) => out.push((
+                    kind,
+                    h,
+                    Entry::Update {
+                        id: s.id.clone(),
+                        resource,
+                    },
+                )),
                 None if retract => {}
                 None => {
                     let full_url = if kind == Kind::Encounter {
@@ -142,9 +149,8 @@ impl Plan {
                 }
             }
         };
-        let retract = |kind: Kind| {
-            mapping::retraction(&cfg.map, &key, self.date, self.position, kind, &refs)
-        };
+        let retract =
+            |kind: Kind| mapping::retraction(&cfg.map, &key, self.date, self.position, kind, &refs);
         match &self.visit {
             Some((m, a)) => {
                 let v = VisitData {
@@ -269,13 +275,18 @@ impl Timbang {
                 let mut plans = Vec::new();
                 let mut live = BTreeSet::new();
                 for row in rows {
-                    if let std::collections::btree_map::Entry::Vacant(e) = versions.entry(row.version) {
+                    if let std::collections::btree_map::Entry::Vacant(e) =
+                        versions.entry(row.version)
+                    {
                         e.insert(projection::version_names(c, row.version)?);
                     }
                     let (standard, rules) = &versions[&row.version];
                     let a = row.assessment(standard, rules);
                     let vfp = visit_fingerprint(&row.content(), Some(&a), &patient_key);
-                    let record = records.get(&row.date).map(|(_, r)| r.clone()).unwrap_or_default();
+                    let record = records
+                        .get(&row.date)
+                        .map(|(_, r)| r.clone())
+                        .unwrap_or_default();
                     let hold = date_holds
                         .get(&row.date)
                         .or(identity_hold.as_ref())
@@ -394,7 +405,10 @@ impl Timbang {
                     continue;
                 }
                 let size: usize = e.iter().map(|(_, _, e)| entry_size(e)).sum();
-                if visits > 0 && (visits >= cfg.max_visits_per_request || bytes + size > cfg.max_request_bytes) {
+                if visits > 0
+                    && (visits >= cfg.max_visits_per_request
+                        || bytes + size > cfg.max_request_bytes)
+                {
                     break;
                 }
                 visits += 1;
@@ -423,7 +437,11 @@ impl Timbang {
         let scope = self.interrupt.begin();
         self.device()?;
         self.store.write(|tx| {
-            settings::set(tx, settings::MetaKey::AsikConfig, serde_json::to_string(cfg)?.as_bytes())
+            settings::set(
+                tx,
+                settings::MetaKey::AsikConfig,
+                serde_json::to_string(cfg)?.as_bytes(),
+            )
         })?;
         let token = self.load_token();
         let mut client = Client::new(http, cfg, token, Instant::now() + budget, scope);
@@ -461,6 +479,14 @@ impl Timbang {
                 Ok(report)
             }
         }
+    }
+
+    /// The settings of the last `asik_sync` on this phone (no secret), if any.
+    pub fn asik_saved_config(&self) -> Result<Option<AsikConfig>> {
+        let raw = self
+            .store
+            .read(|c| settings::get(c, settings::MetaKey::AsikConfig))?;
+        Ok(raw.and_then(|r| serde_json::from_slice(&r).ok()))
     }
 
     fn load_token(&self) -> Option<Token> {
@@ -546,12 +572,14 @@ impl Timbang {
                 }
             }
             if patients.len() >= 50 {
-                self.asik_record(&[], &patients, &refused).map_err(store_err)?;
+                self.asik_record(&[], &patients, &refused)
+                    .map_err(store_err)?;
                 patients.clear();
                 refused.clear();
             }
         }
-        self.asik_record(&[], &patients, &refused).map_err(store_err)?;
+        self.asik_record(&[], &patients, &refused)
+            .map_err(store_err)?;
         // The visit fingerprints were made before the Patient ids were known: plan again.
         if !patients.is_empty() {
             plan = self.asik_plan().map_err(store_err)?;
@@ -639,7 +667,13 @@ impl Timbang {
                 p.record.v = p.vfp.clone();
                 p.state = Planned::Sent;
                 report.sent += 1;
-                written.push((p.doc_id.clone(), p.date, p.root.clone(), p.record.clone(), true));
+                written.push((
+                    p.doc_id.clone(),
+                    p.date,
+                    p.root.clone(),
+                    p.record.clone(),
+                    true,
+                ));
             }
             self.asik_record(&written, &[], &[]).map_err(store_err)?;
         }
@@ -653,9 +687,16 @@ impl Timbang {
                 let answered = v["entry"].as_array().cloned().unwrap_or_default();
                 let ids: Vec<Option<String>> = answered
                     .iter()
-                    .map(|e| e["response"]["location"].as_str().and_then(engine::location_id))
+                    .map(|e| {
+                        e["response"]["location"]
+                            .as_str()
+                            .and_then(engine::location_id)
+                    })
                     .collect();
-                if v["type"] != "transaction-response" || ids.len() != owners.len() || ids.iter().any(Option::is_none) {
+                if v["type"] != "transaction-response"
+                    || ids.len() != owners.len()
+                    || ids.iter().any(Option::is_none)
+                {
                     // A 2xx we cannot read: the server may hold it all. Look up.
                     self.look_up(client, cfg, plan, &batch)?;
                     client.backoff()?;
@@ -684,10 +725,20 @@ impl Timbang {
                 let mut written = Vec::new();
                 for &(gi, pi) in &batch {
                     let p = &mut plan[gi].plans[pi];
-                    p.record.v = if p.visit.is_some() { p.vfp.clone() } else { String::new() };
+                    p.record.v = if p.visit.is_some() {
+                        p.vfp.clone()
+                    } else {
+                        String::new()
+                    };
                     p.state = Planned::Sent;
                     report.sent += 1;
-                    written.push((p.doc_id.clone(), p.date, p.root.clone(), p.record.clone(), true));
+                    written.push((
+                        p.doc_id.clone(),
+                        p.date,
+                        p.root.clone(),
+                        p.record.clone(),
+                        true,
+                    ));
                 }
                 self.asik_record(&written, &[], &[]).map_err(store_err)?;
             }
@@ -708,7 +759,11 @@ impl Timbang {
                     .entry_index()
                     .and_then(|i| owners.get(i))
                     .map(|o| (o.0, o.1));
-                let culprit = culprit.or(if batch.len() == 1 { Some(batch[0]) } else { None });
+                let culprit = culprit.or(if batch.len() == 1 {
+                    Some(batch[0])
+                } else {
+                    None
+                });
                 match culprit {
                     Some(c) if outcome.is_duplicate() => {
                         // Someone (a retry, another phone) already created it: look up, then resend.
@@ -728,8 +783,12 @@ impl Timbang {
                         };
                         p.state = Planned::Rejected(reason.clone());
                         report.rejected += 1;
-                        self.asik_record(&[], &[], &[(p.root.clone(), p.date, p.vfp.clone(), reason)])
-                            .map_err(store_err)?;
+                        self.asik_record(
+                            &[],
+                            &[],
+                            &[(p.root.clone(), p.date, p.vfp.clone(), reason)],
+                        )
+                        .map_err(store_err)?;
                         let rest: Vec<_> = batch.iter().copied().filter(|b| *b != c).collect();
                         if !rest.is_empty() {
                             queue.push_front(rest);
@@ -797,7 +856,10 @@ impl Timbang {
                 for r in engine::search_entries(&v) {
                     let Some(ident) = r["identifier"].as_array().and_then(|a| {
                         a.iter().find_map(|i| {
-                            let k = (i["system"].as_str()?.to_owned(), i["value"].as_str()?.to_owned());
+                            let k = (
+                                i["system"].as_str()?.to_owned(),
+                                i["value"].as_str()?.to_owned(),
+                            );
                             wanted.get(&k).copied()
                         })
                     }) else {
@@ -809,7 +871,15 @@ impl Timbang {
                     } else {
                         mapping::fingerprint(&r)
                     };
-                    found.push((ident.0, ident.1, ident.2, SentResource { id: id.to_owned(), h }));
+                    found.push((
+                        ident.0,
+                        ident.1,
+                        ident.2,
+                        SentResource {
+                            id: id.to_owned(),
+                            h,
+                        },
+                    ));
                 }
             }
         }
@@ -827,10 +897,17 @@ impl Timbang {
             .into_iter()
             .map(|(gi, pi)| {
                 let p = &plan[gi].plans[pi];
-                (p.doc_id.clone(), p.date, p.root.clone(), p.record.clone(), false)
+                (
+                    p.doc_id.clone(),
+                    p.date,
+                    p.root.clone(),
+                    p.record.clone(),
+                    false,
+                )
             })
             .collect();
-        self.asik_record(&written, &[], &[]).map_err(|_| Halt::Deadline)
+        self.asik_record(&written, &[], &[])
+            .map_err(|_| Halt::Deadline)
     }
 
     /// The child's Patient id: found by NIK, or by the mother's NIK and birth date (created there when
@@ -878,7 +955,9 @@ impl Timbang {
                     PatientSearch::Nik(_) => true,
                     PatientSearch::NikIbu { birth_date, .. } => {
                         p["birthDate"].as_str() == Some(birth_date.to_string().as_str())
-                            && (gender.is_none() || p["gender"].is_null() || p["gender"].as_str() == gender)
+                            && (gender.is_none()
+                                || p["gender"].is_null()
+                                || p["gender"].as_str() == gender)
                     }
                 })
                 .collect();
@@ -904,7 +983,9 @@ impl Timbang {
                 }
                 (0, PatientSearch::NikIbu { .. }) => {
                     let Some(body) = mapping::new_baby_patient(&cfg.map, identity) else {
-                        return Ok(Err("Data bayi belum lengkap untuk didaftarkan di SATUSEHAT.".into()));
+                        return Ok(Err(
+                            "Data bayi belum lengkap untuk didaftarkan di SATUSEHAT.".into(),
+                        ));
                     };
                     match client.fhir("POST", "Patient", Some(&body))? {
                         Reply::Done(v) => {
@@ -934,6 +1015,8 @@ impl Timbang {
 
 fn entry_size(e: &Entry) -> usize {
     match e {
-        Entry::Create { resource, .. } | Entry::Update { resource, .. } => resource.to_string().len() + 120,
+        Entry::Create { resource, .. } | Entry::Update { resource, .. } => {
+            resource.to_string().len() + 120
+        }
     }
 }

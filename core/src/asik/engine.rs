@@ -63,7 +63,13 @@ impl Drop for AsikConfig {
 
 impl AsikConfig {
     /// A configuration with the defaults: 50 visits or 1 MB per request, 30 s per request.
-    pub fn new(base_url: &str, auth_url: &str, client_id: &str, client_secret: &str, map: MapConfig) -> Self {
+    pub fn new(
+        base_url: &str,
+        auth_url: &str,
+        client_id: &str,
+        client_secret: &str,
+        map: MapConfig,
+    ) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             auth_url: auth_url.trim_end_matches('/').to_owned(),
@@ -118,7 +124,9 @@ pub(crate) struct Token {
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Token").field("expires_at_ms", &self.expires_at_ms).finish_non_exhaustive()
+        f.debug_struct("Token")
+            .field("expires_at_ms", &self.expires_at_ms)
+            .finish_non_exhaustive()
     }
 }
 
@@ -182,7 +190,11 @@ impl Outcome {
                 let rule = rule_number(&text);
                 let expr = i["expression"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_owned)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|e| e.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 (text, rule, expr)
             })
@@ -272,7 +284,9 @@ pub(crate) struct Client<'a> {
 
 impl std::fmt::Debug for Client<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("requests", &self.requests).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("requests", &self.requests)
+            .finish_non_exhaustive()
     }
 }
 
@@ -288,7 +302,9 @@ impl<'a> Client<'a> {
         scope: InterruptScope,
     ) -> Self {
         let token = token.filter(|t| t.client_id == cfg.client_id && t.auth_url == cfg.auth_url);
-        let seed = crate::crypto::make_random_bytes::<8>().map(u64::from_le_bytes).unwrap_or(0x9E37_79B9);
+        let seed = crate::crypto::make_random_bytes::<8>()
+            .map(u64::from_le_bytes)
+            .unwrap_or(0x9E37_79B9);
         Self {
             http,
             cfg,
@@ -314,8 +330,14 @@ impl<'a> Client<'a> {
     }
 
     fn remaining_ms(&self) -> u32 {
-        let left = self.deadline.saturating_duration_since(Instant::now()).as_millis();
-        u32::try_from(left).unwrap_or(u32::MAX).min(self.cfg.request_timeout_ms).max(1)
+        let left = self
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis();
+        u32::try_from(left)
+            .unwrap_or(u32::MAX)
+            .min(self.cfg.request_timeout_ms)
+            .max(1)
     }
 
     /// Sleep `d` unless that passes the deadline (then [`Halt::Deadline`]), waking for an interrupt.
@@ -380,8 +402,14 @@ impl<'a> Client<'a> {
         );
         let req = HttpRequest {
             method: "POST".into(),
-            url: format!("{}/accesstoken?grant_type=client_credentials", self.cfg.auth_url),
-            headers: vec![HttpHeader::new("Content-Type", "application/x-www-form-urlencoded")],
+            url: format!(
+                "{}/accesstoken?grant_type=client_credentials",
+                self.cfg.auth_url
+            ),
+            headers: vec![HttpHeader::new(
+                "Content-Type",
+                "application/x-www-form-urlencoded",
+            )],
             body: body.into_bytes(),
             timeout_ms: self.remaining_ms(),
         };
@@ -492,12 +520,16 @@ mod tests {
         assert_eq!(o.entry_index(), Some(7));
         assert_eq!(rule_number("x (RuleNumber: 10117)"), Some(10117));
         assert_eq!(rule_number("no rule"), None);
-        assert_eq!(location_id("Observation/abc-1/_history/2").as_deref(), Some("abc-1"));
+        assert_eq!(
+            location_id("Observation/abc-1/_history/2").as_deref(),
+            Some("abc-1")
+        );
         assert_eq!(
             location_id("https://x/fhir-r4/v1/Encounter/e9/_history/1").as_deref(),
             Some("e9")
         );
-        let v = serde_json::json!({"create_patient": {"success": true, "data": {"patient_id": "P1"}}});
+        let v =
+            serde_json::json!({"create_patient": {"success": true, "data": {"patient_id": "P1"}}});
         assert_eq!(created_patient_id(&v).as_deref(), Some("P1"));
         let v = serde_json::json!({"success": true, "data": {"patient_id": "P2"}});
         assert_eq!(created_patient_id(&v).as_deref(), Some("P2"));
@@ -507,7 +539,13 @@ mod tests {
 
     #[test]
     fn the_secret_never_shows() {
-        let c = AsikConfig::new("http://127.0.0.1:1/fhir-r4/v1", "http://127.0.0.1:1/oauth2/v1", "id", "s3cr3t-value", MapConfig::for_org("1"));
+        let c = AsikConfig::new(
+            "http://127.0.0.1:1/fhir-r4/v1",
+            "http://127.0.0.1:1/oauth2/v1",
+            "id",
+            "s3cr3t-value",
+            MapConfig::for_org("1"),
+        );
         assert!(!format!("{c:?}").contains("s3cr3t-value"));
         assert!(!serde_json::to_string(&c).unwrap().contains("s3cr3t-value"));
     }

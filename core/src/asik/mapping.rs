@@ -185,7 +185,10 @@ pub fn urn_for(system: &str, value: &str) -> String {
     let h = crate::crypto::sha256(format!("{system}|{value}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&h[..16]);
-    format!("urn:uuid:{}", uuid::Builder::from_random_bytes(b).into_uuid())
+    format!(
+        "urn:uuid:{}",
+        uuid::Builder::from_random_bytes(b).into_uuid()
+    )
 }
 
 /// The classification sent as the `status_gizi` Observation.
@@ -349,18 +352,20 @@ fn obs_code(kind: Kind, position: Option<Position>, head: HeadCode) -> (Value, &
         }
         Kind::Whz => {
             if lying {
-                (one(SNOMED, "1153598007", "Weight for length z-score"), "exam")
+                (
+                    one(SNOMED, "1153598007", "Weight for length z-score"),
+                    "exam",
+                )
             } else {
-                (one(SNOMED, "1153600001", "Weight for height z-score"), "exam")
+                (
+                    one(SNOMED, "1153600001", "Weight for height z-score"),
+                    "exam",
+                )
             }
         }
         Kind::Baz => (one(SNOMED, "1153596006", "BMI for age z-score"), "exam"),
         Kind::Hcz => (
-            one(
-                SNOMED,
-                "1153594009",
-                "Head circumference for age z-score",
-            ),
+            one(SNOMED, "1153594009", "Head circumference for age z-score"),
             "exam",
         ),
         Kind::StatusGizi => (
@@ -478,7 +483,14 @@ pub fn observations(cfg: &MapConfig, v: &VisitData<'_>, refs: &Refs<'_>) -> Vec<
             let value = json!({"coding": [coding(CLINICAL_TERM, code, display)]});
             out.push((
                 Kind::StatusGizi,
-                observation(cfg, v, Kind::StatusGizi, refs, ("valueCodeableConcept", value), None),
+                observation(
+                    cfg,
+                    v,
+                    Kind::StatusGizi,
+                    refs,
+                    ("valueCodeableConcept", value),
+                    None,
+                ),
             ));
         }
     }
@@ -571,7 +583,10 @@ pub enum PatientSearch {
     Nik(String),
     /// A baby without NIK: by the mother's NIK and the birth date; created (with `nik-ibu`) when not
     /// found, the one case SATUSEHAT allows a facility to create a Patient (§1.5).
-    NikIbu { mother_nik: String, birth_date: NaiveDate },
+    NikIbu {
+        mother_nik: String,
+        birth_date: NaiveDate,
+    },
 }
 
 impl PatientSearch {
@@ -580,7 +595,10 @@ impl PatientSearch {
         if let Some(n) = i.nik.as_deref().filter(|n| !n.is_empty()) {
             return Some(Self::Nik(n.to_owned()));
         }
-        match (i.mother_nik.as_deref().filter(|n| !n.is_empty()), i.birth_date) {
+        match (
+            i.mother_nik.as_deref().filter(|n| !n.is_empty()),
+            i.birth_date,
+        ) {
             (Some(m), Some(b)) => Some(Self::NikIbu {
                 mother_nik: m.to_owned(),
                 birth_date: b,
@@ -736,7 +754,16 @@ mod tests {
         };
         let r = visit_resources(&cfg, &v, &refs);
         let kinds: Vec<Kind> = r.iter().map(|(k, _)| *k).collect();
-        assert_eq!(kinds[..5], [Kind::Encounter, Kind::Weight, Kind::Height, Kind::Head, Kind::Muac]);
+        assert_eq!(
+            kinds[..5],
+            [
+                Kind::Encounter,
+                Kind::Weight,
+                Kind::Height,
+                Kind::Head,
+                Kind::Muac
+            ]
+        );
         assert!(kinds.contains(&Kind::StatusGizi));
         let enc = &r[0].1;
         assert_eq!(
@@ -756,7 +783,10 @@ mod tests {
         assert_eq!(r[4].1["code"]["coding"][0]["code"], "284473002");
         let waz = r.iter().find(|(k, _)| *k == Kind::Waz).unwrap();
         assert_eq!(waz.1["valueQuantity"]["code"], "{Zscore}");
-        assert_eq!(waz.1["interpretation"][0]["coding"][0]["system"], CLINICAL_TERM);
+        assert_eq!(
+            waz.1["interpretation"][0]["coding"][0]["system"],
+            CLINICAL_TERM
+        );
     }
 
     #[test]
@@ -778,7 +808,10 @@ mod tests {
             encounter: "Encounter/e",
         };
         let r = visit_resources(&cfg, &v, &refs);
-        assert_eq!(r[0].1["participant"][0]["individual"]["reference"], "Practitioner/10009880728");
+        assert_eq!(
+            r[0].1["participant"][0]["individual"]["reference"],
+            "Practitioner/10009880728"
+        );
         assert_eq!(r[0].1["period"]["start"], "2025-06-13T23:00:00+00:00");
         assert_eq!(r[2].1["code"]["coding"][0]["code"], "8308-9");
         assert_eq!(r[3].1["code"]["coding"][0]["code"], "8287-5");
@@ -796,11 +829,32 @@ mod tests {
             measured: &m,
             assessment: None,
         };
-        let a = observations(&cfg, &v, &Refs { patient: "Patient/P1", encounter: "urn:uuid:1" });
-        let mut b = observations(&cfg, &v, &Refs { patient: "Patient/P1", encounter: "Encounter/9" });
+        let a = observations(
+            &cfg,
+            &v,
+            &Refs {
+                patient: "Patient/P1",
+                encounter: "urn:uuid:1",
+            },
+        );
+        let mut b = observations(
+            &cfg,
+            &v,
+            &Refs {
+                patient: "Patient/P1",
+                encounter: "Encounter/9",
+            },
+        );
         b[0].1["id"] = json!("abc");
         assert_eq!(fingerprint(&a[0].1), fingerprint(&b[0].1));
-        let c = observations(&cfg, &v, &Refs { patient: "Patient/P2", encounter: "urn:uuid:1" });
+        let c = observations(
+            &cfg,
+            &v,
+            &Refs {
+                patient: "Patient/P2",
+                encounter: "urn:uuid:1",
+            },
+        );
         assert_ne!(fingerprint(&a[0].1), fingerprint(&c[0].1));
     }
 
@@ -822,6 +876,9 @@ mod tests {
         let p = new_baby_patient(&MapConfig::for_org("1"), &i).unwrap();
         assert_eq!(p["identifier"][0]["system"], NIK_IBU_SYSTEM);
         i.nik = Some("9271060312000001".into());
-        assert!(matches!(PatientSearch::for_identity(&i), Some(PatientSearch::Nik(_))));
+        assert!(matches!(
+            PatientSearch::for_identity(&i),
+            Some(PatientSearch::Nik(_))
+        ));
     }
 }

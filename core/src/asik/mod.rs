@@ -2,8 +2,8 @@
 //! resources (pure), [`state`] keeps what was sent in the child's document, [`engine`] plans and
 //! sends within a deadline through the host's [`crate::host::HttpClient`].
 
-pub mod mapping;
 pub mod engine;
+pub mod mapping;
 pub mod state;
 
 pub use engine::{AsikConfig, SyncReason, SyncReport};

@@ -73,8 +73,14 @@ pub fn visit_fingerprint(content: &str, a: Option<&Assessment>, patient: &str) -
     let assessed = a.map(|a| {
         let z = [a.z.waz, a.z.haz, a.z.whz, a.z.baz, a.z.hcz]
             .map(|z| z.map(|z| (z * 100.0).round() as i64));
-        serde_json::json!([z, a.classes, mapping::status_gizi(a), a.standard_version, a.rules_version])
-            .to_string()
+        serde_json::json!([
+            z,
+            a.classes,
+            mapping::status_gizi(a),
+            a.standard_version,
+            a.rules_version
+        ])
+        .to_string()
     });
     let text = format!("{content}\0{}\0{patient}", assessed.unwrap_or_default());
     crate::crypto::sha256(text.as_bytes())[..8]

@@ -25,7 +25,11 @@ pub struct Attempts {
 }
 
 /// The attempts of one kept child's visits.
-pub fn attempts(store: &Store, conn: &Connection, child: &str) -> Res<HashMap<NaiveDate, Attempts>> {
+pub fn attempts(
+    store: &Store,
+    conn: &Connection,
+    child: &str,
+) -> Res<HashMap<NaiveDate, Attempts>> {
     let mut stmt = conn.prepare_cached(
         "SELECT visit_date, attempts, rejected_fp, last_error FROM asik_attempts WHERE child_id = ?1",
     )?;

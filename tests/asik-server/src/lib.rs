@@ -190,7 +190,9 @@ pub fn start_on(cfg: Config, port: u16) -> std::io::Result<AsikServer> {
 
 impl std::fmt::Debug for AsikServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsikServer").field("url", &self.url).finish()
+        f.debug_struct("AsikServer")
+            .field("url", &self.url)
+            .finish()
     }
 }
 
@@ -250,7 +252,9 @@ impl AsikServer {
     pub fn resources(&self, rtype: &str) -> Vec<Value> {
         let s = lock(&self.state);
         let mut out = Vec::new();
-        if let Ok(mut stmt) = s.db.prepare("SELECT body FROM resources WHERE rtype = ?1 ORDER BY rowid") {
+        if let Ok(mut stmt) =
+            s.db.prepare("SELECT body FROM resources WHERE rtype = ?1 ORDER BY rowid")
+        {
             if let Ok(rows) = stmt.query_map(params![rtype], |r| r.get::<_, String>(0)) {
                 for b in rows.flatten() {
                     if let Ok(v) = serde_json::from_str(&b) {
@@ -362,9 +366,16 @@ impl State {
         self.counter += 1;
         let n: i64 = self
             .db
-            .query_row("SELECT count(*) FROM resources WHERE rtype = 'Patient'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM resources WHERE rtype = 'Patient'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap_or(0);
-        format!("P{:011}", 20_000_000_000u64 + n.unsigned_abs() * 7 + self.counter)
+        format!(
+            "P{:011}",
+            20_000_000_000u64 + n.unsigned_abs() * 7 + self.counter
+        )
     }
 
     fn insert(
@@ -423,12 +434,14 @@ fn handle(state: &Arc<Mutex<State>>, mut rq: tiny_http::Request) {
                 Some(Fault::ServerError) => Answer::text(500, "Gateway Timeout"),
                 Some(Fault::Unavailable { retry_after }) => {
                     let mut a = Answer::text(503, "Service Unavailable");
-                    a.headers.push(("Retry-After".into(), retry_after.to_string()));
+                    a.headers
+                        .push(("Retry-After".into(), retry_after.to_string()));
                     a
                 }
                 Some(Fault::TooManyRequests { retry_after }) => {
                     let mut a = Answer::text(429, "Too Many Requests");
-                    a.headers.push(("Retry-After".into(), retry_after.to_string()));
+                    a.headers
+                        .push(("Retry-After".into(), retry_after.to_string()));
                     a
                 }
                 Some(Fault::ExpireTokens) => {
@@ -530,9 +543,11 @@ fn token(s: &mut State, method: &Method, query: &str, body: &[u8]) -> Answer {
     let client = s.cfg.clients.iter().find(|(id, secret, _)| {
         f.get("client_id") == Some(id) && f.get("client_secret") == Some(secret)
     });
-    let (Method::Post, Some("client_credentials"), Some((client_id, _, org))) =
-        (method, q.get("grant_type").map(String::as_str), client.cloned())
-    else {
+    let (Method::Post, Some("client_credentials"), Some((client_id, _, org))) = (
+        method,
+        q.get("grant_type").map(String::as_str),
+        client.cloned(),
+    ) else {
         return Answer::json(
             401,
             &json!({"resourceType": "OperationOutcome", "issue": [{"severity": "invalid", "code": "value",
@@ -585,7 +600,11 @@ fn fhir(
     let Some(org) = org else {
         return unauthorized();
     };
-    let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = rest
+        .trim_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let parsed = || serde_json::from_slice::<Value>(body);
     match (method, parts.as_slice()) {
         (Method::Post, []) => match parsed() {
@@ -601,7 +620,13 @@ fn fhir(
         }
         (Method::Get, [rtype, id]) => match read(s, rtype, id) {
             Some(v) => Answer::json(200, &v),
-            None => Answer::json(404, &outcome(&format!("Resource not found {rtype}/{id} (RuleNumber: 20007)"), None)),
+            None => Answer::json(
+                404,
+                &outcome(
+                    &format!("Resource not found {rtype}/{id} (RuleNumber: 20007)"),
+                    None,
+                ),
+            ),
         },
         (Method::Post, ["Patient"]) => match parsed() {
             Ok(b) => create_patient(s, &b),
@@ -720,17 +745,31 @@ fn create_patient(s: &mut State, b: &Value) -> Answer {
             "Patient.identifier[0]",
         ));
     }
-    let name_ok = b["name"][0]["text"].as_str().is_some_and(|n| !n.trim().is_empty());
+    let name_ok = b["name"][0]["text"]
+        .as_str()
+        .is_some_and(|n| !n.trim().is_empty());
     let checks = [
         (name_ok, 10168, "Patient.name.text"),
-        (b["birthDate"].as_str().is_some(), 10397, "Patient.birthDate"),
+        (
+            b["birthDate"].as_str().is_some(),
+            10397,
+            "Patient.birthDate",
+        ),
         (
             matches!(b["gender"].as_str(), Some("male" | "female")),
             10413,
             "Patient.gender",
         ),
-        (b["address"].as_array().is_some_and(|a| !a.is_empty()), 10333, "Patient.address"),
-        (b["multipleBirthInteger"].is_i64(), 10167, "Patient.multipleBirthInteger"),
+        (
+            b["address"].as_array().is_some_and(|a| !a.is_empty()),
+            10333,
+            "Patient.address",
+        ),
+        (
+            b["multipleBirthInteger"].is_i64(),
+            10167,
+            "Patient.multipleBirthInteger",
+        ),
     ];
     for (ok, rule, path) in checks {
         if !ok {
@@ -745,12 +784,16 @@ fn create_patient(s: &mut State, b: &Value) -> Answer {
     }
     let sys = ident["system"].as_str().map(str::to_owned);
     let val = ident["value"].as_str().map(str::to_owned);
-    if s.insert("Patient", &id, &p, sys.as_deref(), val.as_deref()).is_err() {
+    if s.insert("Patient", &id, &p, sys.as_deref(), val.as_deref())
+        .is_err()
+    {
         return Answer::text(500, "Internal Server Error");
     }
     match s.cfg.patient_envelope {
         PatientEnvelope::Fhir => Answer::json(201, &p),
-        PatientEnvelope::Success => Answer::json(201, &json!({"success": true, "data": {"patient_id": id}})),
+        PatientEnvelope::Success => {
+            Answer::json(201, &json!({"success": true, "data": {"patient_id": id}}))
+        }
         PatientEnvelope::CreatePatient => Answer::json(
             201,
             &json!({"create_patient": {"success": true, "data": {"patient_id": id}}}),
@@ -765,7 +808,11 @@ fn is_urn_uuid(s: &str) -> bool {
 
 fn bundle(s: &mut State, org: &str, b: &Value) -> Answer {
     if b["resourceType"] != "Bundle" || b["type"] != "transaction" {
-        return Answer::refusal(&refuse(20008, "Bundle.type must be transaction", "Bundle.type"));
+        return Answer::refusal(&refuse(
+            20008,
+            "Bundle.type must be transaction",
+            "Bundle.type",
+        ));
     }
     let Some(entries) = b["entry"].as_array() else {
         return Answer::refusal(&refuse(20021, "Bundle.entry is required", "Bundle.entry"));
@@ -773,16 +820,32 @@ fn bundle(s: &mut State, org: &str, b: &Value) -> Answer {
     let mut seen = HashSet::new();
     for (i, e) in entries.iter().enumerate() {
         let Some(full) = e["fullUrl"].as_str() else {
-            return Answer::refusal(&refuse(20021, "fullUrl is required", format!("Bundle.entry[{i}].fullUrl")));
+            return Answer::refusal(&refuse(
+                20021,
+                "fullUrl is required",
+                format!("Bundle.entry[{i}].fullUrl"),
+            ));
         };
         if !is_urn_uuid(full) {
-            return Answer::refusal(&refuse(20017, "fullUrl must be urn:uuid:<uuid>", format!("Bundle.entry[{i}].fullUrl")));
+            return Answer::refusal(&refuse(
+                20017,
+                "fullUrl must be urn:uuid:<uuid>",
+                format!("Bundle.entry[{i}].fullUrl"),
+            ));
         }
         if !seen.insert(full) {
-            return Answer::refusal(&refuse(20020, "Duplicate fullUrl", format!("Bundle.entry[{i}].fullUrl")));
+            return Answer::refusal(&refuse(
+                20020,
+                "Duplicate fullUrl",
+                format!("Bundle.entry[{i}].fullUrl"),
+            ));
         }
         if e["resource"]["resourceType"] == "Bundle" {
-            return Answer::refusal(&refuse(20011, "Nested Bundle is not allowed", format!("Bundle.entry[{i}].resource")));
+            return Answer::refusal(&refuse(
+                20011,
+                "Nested Bundle is not allowed",
+                format!("Bundle.entry[{i}].resource"),
+            ));
         }
     }
     let Ok(tx) = s.db.unchecked_transaction() else {
@@ -791,7 +854,10 @@ fn bundle(s: &mut State, org: &str, b: &Value) -> Answer {
     let mut refs: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        let rtype = e["resource"]["resourceType"].as_str().unwrap_or_default().to_owned();
+        let rtype = e["resource"]["resourceType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let method = e["request"]["method"].as_str().unwrap_or_default();
         let url = e["request"]["url"].as_str().unwrap_or_default();
         let put_id = match method {
@@ -799,21 +865,41 @@ fn bundle(s: &mut State, org: &str, b: &Value) -> Answer {
             "PUT" => match url.split_once('/') {
                 Some((t, id)) if t == rtype => Some(id.to_owned()),
                 _ => {
-                    return Answer::refusal(&refuse(20008, "request.url does not match the resource", format!("Bundle.entry[{i}].request")));
+                    return Answer::refusal(&refuse(
+                        20008,
+                        "request.url does not match the resource",
+                        format!("Bundle.entry[{i}].request"),
+                    ));
                 }
             },
             _ => {
-                return Answer::refusal(&refuse(20008, "request.method must be POST or PUT", format!("Bundle.entry[{i}].request")));
+                return Answer::refusal(&refuse(
+                    20008,
+                    "request.method must be POST or PUT",
+                    format!("Bundle.entry[{i}].request"),
+                ));
             }
         };
         let prefix = format!("Bundle.entry[{i}].resource");
-        match write_resource(&tx, org, &rtype, put_id.as_deref(), &e["resource"], &mut refs, &prefix) {
+        match write_resource(
+            &tx,
+            org,
+            &rtype,
+            put_id.as_deref(),
+            &e["resource"],
+            &mut refs,
+            &prefix,
+        ) {
             Ok((id, status)) => {
                 if let Some(full) = e["fullUrl"].as_str() {
                     refs.insert(full.to_owned(), format!("{rtype}/{id}"));
                 }
                 let version: i64 = tx
-                    .query_row("SELECT version FROM resources WHERE id = ?1", params![id], |r| r.get(0))
+                    .query_row(
+                        "SELECT version FROM resources WHERE id = ?1",
+                        params![id],
+                        |r| r.get(0),
+                    )
                     .unwrap_or(1);
                 out.push(json!({"response": {
                     "status": if status == 201 { "201 Created" } else { "200 OK" },
@@ -839,16 +925,18 @@ fn bundle(s: &mut State, org: &str, b: &Value) -> Answer {
     if tx.commit().is_err() {
         return Answer::text(500, "Internal Server Error");
     }
-    Answer::json(200, &json!({"resourceType": "Bundle", "type": "transaction-response", "entry": out}))
+    Answer::json(
+        200,
+        &json!({"resourceType": "Bundle", "type": "transaction-response", "entry": out}),
+    )
 }
 
 fn valid_time(t: Option<&str>) -> Result<(), &'static str> {
     let Some(t) = t else {
         return Err("is required");
     };
-    let ok_format = t.len() == 25
-        && t.ends_with("+00:00")
-        && chrono::DateTime::parse_from_rfc3339(t).is_ok();
+    let ok_format =
+        t.len() == 25 && t.ends_with("+00:00") && chrono::DateTime::parse_from_rfc3339(t).is_ok();
     if !ok_format {
         return Err("Invalid date time format");
     }
@@ -898,16 +986,30 @@ fn write_resource(
         }
     };
     if r["resourceType"].as_str() != Some(rtype) {
-        return Err(refuse(20008, "resourceType does not match", at("resourceType")));
+        return Err(refuse(
+            20008,
+            "resourceType does not match",
+            at("resourceType"),
+        ));
     }
     if !matches!(rtype, "Encounter" | "Observation") {
-        return Err(refuse(20004, &format!("Resource {rtype} is not allowed for current access class"), at("resourceType")));
+        return Err(refuse(
+            20004,
+            &format!("Resource {rtype} is not allowed for current access class"),
+            at("resourceType"),
+        ));
     }
     let mut r = r.clone();
     let status = r["status"].as_str().unwrap_or_default().to_owned();
     let eie = status == "entered-in-error";
-    let system = r["identifier"][0]["system"].as_str().unwrap_or_default().to_owned();
-    let value = r["identifier"][0]["value"].as_str().unwrap_or_default().to_owned();
+    let system = r["identifier"][0]["system"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let value = r["identifier"][0]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let lower = rtype.to_lowercase();
     if system != format!("http://sys-ids.kemkes.go.id/{lower}/{org}") || value.is_empty() {
         return Err(refuse(
@@ -921,32 +1023,63 @@ fn write_resource(
     r["subject"]["reference"] = json!(subject);
     if rtype == "Encounter" {
         if r["statusHistory"].as_array().is_none_or(|a| a.is_empty()) {
-            return Err(refuse(10122, "Encounter.statusHistory must not be null", at("statusHistory")));
+            return Err(refuse(
+                10122,
+                "Encounter.statusHistory must not be null",
+                at("statusHistory"),
+            ));
         }
         let start = r["period"]["start"].as_str();
         if start.is_none() {
-            return Err(refuse(10123, "Encounter.period.start must not be null", at("period.start")));
+            return Err(refuse(
+                10123,
+                "Encounter.period.start must not be null",
+                at("period.start"),
+            ));
         }
         valid_time(start).map_err(|e| refuse(10123, e, at("period.start")))?;
         if status == "finished" {
             let end = r["period"]["end"].as_str();
             valid_time(end).map_err(|e| refuse(10173, e, at("period.end")))?;
             if end <= start {
-                return Err(refuse(10121, "period.end must be later than period.start", at("period")));
+                return Err(refuse(
+                    10121,
+                    "period.end must be later than period.start",
+                    at("period"),
+                ));
             }
         }
         if !matches!(
             status.as_str(),
-            "arrived" | "in-progress" | "finished" | "cancelled" | "entered-in-error" | "planned" | "triaged" | "onleave" | "unknown"
+            "arrived"
+                | "in-progress"
+                | "finished"
+                | "cancelled"
+                | "entered-in-error"
+                | "planned"
+                | "triaged"
+                | "onleave"
+                | "unknown"
         ) {
             return Err(refuse(10118, "Encounter.status is not valid", at("status")));
         }
     } else {
         if !matches!(
             status.as_str(),
-            "registered" | "preliminary" | "final" | "amended" | "corrected" | "cancelled" | "entered-in-error" | "unknown"
+            "registered"
+                | "preliminary"
+                | "final"
+                | "amended"
+                | "corrected"
+                | "cancelled"
+                | "entered-in-error"
+                | "unknown"
         ) {
-            return Err(refuse(10008, "Observation.status must use http://hl7.org/fhir/observation-status", at("status")));
+            return Err(refuse(
+                10008,
+                "Observation.status must use http://hl7.org/fhir/observation-status",
+                at("status"),
+            ));
         }
         if r["category"][0]["coding"][0]["system"]
             != "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -973,17 +1106,33 @@ fn write_resource(
         let q = &r["valueQuantity"];
         if !q.is_null() {
             if q["system"] != "http://unitsofmeasure.org" || q["code"].as_str().is_none() {
-                return Err(refuse(10012, "valueQuantity must use UCUM", at("valueQuantity.code")));
+                return Err(refuse(
+                    10012,
+                    "valueQuantity must use UCUM",
+                    at("valueQuantity.code"),
+                ));
             }
             if !q["value"].is_number() {
-                return Err(refuse(10331, "valueQuantity.value must be a number", at("valueQuantity.value")));
+                return Err(refuse(
+                    10331,
+                    "valueQuantity.value must be a number",
+                    at("valueQuantity.value"),
+                ));
             }
         } else if r["valueCodeableConcept"].is_null() && !eie {
             return Err(refuse(10331, "value is required", at("value[x]")));
         }
-        valid_time(r["effectiveDateTime"].as_str()).map_err(|e| refuse(10295, e, at("effectiveDateTime")))?;
-        let enc = resolve(tx, refs, r["encounter"]["reference"].as_str(), "Encounter")
-            .ok_or_else(|| refuse(20007, "Resource not found Encounter (Reference is mandatory)", at("encounter")))?;
+        valid_time(r["effectiveDateTime"].as_str())
+            .map_err(|e| refuse(10295, e, at("effectiveDateTime")))?;
+        let enc = resolve(tx, refs, r["encounter"]["reference"].as_str(), "Encounter").ok_or_else(
+            || {
+                refuse(
+                    20007,
+                    "Resource not found Encounter (Reference is mandatory)",
+                    at("encounter"),
+                )
+            },
+        )?;
         r["encounter"]["reference"] = json!(enc);
     }
     match put_id {
@@ -998,7 +1147,11 @@ fn write_resource(
                 .ok()
                 .flatten();
             if dup.is_some() {
-                return Err(refuse(20002, &format!("Found duplicate resource: {rtype}"), at("identifier")));
+                return Err(refuse(
+                    20002,
+                    &format!("Found duplicate resource: {rtype}"),
+                    at("identifier"),
+                ));
             }
             let id = uuid::Uuid::new_v4().to_string();
             r["id"] = json!(id);
@@ -1028,7 +1181,11 @@ fn write_resource(
                 .ok()
                 .flatten();
             let Some(version) = version else {
-                return Err(refuse(20007, &format!("Resource not found {rtype}/{id}"), at("id")));
+                return Err(refuse(
+                    20007,
+                    &format!("Resource not found {rtype}/{id}"),
+                    at("id"),
+                ));
             };
             let other: Option<String> = tx
                 .query_row(
@@ -1040,7 +1197,11 @@ fn write_resource(
                 .ok()
                 .flatten();
             if other.is_some() {
-                return Err(refuse(20002, &format!("Found duplicate resource: {rtype}"), at("identifier")));
+                return Err(refuse(
+                    20002,
+                    &format!("Found duplicate resource: {rtype}"),
+                    at("identifier"),
+                ));
             }
             let v = version + 1;
             r["meta"] = json!({"versionId": v.to_string(), "lastUpdated": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()});
