@@ -487,10 +487,13 @@ pub fn has_key(doc: &Automerge, key: &str) -> Res<bool> {
     Ok(doc.get(&target, prop)?.is_some())
 }
 
+/// The Patient id and the values of each `asik/visit/<date>` key, winner first.
+pub type AsikState = (Option<String>, BTreeMap<NaiveDate, Vec<String>>);
+
 /// The upload state in a document: the Patient id and, per visit date, the JSON of what was sent.
 /// Concurrent writes (two phones that both heard from the server) keep every value; all are returned,
 /// the winner first.
-pub fn asik_state(doc: &Automerge) -> Res<(Option<String>, BTreeMap<NaiveDate, Vec<String>>)> {
+pub fn asik_state(doc: &Automerge) -> Res<AsikState> {
     let patient = get_str(doc, &ROOT, "asik/patient")?;
     let mut visits = BTreeMap::new();
     for item in doc.map_range(&ROOT, "asik/visit/".to_owned().."asik/visit0".to_owned()) {

@@ -47,7 +47,11 @@ fn mother_nik(i: usize) -> String {
 fn baby(i: usize) -> NewChild {
     NewChild {
         name: format!("Anak Uji {i}"),
-        sex: if i % 2 == 0 { Sex::Female } else { Sex::Male },
+        sex: if i.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
         birth_date: format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 27)
             .parse()
             .unwrap(),
@@ -437,7 +441,7 @@ fn soak_a_thousand_visits_three_phones_random_faults() {
     let want = expected(&p[0].t, &s);
     assert_eq!(p[0].t.asik_status().unwrap().pending as usize, total * 5);
     s.random_faults(20_261_202, 0.25);
-    let mut round = 0;
+    let mut round: u32 = 0;
     loop {
         for (i, ph) in p.iter().enumerate() {
             let _ = ph.t.asik_sync(
@@ -447,7 +451,7 @@ fn soak_a_thousand_visits_three_phones_random_faults() {
                 Duration::from_secs(20),
             );
             // A partial session now and then: the next phone hears of part of the upload.
-            if round % 2 == 0 {
+            if round.is_multiple_of(2) {
                 peer_sync(&ph.t, &p[(i + 1) % 3].t);
             }
         }

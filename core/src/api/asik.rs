@@ -386,7 +386,7 @@ impl Timbang {
     }
 
     /// The transaction Bundle the next request would carry (no network). A Patient not yet known is
-    /// named by a conditional reference (`Patient?identifier=…`). None when nothing is pending.
+    /// named by its NIK or mother's NIK (a logical reference). None when nothing is pending.
     pub fn asik_next_bundle(&self, cfg: &AsikConfig) -> Result<Option<Value>> {
         let mut entries = Vec::new();
         let mut visits = 0;
@@ -416,7 +416,11 @@ impl Timbang {
                 entries.extend(e.into_iter().map(|(_, _, e)| e));
             }
         }
-        Ok((!entries.is_empty()).then(|| mapping::transaction(&entries)))
+        Ok((!entries.is_empty()).then(|| {
+            let mut b = mapping::transaction(&entries);
+            logical_subjects(&mut b);
+            b
+        }))
     }
 
     /// Upload what is pending within `budget`: Patients looked up (and created for babies through the
@@ -1009,6 +1013,26 @@ impl Timbang {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A Patient not yet known is named by its identifier (a logical reference, valid R4) instead of the
+/// conditional reference the planning uses internally.
+fn logical_subjects(bundle: &mut Value) {
+    let Some(entries) = bundle["entry"].as_array_mut() else {
+        return;
+    };
+    for e in entries {
+        let subject = &mut e["resource"]["subject"];
+        let Some(r) = subject["reference"].as_str() else {
+            continue;
+        };
+        if let Some((system, value)) = r
+            .strip_prefix("Patient?identifier=")
+            .and_then(|i| i.split_once('|'))
+        {
+            *subject = serde_json::json!({"type": "Patient", "identifier": {"system": system, "value": value}});
         }
     }
 }

@@ -254,12 +254,11 @@ impl AsikServer {
         let mut out = Vec::new();
         if let Ok(mut stmt) =
             s.db.prepare("SELECT body FROM resources WHERE rtype = ?1 ORDER BY rowid")
+            && let Ok(rows) = stmt.query_map(params![rtype], |r| r.get::<_, String>(0))
         {
-            if let Ok(rows) = stmt.query_map(params![rtype], |r| r.get::<_, String>(0)) {
-                for b in rows.flatten() {
-                    if let Ok(v) = serde_json::from_str(&b) {
-                        out.push(v);
-                    }
+            for b in rows.flatten() {
+                if let Ok(v) = serde_json::from_str(&b) {
+                    out.push(v);
                 }
             }
         }
