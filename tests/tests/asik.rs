@@ -475,3 +475,34 @@ fn soak_a_thousand_visits_three_phones_random_faults() {
     }
     assert_eq!(s.resources("Patient").len(), total);
 }
+
+#[test]
+fn a_reassessment_resends_only_what_changed() {
+    let s = asik_server::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Timbang::open(
+        &dir.path().join("hp.db"),
+        &timbang_core::crypto::Key::make_random().unwrap(),
+        std::sync::Arc::new(timbang_core::FixedDate(TODAY.parse().unwrap())),
+    )
+    .unwrap();
+    t.init("Melati", "Sukamaju", "hp-0").unwrap();
+    add_children(&t, 0, 2, 3);
+    assert_eq!(sync(&t, &s).sent, 6);
+    let before = server_copies(&s);
+    // Another KBM table: every visit is reassessed under a new rules version. The KMS status is not
+    // among the resources sent, so no z-score or status Observation changed: nothing is PUT, and the
+    // visits are recorded as sent under the new version.
+    let other = timbang_core::growth::KbmTable::ids()
+        .into_iter()
+        .find(|id| *id != timbang_core::growth::KbmTable::default_table().id())
+        .unwrap();
+    t.set_kbm_table(other).unwrap();
+    assert_eq!(t.asik_status().unwrap().pending, 6, "a new rules version is checked");
+    s.reset_stats();
+    let r = sync(&t, &s);
+    assert_eq!((r.sent, r.created, r.updated), (6, 0, 0));
+    assert_eq!(s.stats().bundles, 0);
+    assert_eq!(server_copies(&s), before);
+    assert_eq!(t.asik_status().unwrap().pending, 0);
+}
