@@ -335,6 +335,7 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::Child(ChildCommand::Kms { id, value, json }) => {
             crate::reports::child_kms(cli, id, value, *json)
         }
+        Command::Asik(cmd) => crate::asik::run(cli, cmd),
         Command::Anthro { input, output } => anthro(input, output),
         Command::Team(TeamCommand::Invite) => {
             let t = open(cli, false)?;

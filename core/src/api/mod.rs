@@ -7,6 +7,7 @@
 //! * [`conflicts`]: open conflicts and their resolution.
 //! * [`maintenance`]: backup, and the check (and repair) of everything the store promises.
 //! * [`import`]: importing an existing register (CSV), row by row through the entry checks.
+//! * [`asik`]: upload to ASIK/SATUSEHAT (status, the next Bundle, `asik_sync`).
 //! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
 //! * [`reports`]: SKDN per posyandu and month, the KMS card flag, the posyandu names a joined phone
 //!   learns.
@@ -16,6 +17,7 @@
 //! one transaction. Input is validated before anything is written; a value that needs the kader's
 //! confirmation returns [`Error::NeedsConfirmation`] and writes nothing. Every method takes `&self`.
 
+mod asik;
 mod children;
 mod conflicts;
 mod import;
@@ -28,6 +30,7 @@ mod types;
 mod visits;
 
 pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
+pub use asik::{AsikStatus, AsikVisitState};
 pub use maintenance::{ChainReport, CheckReport};
 pub use types::{
     ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,
