@@ -191,8 +191,9 @@ pub fn status_rows(store: &Store, conn: &Connection) -> Res<Vec<StatusRow>> {
                 g.visit_date, g.age_months, g.whz, g.baz, g.muac_mm, g.oedema
          FROM children c LEFT JOIN child_status s ON s.child_id = c.child_id
          LEFT JOIN visits g ON g.child_id = c.child_id AND g.visit_date = (
-             SELECT MAX(v.visit_date) FROM visits v WHERE v.child_id = c.child_id
-                 AND (v.whz IS NOT NULL OR v.baz IS NOT NULL OR v.muac_mm IS NOT NULL OR v.oedema = 1))
+             SELECT v.visit_date FROM visits v WHERE v.child_id = c.child_id
+                 AND (v.whz IS NOT NULL OR v.baz IS NOT NULL OR v.muac_mm IS NOT NULL OR v.oedema = 1)
+             ORDER BY v.visit_date DESC LIMIT 1)
          WHERE c.root_id = c.child_id AND c.deleted = 0",
     )?;
     let mut out = Vec::new();
