@@ -19,6 +19,7 @@ mod http_ureq;
 pub mod interrupt;
 pub mod output_file;
 pub mod peer;
+pub mod relay;
 
 #[cfg(not(feature = "testing"))]
 mod crdt;

@@ -7,6 +7,7 @@
 //! * [`conflicts`]: open conflicts and their resolution.
 //! * [`maintenance`]: backup, and the check (and repair) of everything the store promises.
 //! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
+//! * [`relay`]: sync through an S3-compatible object store, sent through a host [`crate::host::HttpClient`].
 //!
 //! Every change to child documents goes through [`Timbang::commit`]: load the documents, set this
 //! device's actor, change them, save what changed, update the projections and append the audit row, in
@@ -17,12 +18,14 @@ mod children;
 mod conflicts;
 mod maintenance;
 mod peer_adapter;
+mod relay;
 mod setup;
 mod team;
 mod types;
 mod visits;
 
 pub use maintenance::{ChainReport, CheckReport};
+pub use relay::{COMPACT_AT, RelayReport};
 pub use types::{
     ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,
     Registered, VillageRow, VisitResult, VisitView,
