@@ -21,10 +21,15 @@ pub struct Swift {
 static SWIFT: OnceLock<Option<Swift>> = OnceLock::new();
 
 fn start() -> Option<Swift> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/s3_swift.sh");
+    // The workspace's scripts folder, from whichever crate's tests include this file.
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("scripts/s3_swift.sh"))
+        .find(|p| p.exists())
+        .expect("scripts/s3_swift.sh in the workspace");
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new("bash")
-        .arg(script)
+        .arg(&script)
         .arg(dir.path().join("swift"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
