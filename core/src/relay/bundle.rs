@@ -115,4 +115,23 @@ mod tests {
         huge[5..9].copy_from_slice(&u32::MAX.to_be_bytes());
         assert_eq!(Bundle::decode(&huge), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_decode_without_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = Bundle::decode(&data);
+            let mut framed = b"TBR1\x01".to_vec();
+            framed.extend_from_slice(&data);
+            let _ = Bundle::decode(&framed);
+        }
+
+        #[test]
+        fn any_bundle_round_trips(
+            docs in proptest::collection::vec(("[a-z0-9-]{1,40}", proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)), 0..8),
+            snapshot in proptest::prelude::any::<bool>(),
+        ) {
+            let b = Bundle { kind: if snapshot { BundleKind::Snapshot } else { BundleKind::Changes }, docs };
+            proptest::prop_assert_eq!(Bundle::decode(&b.encode()), Some(b));
+        }
+    }
 }

@@ -195,4 +195,12 @@ mod tests {
         assert_eq!(b.open("tb1/x/1", &sealed), Err(CryptoError::Open));
         Ok(())
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_listed_key_parses_without_panic(key in "\\PC{0,120}") {
+            let _ = ObjectName::parse("tb1/", &key);
+            let _ = ObjectName::parse("", &key);
+        }
+    }
 }
