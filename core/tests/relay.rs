@@ -389,8 +389,31 @@ fn compaction_keeps_a_fresh_pull_small_and_a_phone_away_for_months_still_converg
     );
 }
 
+/// The real HTTP client, with the host's interrupt pressed once `after` GETs of objects have answered.
+#[derive(Debug)]
+struct InterruptAfter {
+    inner: UreqHttp,
+    handle: timbang_core::InterruptHandle,
+    after: usize,
+    gets: std::sync::atomic::AtomicUsize,
+}
+
+impl timbang_core::host::HttpClient for InterruptAfter {
+    fn send(
+        &self,
+        request: timbang_core::host::HttpRequest,
+    ) -> Result<timbang_core::host::HttpResponse, timbang_core::host::HttpError> {
+        let is_get = request.method == "GET" && !request.url.contains("list-type=2");
+        let resp = self.inner.send(request);
+        if is_get && self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == self.after {
+            self.handle.interrupt();
+        }
+        resp
+    }
+}
+
 #[test]
-fn an_interrupted_pull_keeps_what_was_applied_and_the_next_sync_finishes() {
+fn an_interrupted_pull_applies_nothing_half_and_the_next_sync_finishes() {
     let Some(sw) = swift() else { return };
     let bucket = sw.new_bucket();
     let a = first("hp-kader");
@@ -399,22 +422,19 @@ fn an_interrupted_pull_keeps_what_was_applied_and_the_next_sync_finishes() {
         sync(&a.t, &bucket);
     }
     let b = second(&a, "hp-bidan");
-    // Interrupted before it starts: nothing is applied, nothing breaks.
-    let handle = b.t.interrupt_handle();
-    let http = UreqHttp::new();
-    let t = &b.t;
-    let r = std::thread::scope(|s| {
-        let h = s.spawn(|| t.relay_sync(&bucket, &http));
-        // The interrupt lands somewhere in the sync (or after it): either way the next sync finishes.
-        std::thread::sleep(std::time::Duration::from_millis(30));
-        handle.interrupt();
-        h.join().unwrap()
-    });
-    match r {
-        Ok(_) | Err(Error::Interrupted) => {}
-        Err(e) => panic!("{e:?}"),
-    }
+    let http = InterruptAfter {
+        inner: UreqHttp::new(),
+        handle: b.t.interrupt_handle(),
+        after: 2,
+        gets: Default::default(),
+    };
+    let r = b.t.relay_sync(&bucket, &http);
+    assert!(matches!(r, Err(Error::Interrupted)), "{r:?}");
+    // Stopped at once: no third object fetched, and nothing of the group stored half way.
+    assert_eq!(http.gets.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(b.t.village_list().unwrap().is_empty());
+    // Running it again finishes the job.
     let again = sync(&b.t, &bucket);
-    assert!(again.refused.is_empty());
+    assert_eq!((again.pulled, again.refused.len()), (3, 0), "{again:?}");
     assert_eq!(shown(&b.t), shown(&a.t));
 }
