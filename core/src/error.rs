@@ -172,7 +172,15 @@ impl Error {
             ),
             Self::Sync { message, retryable } => {
                 let m = message.to_ascii_lowercase();
-                if m.contains("not paired") {
+                if m.contains("object store could not be reached") {
+                    "Penyimpanan relay tidak bisa dihubungi; periksa alamatnya dan sambungan internet, lalu coba lagi (tidak ada data yang hilang).".into()
+                } else if m.contains("refused the access key") {
+                    "Penyimpanan relay menolak kunci akses atau kunci rahasianya; periksa --access-key dan berkas kunci rahasia (tidak ada data yang hilang).".into()
+                } else if m.contains("bucket does not exist") {
+                    "Bucket itu tidak ada di penyimpanan relay; periksa --bucket (tidak ada data yang hilang).".into()
+                } else if m.contains("object store") {
+                    "Penyimpanan relay menolak permintaan atau jawabannya tidak bisa dibaca; coba lagi nanti (tidak ada data yang hilang).".into()
+                } else if m.contains("not paired") {
                     "Sinkronisasi gagal: HP lain itu bukan anggota tim posyandu ini.".into()
                 } else if m.contains("authentication") {
                     "Sinkronisasi dihentikan: ada data dari HP lain yang gagal diperiksa keasliannya."

@@ -21,6 +21,7 @@ pub mod interrupt;
 pub mod output_file;
 pub mod peer;
 pub mod reports;
+pub mod relay;
 
 #[cfg(not(feature = "testing"))]
 mod crdt;

@@ -355,6 +355,7 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::Peer(PeerCommand::Serve { listen, once, json }) => {
             peer_serve(cli, listen, *once, *json)
         }
+        Command::Relay(c) => crate::relay::run(cli, c),
         Command::Peer(PeerCommand::Sync { connect, json }) => {
             let t = open(cli, false)?;
             let r = t.peer_sync_tcp(connect)?;

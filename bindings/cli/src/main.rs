@@ -8,6 +8,7 @@ mod demo_posyandu;
 mod import;
 mod output;
 mod reports;
+mod relay;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Phone-to-phone sync (both directions in one session).
     #[command(subcommand)]
     Peer(PeerCommand),
+    /// Sync through an S3-compatible object store (sealed; for phones that seldom meet).
+    #[command(subcommand)]
+    Relay(relay::RelayCommand),
     /// Keep one value of a conflict.
     Resolve { conflict_id: String, value: String },
     /// Write a consistent, still sealed copy of the database (opens with the same key).

@@ -11,6 +11,7 @@
 //! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
 //! * [`reports`]: SKDN per posyandu and month, the KMS card flag, the posyandu names a joined phone
 //!   learns.
+//! * [`relay`]: sync through an S3-compatible object store, sent through a host [`crate::host::HttpClient`].
 //!
 //! Every change to child documents goes through [`Timbang::commit`]: load the documents, set this
 //! device's actor, change them, save what changed, update the projections and append the audit row, in
@@ -24,6 +25,7 @@ mod import;
 mod maintenance;
 mod peer_adapter;
 mod reports;
+mod relay;
 mod setup;
 mod team;
 mod types;
@@ -32,6 +34,7 @@ mod visits;
 pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
 pub use asik::{AsikStatus, AsikVisitState};
 pub use maintenance::{ChainReport, CheckReport};
+pub use relay::{COMPACT_AT, RelayReport};
 pub use types::{
     ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,
     Registered, VillageRow, VisitResult, VisitView,

@@ -1,5 +1,5 @@
 //! The SQL of the ASIK upload: which children are kept (not merged away, not deleted), and the local
-//! attempts table (schema 4). What was sent is not here: it is in the documents (`crdt::asik_state`).
+//! attempts table (schema 5). What was sent is not here: it is in the documents (`crdt::asik_state`).
 
 use std::collections::HashMap;
 

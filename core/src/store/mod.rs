@@ -13,6 +13,7 @@ pub mod migrations;
 pub mod outbox;
 pub mod peers;
 pub mod projection;
+pub mod relay;
 pub mod settings;
 
 use std::path::{Path, PathBuf};
@@ -690,11 +691,11 @@ pub fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
     h
 }
 
-fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+pub(crate) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     heads.iter().flat_map(|h| h.0).collect()
 }
 
-fn decode_heads(blob: &[u8]) -> Vec<ChangeHash> {
+pub(crate) fn decode_heads(blob: &[u8]) -> Vec<ChangeHash> {
     blob.chunks_exact(32)
         .filter_map(|c| <[u8; 32]>::try_from(c).ok().map(ChangeHash))
         .collect()
