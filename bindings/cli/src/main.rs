@@ -7,8 +7,8 @@ mod demo;
 mod demo_posyandu;
 mod import;
 mod output;
-mod reports;
 mod relay;
+mod reports;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::domain::{Identity, Measurements, Position, Sex};
-use crate::growth::{Assessment, HfaClass, WfaClass, WfhClass};
+use crate::growth::{Assessment, HfaClass, StatusGizi, WfaClass, WfhClass};
 
 pub const NIK_SYSTEM: &str = "https://fhir.kemkes.go.id/id/nik";
 pub const NIK_IBU_SYSTEM: &str = "https://fhir.kemkes.go.id/id/nik-ibu";
@@ -191,12 +191,10 @@ pub fn urn_for(system: &str, value: &str) -> String {
     )
 }
 
-/// The classification sent as the `status_gizi` Observation.
-///
-/// COORDINATOR: switch to `a.status_gizi` when issue 14's `Assessment.status_gizi` merges. Until then
-/// it is weight-for-length/height, or BMI-for-age where that is undefined (the one place to change).
-pub fn status_gizi(a: &Assessment) -> Option<WfhClass> {
-    a.classes.wfh.or(a.classes.bfa)
+/// The classification sent as the `status_gizi` Observation: the assessment's status gizi
+/// (weight-for-length/height or BMI-for-age, LiLA and oedema combined, `growth::status_gizi`).
+pub fn status_gizi(a: &Assessment) -> Option<StatusGizi> {
+    a.status_gizi
 }
 
 /// What the mapping needs of one visit.
@@ -280,16 +278,21 @@ fn hfa_interp(c: HfaClass) -> Value {
     }
 }
 
-/// The clinical-term code and display of a nutritional-status class.
-pub fn wfh_code(c: WfhClass) -> (&'static str, &'static str) {
-    match c {
-        WfhClass::GiziBuruk => ("OI000001", "Gizi Buruk"),
-        WfhClass::GiziKurang => ("OI000002", "Gizi Kurang"),
-        WfhClass::GiziBaik => ("OI000003", "Gizi Baik"),
-        WfhClass::BerisikoGiziLebih => ("OI000004", "Risiko Gizi Lebih"),
-        WfhClass::GiziLebih => ("OI000005", "Gizi Lebih"),
-        WfhClass::Obesitas => ("OI000006", "Obesitas"),
+/// The clinical-term code and display of a nutritional status.
+pub fn status_code(s: StatusGizi) -> (&'static str, &'static str) {
+    match s {
+        StatusGizi::GiziBuruk => ("OI000001", "Gizi Buruk"),
+        StatusGizi::GiziKurang => ("OI000002", "Gizi Kurang"),
+        StatusGizi::GiziBaik => ("OI000003", "Gizi Baik"),
+        StatusGizi::BerisikoGiziLebih => ("OI000004", "Risiko Gizi Lebih"),
+        StatusGizi::GiziLebih => ("OI000005", "Gizi Lebih"),
+        StatusGizi::Obesitas => ("OI000006", "Obesitas"),
     }
+}
+
+/// The clinical-term code and display of a weight-for-length/height (or BMI-for-age) class.
+pub fn wfh_code(c: WfhClass) -> (&'static str, &'static str) {
+    status_code(StatusGizi::from(c))
 }
 
 fn wfh_interp(c: WfhClass) -> Value {
@@ -479,7 +482,7 @@ pub fn observations(cfg: &MapConfig, v: &VisitData<'_>, refs: &Refs<'_>) -> Vec<
             }
         }
         if let Some(s) = status_gizi(a) {
-            let (code, display) = wfh_code(s);
+            let (code, display) = status_code(s);
             let value = json!({"coding": [coding(CLINICAL_TERM, code, display)]});
             out.push((
                 Kind::StatusGizi,
