@@ -245,7 +245,13 @@ impl AsikServer {
             "identifier": [{"system": "https://fhir.kemkes.go.id/id/ihs-number", "use": "official", "value": id},
                            {"system": "https://fhir.kemkes.go.id/id/nik", "use": "official", "value": nik}],
             "name": [{"use": "official", "text": "pasien uji"}]});
-        let _ = s.insert("Patient", &id, &body, None, None);
+        let _ = s.insert(
+            "Patient",
+            &id,
+            &body,
+            Some("https://fhir.kemkes.go.id/id/nik"),
+            Some(nik),
+        );
         id
     }
     /// Every stored resource of `rtype` (Encounter, Observation, Patient).
