@@ -30,8 +30,8 @@ mod visits;
 pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
 pub use maintenance::{ChainReport, CheckReport};
 pub use types::{
-    ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,
-    Registered, VillageRow, VisitResult, VisitView,
+    ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, ListFilter, PeerReport,
+    PeerRole, Registered, VillageRow, VisitResult, VisitView,
 };
 
 use std::path::Path;
