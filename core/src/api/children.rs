@@ -236,7 +236,11 @@ impl Timbang {
             .as_deref()
             .map(|t| domain::parse_rt_rw("rw", t))
             .transpose()?;
-        let own = self.device()?.settings.posyandu;
+        // This device's posyandu, for children whose document names none (only needed to filter by it).
+        let own = match &filter.posyandu {
+            Some(_) => self.device()?.settings.posyandu,
+            None => String::new(),
+        };
         let mut rows = self.store.read(|c| children::status_rows(&self.store, c))?;
         rows.retain(|r| {
             let posyandu_ok = filter.posyandu.as_deref().is_none_or(|want| {
