@@ -3,13 +3,10 @@
 -- `has_kms`: 0 when the child has no KMS / Buku KIA (the K of SKDN); NULL (never recorded) or 1 count as
 -- yes, the default at registration. `posyandu` and `village` are the names of the posyandu that
 -- registered the child, carried in its document so that they reach every phone of the team; they are
--- not personal data and stay plain. `rt` and `rw` (the neighbourhood units of the address, three digits)
--- are part of the address and sealed like it.
+-- not personal data and stay plain.
 ALTER TABLE children ADD COLUMN has_kms INTEGER;
 ALTER TABLE children ADD COLUMN posyandu TEXT;
 ALTER TABLE children ADD COLUMN village TEXT;
-ALTER TABLE children ADD COLUMN rt BLOB;                 -- sealed
-ALTER TABLE children ADD COLUMN rw BLOB;                 -- sealed
 
 -- Documents may already carry these fields (received from a phone running newer code): rebuild the
 -- projections from the documents at the next open (`Timbang::open`, `MetaKey::ProjectionsStale`).

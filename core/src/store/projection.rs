@@ -44,10 +44,10 @@ fn identity_tag(store: &Store, cd: &ChildDoc) -> Res<Vec<u8>> {
     Ok(store.blind_index("identity", &format!("{}\0{source}", cd.id.as_str())))
 }
 
-/// Fill the plain columns schema 4 added to `children` (`has_kms`, `posyandu`, `village`) from the
-/// stored document, without resealing anything else (run once after that migration; a document that
-/// does not open is left for `check` to name).
-pub fn refresh_schema4_columns(store: &Store, tx: &Transaction<'_>, doc: &Automerge) -> Res<()> {
+/// Fill the columns schemas 4 and 5 added to `children` (`has_kms`, `posyandu`, `village`, and the
+/// sealed `rt`, `rw`) from the stored document, without resealing anything else (run once after such a
+/// migration; a document that does not open is left for `check` to name).
+pub fn refresh_added_columns(store: &Store, tx: &Transaction<'_>, doc: &Automerge) -> Res<()> {
     let cd = crdt::read_child(doc)?;
     let i = &cd.identity;
     let id = cd.id.as_str();
