@@ -4,9 +4,11 @@
 //! * [`ByteStream`]: a byte pipe to another phone for a peer session. Bluetooth or Wi-Fi Direct on the
 //!   phone implement it through the bindings; [`TcpStream`] is the CLI's; [`IoStream`] wraps any
 //!   `Read + Write` (the in-memory pipes of tests).
+//! * [`HttpClient`]: sends one HTTP request (ASIK upload, the relay). OkHttp on Android and URLSession
+//!   on iOS implement it through the bindings; `UreqHttp` (feature `ureq`) is the CLI's and the tests'.
 //!
 //! Every method takes `&self` and owned values, so the same traits can be implemented in Kotlin and Swift
-//! through uniffi. The HTTP trait for ASIK and the relay joins them here.
+//! through uniffi.
 
 use std::io::{Read, Write};
 use std::net::ToSocketAddrs;
@@ -202,3 +204,85 @@ impl ByteStream for TcpStream {
         let _ = self.stream.set_read_timeout(Some(TCP_IDLE_TIMEOUT));
     }
 }
+
+/// One header of an HTTP request or response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: String,
+}
+
+impl HttpHeader {
+    /// A header `name: value`.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// An HTTP request the core asks the host to send. The core builds every header itself (content
+/// type, authorisation, signatures); the host adds none that change the meaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`, `PUT`, `DELETE`, `HEAD`.
+    pub method: String,
+    /// Absolute `http` or `https` URL, query included.
+    pub url: String,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+    /// The whole exchange (connect, send, answer) must finish within this many milliseconds.
+    pub timeout_ms: u32,
+}
+
+/// What the server answered. Every status is an answer, 4xx and 5xx included: only a failure to get
+/// an answer at all is an [`HttpError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+}
+
+/// No answer came. The variants say whether the request may have reached the server, which is what
+/// an exactly-once upload needs to know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    /// Nothing was sent: the address did not resolve, the connection was refused, no network.
+    #[error("the server could not be reached: {message}")]
+    Unreachable { message: String },
+    /// The request may have been sent but no whole answer came within the deadline.
+    #[error("the server did not answer in time")]
+    TimedOut,
+    /// The request may have been sent; the connection broke or the answer was unreadable.
+    #[error("the connection failed: {message}")]
+    Failed { message: String },
+}
+
+impl HttpError {
+    /// True when the server may have received and acted on the request.
+    pub fn maybe_delivered(&self) -> bool {
+        !matches!(self, Self::Unreachable { .. })
+    }
+}
+
+/// Sends HTTP requests for the core, implemented by the host. Blocking: the core calls it from the
+/// thread the app chose for the operation.
+pub trait HttpClient: Send + Sync + std::fmt::Debug {
+    /// Send `request` and return the whole answer.
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError>;
+}
+
+#[cfg(feature = "ureq")]
+pub use crate::http_ureq::UreqHttp;

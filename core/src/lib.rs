@@ -9,11 +9,14 @@
 //! through the `testing` feature.
 
 pub mod api;
+pub mod asik;
 pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod growth;
 pub mod host;
+#[cfg(feature = "ureq")]
+mod http_ureq;
 pub mod interrupt;
 pub mod output_file;
 pub mod peer;

@@ -103,6 +103,19 @@ fn thirty_bad_inputs_are_refused_by_field_and_write_nothing() {
             "nik",
             Op::Register(with(|c| c.nik = Some("3201017102230001".into()))),
         ),
+        // Regency (kabupaten/kota) code 00.
+        (
+            "nik",
+            Op::Register(with(|c| c.nik = Some("3200014103240001".into()))),
+        ),
+        (
+            "mother_nik",
+            Op::Register(with(|c| c.mother_nik = Some("3200015203900001".into()))),
+        ),
+        (
+            "kk",
+            Op::Register(with(|c| c.kk = Some("3200012010150001".into()))),
+        ),
         (
             "kk",
             Op::Register(with(|c| c.kk = Some("32010120101500".into()))),

@@ -217,7 +217,7 @@ fn kms_n_t_o_b_and_2t() {
     assert_eq!(a[2].age_months, 3);
     assert_eq!(
         a[0].rules_version,
-        "permenkes-2-2020+kbm:kms-permenkes-155-2010"
+        "permenkes-2-2020.r2+kbm:kms-permenkes-155-2010+nt:garis-kms-2023"
     );
     assert_eq!(a[0].standard_version, "WHO-2006");
 
@@ -228,20 +228,30 @@ fn kms_n_t_o_b_and_2t() {
     assert!(!b[3].two_t);
     assert_eq!(
         b[2].rules_version,
-        "permenkes-2-2020+kbm:kms-programme-file"
+        "permenkes-2-2020.r2+kbm:kms-programme-file+nt:garis-kms-2023"
     );
 
-    // Exactly the KBM is N; one gram less is T.
+    // Exactly the KBM is N; one gram less is T when the weight-for-age z falls (a heavy baby whose
+    // line does not follow the curves). The same gain by a small baby whose z rises is N by the curve.
     let edge = [
-        visit("2024-03-12", Some(5.0)),
-        visit("2024-04-12", Some(5.8)),
+        visit("2024-03-12", Some(7.4)),
+        visit("2024-04-12", Some(8.2)),
     ];
     assert_eq!(run(&edge, kbm)[1].kms, Some(N));
     let edge = [
+        visit("2024-03-12", Some(7.4)),
+        visit("2024-04-12", Some(8.199)),
+    ];
+    let e = run(&edge, kbm);
+    assert!(e[1].z.waz < e[0].z.waz, "{:?} {:?}", e[0].z.waz, e[1].z.waz);
+    assert_eq!(e[1].kms, Some(T));
+    let small = [
         visit("2024-03-12", Some(5.0)),
         visit("2024-04-12", Some(5.799)),
     ];
-    assert_eq!(run(&edge, kbm)[1].kms, Some(T));
+    let e = run(&small, kbm);
+    assert!(e[1].z.waz > e[0].z.waz);
+    assert_eq!(e[1].kms, Some(N));
 
     // 2T also found without the previous assessments (recomputed).
     let hist = &v[..3];

@@ -240,6 +240,9 @@ pub fn open(cli: &Cli, create: bool) -> Result<Timbang, CliError> {
         }
     };
     t.set_kader(cli.kader.clone());
+    // Assessments stored by an older build are recomputed with this build's rules (documents untouched).
+    // A failure here (a damaged document) leaves the old assessments; `timbang check` reports it.
+    let _ = t.recompute_assessments();
     Ok(t)
 }
 
@@ -332,6 +335,7 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::Child(ChildCommand::Kms { id, value, json }) => {
             crate::reports::child_kms(cli, id, value, *json)
         }
+        Command::Asik(cmd) => crate::asik::run(cli, cmd),
         Command::Anthro { input, output } => anthro(input, output),
         Command::Team(TeamCommand::Invite) => {
             let t = open(cli, false)?;
@@ -456,7 +460,7 @@ fn child_show(cli: &Cli, id: &str, as_json: bool) -> Result<(), CliError> {
     for v in &c.visits {
         let a = v.assessment.as_ref();
         line(format!(
-            "  {}  BB {} kg  PB/TB {} cm  BB/U {}  TB/U {}  BB/TB {}  KMS {}  {}",
+            "  {}  BB {} kg  PB/TB {} cm  BB/U {}  TB/U {}  BB/TB {}  KMS {}  gizi {}  {}",
             v.date,
             num(v.weight_kg, 2),
             num(v.height_cm, 1),
@@ -464,6 +468,7 @@ fn child_show(cli: &Cli, id: &str, as_json: bool) -> Result<(), CliError> {
             num(a.and_then(|a| a.z.haz), 2),
             num(a.and_then(|a| a.z.whz), 2),
             a.and_then(|a| a.kms).map_or("-".into(), |k| k.to_string()),
+            a.and_then(|a| a.status_gizi).map_or("-", |g| g.code()),
             a.map(|a| a
                 .referral
                 .iter()
@@ -546,8 +551,11 @@ pub fn visit_json(r: &VisitResult) -> serde_json::Value {
         "gain_g": a.gain_g,
         "bgm": a.bgm,
         "two_t": a.two_t,
+        "status_gizi": a.status_gizi,
+        "status_gizi_signs": a.status_gizi_signs,
         "referral": a.referral.iter().map(|r| r.code()).collect::<Vec<_>>(),
-        "referral_text": a.referral.iter().map(|r| r.text_id()).collect::<Vec<_>>(),
+        "referral_text": a.referral_text,
+        "notes": a.notes,
         "confirmed": r.confirmed,
         "standard_version": a.standard_version,
         "rules_version": a.rules_version,
@@ -584,13 +592,19 @@ fn visit_add(cli: &Cli, a: &VisitAddArgs) -> Result<(), CliError> {
     .flatten()
     .collect();
     if !labels.is_empty() {
-        line(format!("Status gizi: {}", labels.join("; ")));
+        line(format!("Klasifikasi: {}", labels.join("; ")));
     }
     if let Some(k) = r.assessment.kms {
         line(format!("KMS: {k}"));
     }
-    for reason in &r.assessment.referral {
-        line(format!("Rujuk: {}", reason.text_id()));
+    if let Some(s) = r.assessment.status_gizi {
+        line(format!("Status gizi: {}", s.label_id()));
+    }
+    for text in &r.assessment.referral_text {
+        line(format!("Rujuk: {text}"));
+    }
+    for note in &r.assessment.notes {
+        line(note);
     }
     Ok(())
 }
@@ -605,7 +619,7 @@ fn list(cli: &Cli, a: &crate::reports::ListArgs) -> Result<(), CliError> {
     }
     for r in &rows {
         line(format!(
-            "{}  {:<24} {} {:>3} bl  terakhir {}  BB {}  TB {}  BB/U {}  TB/U {}  BB/TB {}  KMS {}  {}",
+            "{}  {:<24} {} {:>3} bl  terakhir {}  BB {}  TB {}  BB/U {}  TB/U {}  BB/TB {}  KMS {}  gizi {}  {}",
             r.child_id,
             r.name,
             r.sex.map_or("-", |s| s.code()),
@@ -617,6 +631,7 @@ fn list(cli: &Cli, a: &crate::reports::ListArgs) -> Result<(), CliError> {
             num(r.haz, 2),
             num(r.whz, 2),
             r.kms.as_deref().unwrap_or("-"),
+            r.status_gizi.map_or("-", |g| g.code()),
             r.referral.join(" ")
         ));
     }

@@ -509,7 +509,7 @@ fn names(e: &Env, args: &[&str]) -> Vec<String> {
 fn the_village_list_orders_by_urgency_and_filters_by_rt_rw_and_not_weighed() {
     let e = env();
     ok(&e, common::INIT);
-    // Ani: T in June, nothing to refer.
+    // Ani: T in June (a referral reason, urgency 7: schema/id/referral-reasons.csv).
     let ani = child(
         &e,
         "Ani Lestari",
@@ -556,14 +556,14 @@ fn the_village_list_orders_by_urgency_and_filters_by_rt_rw_and_not_weighed() {
         &["--rt", "2", "--rw", "1"],
     );
 
-    // Most urgent first, then by name.
-    assert_eq!(names(&e, &[]), ["Bayu", "Cinta", "Eka", "Ani", "Dodi"]);
-    assert_eq!(names(&e, &["--rt", "1"]), ["Cinta", "Ani", "Dodi"]);
+    // Most urgent first (BGM 10, T 7, not weighed for 3 months 1, nothing), then by name.
+    assert_eq!(names(&e, &[]), ["Bayu", "Ani", "Cinta", "Eka", "Dodi"]);
+    assert_eq!(names(&e, &["--rt", "1"]), ["Ani", "Cinta", "Dodi"]);
     assert_eq!(
         names(&e, &["--rt", "001", "--rw", "RW 01"]),
-        ["Cinta", "Ani"]
+        ["Ani", "Cinta"]
     );
-    assert_eq!(names(&e, &["--rw", "1"]), ["Bayu", "Cinta", "Eka", "Ani"]);
+    assert_eq!(names(&e, &["--rw", "1"]), ["Bayu", "Ani", "Cinta", "Eka"]);
     assert_eq!(names(&e, &["--not-weighed"]), ["Cinta", "Eka"]);
     assert_eq!(
         names(&e, &["--not-weighed", "--month", "2025-05"]),

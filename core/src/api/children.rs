@@ -285,11 +285,28 @@ impl Timbang {
             .into_iter()
             .map(|r| {
                 let stored = r.referral.iter().filter_map(|code| code.parse().ok());
-                let reasons = growth::referrals_as_of(stored, r.last_weighing, r.birth_date, today);
+                let (status_gizi, signs) = r.gizi.as_ref().map_or((None, Vec::new()), |g| {
+                    growth::status_gizi(&growth::GiziInput {
+                        age_months: g.age_months,
+                        whz: g.whz,
+                        baz: g.baz,
+                        muac_mm: g.muac_mm,
+                        oedema: g.oedema,
+                    })
+                });
+                let reasons = growth::referrals_as_of(
+                    stored,
+                    status_gizi,
+                    r.last_weighing,
+                    r.birth_date,
+                    today,
+                );
                 VillageRow {
                     urgency: growth::urgency_key(&reasons),
                     referral: reasons.iter().map(|r| r.code().to_owned()).collect(),
-                    referral_text: reasons.iter().map(|r| r.text_id().to_owned()).collect(),
+                    referral_text: growth::referral_texts(&reasons, &signs),
+                    status_gizi,
+                    status_gizi_date: status_gizi.and(r.gizi.map(|g| g.date)),
                     child_id: r.child_id,
                     name: r.name,
                     sex: r.sex,
@@ -399,7 +416,8 @@ impl Timbang {
                 sex: c.sex,
                 birth_date: c.birth_date,
             };
-            for (checked, concerns) in checked_visits(&info, &item.visits, BTreeMap::new(), today)?
+            for (checked, concerns) in
+                checked_visits(&info, &item.visits, BTreeMap::new(), BTreeMap::new(), today)?
             {
                 crdt::write_visit(
                     &mut doc,
@@ -423,12 +441,12 @@ impl Timbang {
             }
             let mut added = 0usize;
             for (root, info, visits) in &existing {
+                let rows = VisitRow::read_all(e.tx, root.as_str())?;
+                let stored_services: BTreeMap<chrono::NaiveDate, domain::Services> =
+                    rows.iter().map(|r| (r.date, r.service_set())).collect();
                 let stored: BTreeMap<chrono::NaiveDate, domain::Measurements> =
-                    VisitRow::read_all(e.tx, root.as_str())?
-                        .into_iter()
-                        .map(|r| (r.date, r.measured))
-                        .collect();
-                let writes = checked_visits(info, visits, stored, today)?;
+                    rows.into_iter().map(|r| (r.date, r.measured)).collect();
+                let writes = checked_visits(info, visits, stored, stored_services, today)?;
                 if writes.is_empty() {
                     continue;
                 }
@@ -480,6 +498,7 @@ fn checked_visits(
     info: &ChildInfo,
     visits: &[VisitEntry],
     mut days: BTreeMap<chrono::NaiveDate, domain::Measurements>,
+    mut services: BTreeMap<chrono::NaiveDate, domain::Services>,
     today: chrono::NaiveDate,
 ) -> Result<Vec<(growth::CheckedEntry, Vec<String>)>> {
     let mut visits = visits.to_vec();
@@ -496,10 +515,20 @@ fn checked_visits(
             .filter(|(d, _)| **d < checked.date)
             .map(|(d, m)| VisitInput::new(*d, m))
             .collect();
-        let concerns: Vec<String> = growth::entry_concerns(info, &history, &checked, &[])
+        // Services given on other days (a second vitamin A capsule in one round asks).
+        let others: Vec<(chrono::NaiveDate, domain::Services)> = services
+            .iter()
+            .filter(|(d, _)| **d != checked.date)
+            .map(|(d, s)| (*d, *s))
+            .collect();
+        let concerns: Vec<String> = growth::entry_concerns(info, &history, &checked, &others, &[])
             .into_iter()
             .map(|c| c.code.to_owned())
             .collect();
+        let day = services.entry(checked.date).or_default();
+        for s in checked.entry.services.iter() {
+            day.insert(s);
+        }
         days.insert(checked.date, checked.day);
         out.push((checked, concerns));
     }

@@ -60,7 +60,14 @@ impl Timbang {
         })?;
         let rebuild = |tx: &rusqlite::Transaction<'_>| {
             let name = &device.settings.device_name;
-            self.rebuild_in(tx, device.kbm, name, &scope, &unreadable_documents)
+            self.rebuild_in(
+                tx,
+                device.kbm,
+                name,
+                &scope,
+                &unreadable_documents,
+                "rebuild_projections",
+            )
         };
         let projections_match = self.store.dry_run(|tx| -> Result<bool> {
             // Projections that do not even open differ from any rebuild.

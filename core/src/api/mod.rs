@@ -7,6 +7,7 @@
 //! * [`conflicts`]: open conflicts and their resolution.
 //! * [`maintenance`]: backup, and the check (and repair) of everything the store promises.
 //! * [`import`]: importing an existing register (CSV), row by row through the entry checks.
+//! * [`asik`]: upload to ASIK/SATUSEHAT (status, the next Bundle, `asik_sync`).
 //! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
 //! * [`reports`]: SKDN per posyandu and month, the KMS card flag, the posyandu names a joined phone
 //!   learns.
@@ -16,6 +17,7 @@
 //! one transaction. Input is validated before anything is written; a value that needs the kader's
 //! confirmation returns [`Error::NeedsConfirmation`] and writes nothing. Every method takes `&self`.
 
+mod asik;
 mod children;
 mod conflicts;
 mod import;
@@ -27,6 +29,7 @@ mod team;
 mod types;
 mod visits;
 
+pub use asik::{AsikStatus, AsikVisitState};
 pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
 pub use maintenance::{ChainReport, CheckReport};
 pub use types::{
@@ -86,7 +89,7 @@ impl Timbang {
         Ok(t)
     }
 
-    /// After a migration added columns to `children` (4, 5: [`settings::MetaKey::ProjectionsStale`]),
+    /// After a migration added columns to `children` (4, 6: [`settings::MetaKey::ProjectionsStale`]),
     /// fill them from the documents once (documents received from a phone with newer code may carry
     /// them already), in one transaction with removing the mark. Nothing else is rewritten.
     fn rebuild_if_stale(&self) -> Result<()> {

@@ -7,7 +7,7 @@ use super::{DeviceSettings, Timbang};
 use crate::crypto;
 use crate::domain;
 use crate::error::{Error, Result};
-use crate::growth::KbmTable;
+use crate::growth::{self, KbmTable};
 use crate::store::settings::{self, DeviceRow, MetaKey};
 use crate::store::{Store, StoreError, outbox, projection};
 
@@ -146,10 +146,50 @@ impl Timbang {
                 None,
                 Some(id),
             )?;
-            self.rebuild_in(tx, kbm, &device, &scope, &[])
+            self.rebuild_in(tx, kbm, &device, &scope, &[], "set_kbm_table")
         })?;
         self.forget_device();
         Ok(())
+    }
+
+    /// Whether stored assessments were computed with another growth standard or rules version than
+    /// this build's ([`growth::STANDARD_VERSION`], [`growth::rules_version`]): then
+    /// [`Timbang::recompute_assessments`] should run. False before `init`.
+    pub fn assessments_outdated(&self) -> Result<bool> {
+        let device = match self.device() {
+            Ok(d) => d,
+            Err(Error::NotInitialized) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let rules = growth::rules_version(device.kbm);
+        Ok(self
+            .store
+            .read(|c| projection::any_other_version(c, growth::STANDARD_VERSION, &rules))?)
+    }
+
+    /// Recompute every stored assessment with this build's rules when they were computed with other
+    /// ones (a database opened by a newer build): the projections are rebuilt from the documents in
+    /// one transaction, the documents are only read. Interruptible through
+    /// [`Timbang::interrupt_handle`] (checked after every batch of documents; an interrupted
+    /// recomputation rolls back whole and runs again next time). Upload bookkeeping keeps its state for
+    /// visits whose measurements did not change. Returns the number of documents, or 0 when nothing was
+    /// outdated.
+    pub fn recompute_assessments(&self) -> Result<usize> {
+        if !self.assessments_outdated()? {
+            return Ok(0);
+        }
+        let device = self.device()?;
+        let scope = self.interrupt.begin();
+        Ok(self.store.write(|tx| {
+            self.rebuild_in(
+                tx,
+                device.kbm,
+                &device.settings.device_name,
+                &scope,
+                &[],
+                "recompute_assessments",
+            )
+        })?)
     }
 
     /// Rebuild every projection from the documents (after a projection change or a new KBM table, or to
@@ -161,7 +201,14 @@ impl Timbang {
         let device = self.device()?;
         let scope = self.interrupt.begin();
         Ok(self.store.write(|tx| {
-            self.rebuild_in(tx, device.kbm, &device.settings.device_name, &scope, &[])
+            self.rebuild_in(
+                tx,
+                device.kbm,
+                &device.settings.device_name,
+                &scope,
+                &[],
+                "rebuild_projections",
+            )
         })?)
     }
 
@@ -174,6 +221,7 @@ impl Timbang {
         device: &str,
         scope: &crate::interrupt::InterruptScope,
         skip: &[String],
+        action: &str,
     ) -> Result<usize, StoreError> {
         let ids: Vec<String> = Store::all_heads(tx)?
             .into_iter()
@@ -194,11 +242,14 @@ impl Timbang {
             projection::apply_changed(&self.store, tx, &refs, kbm)?;
         }
         outbox::restore_after_rebuild(tx)?;
+        // Version pairs no assessment uses any more (a new KBM table, new rules) are forgotten, so
+        // `assessments_outdated` stays a look at a tiny table.
+        projection::drop_unused_versions(tx)?;
         self.store.audit(
             tx,
             device,
             self.kader().as_deref(),
-            "rebuild_projections",
+            action,
             None,
             Some(&ids.len().to_string()),
         )?;

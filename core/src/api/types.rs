@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::domain::{ChildId, Position, Sex};
 use crate::error::Confirmation;
-use crate::growth::Assessment;
+use crate::growth::{Assessment, StatusGizi};
 
 /// This device's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,6 +105,10 @@ pub struct VillageRow {
     pub haz: Option<f64>,
     pub whz: Option<f64>,
     pub kms: Option<String>,
+    /// The status gizi of the latest visit that had one (see `status_gizi_date`).
+    pub status_gizi: Option<StatusGizi>,
+    /// The date of the visit `status_gizi` comes from.
+    pub status_gizi_date: Option<NaiveDate>,
     /// Reason codes, most urgent first.
     pub referral: Vec<String>,
     /// The same reasons in Bahasa Indonesia, for the bidan.

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::{Timbang, VisitResult, VisitView};
 use crate::crdt;
-use crate::domain::{ChildId, VisitEntry};
+use crate::domain::{ChildId, Services, VisitEntry};
 use crate::error::{Confirmation, Error, Result};
 use crate::growth;
 use crate::store::projection::{self, VisitRow};
@@ -70,11 +70,21 @@ impl Timbang {
             .map(VisitRow::input)
             .collect();
         let already_confirmed = stored_day.map_or(&[][..], |r| &r.confirmed[..]);
-        let confirmations: Vec<Confirmation> =
-            growth::entry_concerns(&child, &history, &checked, already_confirmed)
-                .into_iter()
-                .map(Confirmation::from)
-                .collect();
+        let earlier_services: Vec<(NaiveDate, Services)> = rows
+            .iter()
+            .filter(|r| r.date != checked.date)
+            .map(|r| (r.date, r.service_set()))
+            .collect();
+        let confirmations: Vec<Confirmation> = growth::entry_concerns(
+            &child,
+            &history,
+            &checked,
+            &earlier_services,
+            already_confirmed,
+        )
+        .into_iter()
+        .map(Confirmation::from)
+        .collect();
         if !confirmations.is_empty() && !confirm {
             return Err(Error::NeedsConfirmation {
                 reasons: confirmations,

@@ -8,6 +8,9 @@ use crate::error::{Confirmation, Error, Result};
 /// Oldest child a posyandu registers (the register keeps children until 5 years; we allow 6 for
 /// late data entry).
 pub const MAX_AGE_YEARS_AT_REGISTRATION: i32 = 6;
+/// The posyandu serves children under five (balita, 0 to 59 completed months); registering a child of
+/// this many completed months or more asks for the kader's confirmation.
+pub const BALITA_END_MONTHS: u32 = 60;
 const MAX_ADDRESS_CHARS: usize = 300;
 
 /// Validate a whole registration. Returns the cleaned child and what needs the kader's confirmation
@@ -37,6 +40,19 @@ pub fn validate_new_child(c: &NewChild, today: NaiveDate) -> Result<(NewChild, V
             ),
             format!("birth_date is more than {MAX_AGE_YEARS_AT_REGISTRATION} years ago"),
         ));
+    }
+    let months = super::completed_months(c.birth_date, today);
+    if months >= BALITA_END_MONTHS {
+        confirmations.push(Confirmation {
+            code: "age_over_59_months".into(),
+            field: "birth_date".into(),
+            message_id: format!(
+                "Anak berumur {months} bulan: posyandu melayani balita 0-59 bulan dan standar balita (KMS, KBM, BB/TB, LiLA) tidak berlaku lagi; periksa tanggal lahir."
+            ),
+            message_en: format!(
+                "the child is {months} months old: the posyandu serves children of 0-59 months and the under-five standards no longer apply"
+            ),
+        });
     }
     let nik = match &c.nik {
         Some(t) if !t.trim().is_empty() => {

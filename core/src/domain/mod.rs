@@ -11,7 +11,7 @@ mod names;
 mod nik;
 mod parse;
 
-pub use child::{MAX_AGE_YEARS_AT_REGISTRATION, validate_new_child};
+pub use child::{BALITA_END_MONTHS, MAX_AGE_YEARS_AT_REGISTRATION, validate_new_child};
 pub use names::{SIMILAR_NAME, name_key, name_similarity};
 pub use nik::{NikInfo, is_province_code, parse_kk, parse_nik};
 pub use parse::{

@@ -52,7 +52,7 @@ fn digits16(field: &str, label_id: &str, text: &str) -> Result<Vec<u32>> {
     Ok(t.chars().filter_map(|c| c.to_digit(10)).collect())
 }
 
-/// Validate a NIK's structure (16 digits, province, day, month, serial) and return what it says.
+/// Validate a NIK's structure (16 digits, province, regency not 00, day, month, serial) and return what it says.
 pub fn parse_nik(field: &str, label_id: &str, text: &str) -> Result<(String, NikInfo)> {
     let d = digits16(field, label_id, text)?;
     let num = |a: usize, b: usize| d[a] * 10 + d[b];
@@ -62,6 +62,13 @@ pub fn parse_nik(field: &str, label_id: &str, text: &str) -> Result<(String, Nik
             field,
             format!("{label_id}: kode provinsi {province:02} tidak dikenal."),
             format!("{field}: province code {province:02} is not a known province"),
+        ));
+    }
+    if num(2, 3) == 0 {
+        return Err(Error::invalid(
+            field,
+            format!("{label_id}: kode kabupaten/kota 00 tidak sah."),
+            format!("{field}: regency code 00 is not valid"),
         ));
     }
     let raw_day = num(6, 7);
@@ -116,7 +123,7 @@ pub fn parse_nik(field: &str, label_id: &str, text: &str) -> Result<(String, Nik
     ))
 }
 
-/// Validate a KK number (16 digits, known province, serial not 0000). Never used as a key.
+/// Validate a KK number (16 digits, known province, regency not 00, serial not 0000). Never used as a key.
 pub fn parse_kk(text: &str) -> Result<String> {
     let d = digits16("kk", "Nomor KK", text)?;
     let province = (d[0] * 10 + d[1]) as u8;
@@ -125,6 +132,13 @@ pub fn parse_kk(text: &str) -> Result<String> {
             "kk",
             format!("Nomor KK: kode provinsi {province:02} tidak dikenal."),
             format!("kk: province code {province:02} is not a known province"),
+        ));
+    }
+    if d[2] == 0 && d[3] == 0 {
+        return Err(Error::invalid(
+            "kk",
+            "Nomor KK: kode kabupaten/kota 00 tidak sah.",
+            "kk: regency code 00 is not valid",
         ));
     }
     if d[12..].iter().all(|x| *x == 0) {

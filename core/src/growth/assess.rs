@@ -4,11 +4,12 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::kms::{KbmTable, KmsStatus, gain_grams, month_index};
+use super::classify::{GiziInput, GiziSign, StatusGizi, status_gizi};
+use super::kms::{KbmTable, KmsStatus, NtRule, gain_grams, month_index};
 use super::referral::{ReferralReason, not_weighed_referral};
 use super::{
-    Classes, HfaClass, Measurement, Position, RULES_VERSION, STANDARD_VERSION, Sex, WfhClass,
-    ZScores, classify, zscores,
+    Classes, HfaClass, Measurement, Position, RULES_VERSION, STANDARD_VERSION, Sex, ZScores,
+    classify, zscores,
 };
 use crate::domain::{Measurements, completed_months};
 
@@ -84,25 +85,42 @@ pub struct Assessment {
     /// Gain in grams: since the previous month's weighing when the status is N or T, otherwise since the
     /// latest earlier weighing; `None` without a weight now or before.
     pub gain_g: Option<i64>,
+    /// The one nutritional status of this visit ([`super::status_gizi`]); `None` when nothing measured
+    /// at this visit supports one.
+    pub status_gizi: Option<StatusGizi>,
+    /// What decided `status_gizi` (the measurements a referral names).
+    pub status_gizi_signs: Vec<GiziSign>,
     /// Most urgent first.
     pub referral: Vec<ReferralReason>,
+    /// The referral reasons in Bahasa Indonesia for the bidan, in the same order, naming what
+    /// triggered them ("Gizi buruk: LiLA 11,0 cm").
+    pub referral_text: Vec<String>,
+    /// Plain statements about what does not apply at this age, in Bahasa Indonesia
+    /// ([`assessment_notes`]).
+    pub notes: Vec<String>,
     pub standard_version: String,
-    /// `permenkes-2-2020+kbm:<table id>`.
+    /// `<RULES_VERSION>+kbm:<table id>+nt:<N/T rule id>`.
     pub rules_version: String,
 }
 
-/// The full rules version for a KBM table.
+/// The full rules version for a KBM table: the rules release, the KBM table and the N/T rule.
 pub fn rules_version(kbm: &KbmTable) -> String {
-    format!("{RULES_VERSION}+kbm:{}", kbm.id())
+    format!(
+        "{RULES_VERSION}+kbm:{}+nt:{}",
+        kbm.id(),
+        NtRule::current().id()
+    )
 }
 
-/// KMS status of `current` (which has a weight), its comparator's index in `history`, and the gain
-/// used for N/T.
+/// KMS status of `current` (which has a weight and weight-for-age z `waz_now`), its comparator's index
+/// in `history`, and the gain used for N/T. `waz_of(j)` is the weight-for-age z of `history[j]`.
 fn kms_status(
     child: &ChildInfo,
     history: &[VisitInput],
     date: NaiveDate,
     weight: f64,
+    waz_now: Option<f64>,
+    waz_of: &dyn Fn(usize) -> Option<f64>,
     kbm: &KbmTable,
 ) -> (KmsStatus, Option<usize>, Option<i64>) {
     let weighed = |v: &VisitInput| v.weight_kg.is_some() && v.date < date;
@@ -119,12 +137,7 @@ fn kms_status(
     let before = history[j].weight_kg.unwrap_or(f64::NAN);
     let gain = gain_grams(weight, before);
     let months = completed_months(child.birth_date, date);
-    let min = kbm.min_gain_for_rule(months).map_or(i64::MAX, i64::from);
-    let status = if gain >= min {
-        KmsStatus::N
-    } else {
-        KmsStatus::T
-    };
+    let status = NtRule::current().status(gain, kbm.min_gain_for_rule(months), waz_of(j), waz_now);
     (status, Some(j), Some(gain))
 }
 
@@ -147,18 +160,36 @@ pub fn assess_visit(
         .iter()
         .rposition(|v| v.weight_kg.is_some() && v.date < current.date);
 
+    // Weight-for-age z of an earlier visit: stored with its assessment, or recomputed.
+    let waz_of = |j: usize| -> Option<f64> {
+        if aligned {
+            previous[j].z.waz
+        } else {
+            zscores(&history[j].measurement(child)).waz
+        }
+    };
     let (kms, two_t, gain_g) = match current.weight_kg {
         None => (None, false, None),
         Some(w) => {
-            let (status, comparator, gain) = kms_status(child, history, current.date, w, kbm);
+            let (status, comparator, gain) =
+                kms_status(child, history, current.date, w, z.waz, &waz_of, kbm);
             let two_t = status == KmsStatus::T
                 && comparator.is_some_and(|j| {
                     let prev_status = if aligned {
                         previous[j].kms
                     } else {
-                        history[j]
-                            .weight_kg
-                            .map(|pw| kms_status(child, &history[..j], history[j].date, pw, kbm).0)
+                        history[j].weight_kg.map(|pw| {
+                            kms_status(
+                                child,
+                                &history[..j],
+                                history[j].date,
+                                pw,
+                                waz_of(j),
+                                &waz_of,
+                                kbm,
+                            )
+                            .0
+                        })
                     };
                     prev_status == Some(KmsStatus::T)
                 });
@@ -173,15 +204,18 @@ pub fn assess_visit(
     let mut referral = Vec::new();
     if two_t {
         referral.push(ReferralReason::TwoT);
+    } else if kms == Some(KmsStatus::T) {
+        referral.push(ReferralReason::T);
     }
     if bgm {
         referral.push(ReferralReason::Bgm);
     }
-    match classes.wfh.or(classes.bfa) {
-        Some(WfhClass::GiziBuruk) => referral.push(ReferralReason::GiziBuruk),
-        Some(WfhClass::GiziKurang) => referral.push(ReferralReason::GiziKurang),
-        _ => {}
+    if z.waz.is_some_and(|v| v > ORANGE_LINE_WAZ) {
+        referral.push(ReferralReason::AboveOrange);
     }
+    let age_months = completed_months(child.birth_date, current.date);
+    let (status, signs) = status_gizi(&gizi_input(age_months, &z, current));
+    referral.extend(super::referral::status_gizi_referral(status));
     if current.oedema {
         referral.push(ReferralReason::Oedema);
     }
@@ -195,10 +229,16 @@ pub fn assess_visit(
         }
         _ => {}
     }
-    if let (Some(w), Some(j)) = (current.weight_kg, last_weighing)
-        && history[j].weight_kg.is_some_and(|pw| gain_grams(w, pw) < 0)
-    {
-        referral.push(ReferralReason::WeightLoss);
+    if let (Some(w), Some(pw)) = (
+        current.weight_kg,
+        last_weighing.and_then(|j| history[j].weight_kg),
+    ) {
+        let loss_g = -gain_grams(w, pw);
+        if loss_g as f64 > pw * 1000.0 * super::LOSS_CONFIRM_FRACTION {
+            referral.push(ReferralReason::WeightLoss10);
+        } else if loss_g > 0 {
+            referral.push(ReferralReason::WeightLoss);
+        }
     }
     if z.flag_waz || z.flag_haz || z.flag_whz || z.flag_baz || z.flag_hcz || z.flag_acz {
         referral.push(ReferralReason::Implausible);
@@ -216,16 +256,50 @@ pub fn assess_visit(
 
     Assessment {
         age_days: m.age_days,
-        age_months: completed_months(child.birth_date, current.date),
+        age_months,
         z,
         classes,
         kms,
         bgm,
         two_t,
         gain_g,
+        status_gizi: status,
+        referral_text: super::referral::texts(&referral, &signs),
+        status_gizi_signs: signs,
+        notes: assessment_notes(age_months),
         referral,
         standard_version: STANDARD_VERSION.to_owned(),
         rules_version: rules_version(kbm),
+    }
+}
+
+/// The KMS orange line as a weight-for-age z: above it, a referral (Buku KIA 2023: "rujuk bila ... di
+/// atas garis oranye"). NOT CONFIRMED: taken as +1 SD, Permenkes 2/2020's cut-off for "risiko berat
+/// badan lebih" (the printed KMS page could not be read).
+pub const ORANGE_LINE_WAZ: f64 = 1.0;
+
+/// What an assessment at `age_months` completed months says plainly about the standards: from 60 months
+/// the balita standards (WHO 2006 z-scores, KMS N/T with the KBM, LiLA cut-offs) no longer apply, and
+/// Permenkes 2/2020's BMI-for-age for 5 to 18 years (WHO 2007) is not implemented in Timbang.
+pub fn assessment_notes(age_months: u32) -> Vec<String> {
+    if age_months >= crate::domain::BALITA_END_MONTHS {
+        vec![format!(
+            "Umur {age_months} bulan: standar balita (WHO 2006, KMS dan KBM, LiLA) tidak berlaku lagi; IMT/U 5-18 tahun (WHO 2007, Permenkes 2/2020) belum tersedia di Timbang, nilai gizi anak dinilai oleh tenaga kesehatan."
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+/// What the status gizi rule ([`super::status_gizi`]) needs from a visit and its z-scores: the one
+/// conversion, used at assessment and when a stored assessment is read back.
+pub fn gizi_input(age_months: u32, z: &ZScores, v: &VisitInput) -> GiziInput {
+    GiziInput {
+        age_months,
+        whz: z.whz,
+        baz: z.baz,
+        muac_mm: v.muac_cm.map(|cm| (cm * 10.0).round() as u32),
+        oedema: v.oedema,
     }
 }
 

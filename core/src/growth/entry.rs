@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 
 use super::assess::{ChildInfo, VisitInput};
 use super::plausibility::{Concern, Field, check_hard_limits, plausibility};
+use super::schedule::RoundCalendar;
 use crate::domain::{self, Measurements, Service, Services, VisitEntry, completed_months};
 use crate::error::{Error, Result};
 
@@ -80,13 +81,15 @@ pub fn check_entry(
 }
 
 /// What the kader must confirm before `checked` is stored: WHO flags and the child's history
-/// (`history`: earlier visits by date) for the day as it will be, and services outside their ages. A
+/// (`history`: earlier visits by date) for the day as it will be, and the services against their ages
+/// and the services of other visits (`earlier_services`, [`service_concerns`]). A
 /// concern already confirmed for that day (`already_confirmed`) is asked again only when this entry
 /// changes a value it is about: a confirmation covers the value that was confirmed.
 pub fn entry_concerns(
     child: &ChildInfo,
     history: &[VisitInput],
     checked: &CheckedEntry,
+    earlier_services: &[(NaiveDate, Services)],
     already_confirmed: &[String],
 ) -> Vec<Concern> {
     let e = &checked.entry.measured;
@@ -106,7 +109,12 @@ pub fn entry_concerns(
     let age_months = completed_months(child.birth_date, checked.date);
     plausibility(child, history, &checked.input())
         .into_iter()
-        .chain(service_concerns(checked.entry.services, age_months))
+        .chain(service_concerns(
+            checked.entry.services,
+            checked.date,
+            age_months,
+            earlier_services,
+        ))
         .filter(fresh)
         .collect()
 }
@@ -114,42 +122,102 @@ pub fn entry_concerns(
 /// The ages at which a service is given at the posyandu, in completed months (inclusive).
 ///
 /// Vitamin A: a blue capsule (100,000 IU) for infants of 6 to 11 months, a red one (200,000 IU) for
-/// children of 12 to 59 months (Permenkes 21/2015 on vitamin A; Buku KIA). A capsule outside its ages is
-/// asked to be confirmed (the colour is the usual slip), never refused.
+/// children of 12 to 59 months (Permenkes 21/2015 on vitamin A; Buku KIA). Deworming (obat cacing): 12
+/// to 59 months. A service outside its ages is asked to be confirmed (the capsule colour is the usual
+/// slip), never refused.
 pub fn service_ages(service: Service) -> Option<std::ops::RangeInclusive<u32>> {
     match service {
         Service::VitABiru => Some(6..=11),
         Service::VitAMerah => Some(12..=59),
+        Service::ObatCacing => Some(12..=59),
         _ => None,
     }
 }
 
-/// Concerns for services given outside their ages.
-pub fn service_concerns(services: Services, age_months: u32) -> Vec<Concern> {
-    services
+/// Concerns about the services of an entry dated `date` for a child of `age_months`, given the services
+/// of the child's earlier visits (`earlier`: other dates): a service outside its ages
+/// (`vit_a_biru_age`, `vit_a_merah_age`, `obat_cacing_age`); a second vitamin A capsule in one round of
+/// the round calendar ([`RoundCalendar`], `vit_a_second_in_round`); a second blue capsule
+/// (`vit_a_biru_again`: it is given once).
+pub fn service_concerns(
+    services: Services,
+    date: NaiveDate,
+    age_months: u32,
+    earlier: &[(NaiveDate, Services)],
+) -> Vec<Concern> {
+    let mut out: Vec<Concern> = services
         .iter()
         .filter_map(|s| {
             let range = service_ages(s)?;
             if range.contains(&age_months) {
                 return None;
             }
-            let (code, colour) = match s {
-                Service::VitABiru => ("vit_a_biru_age", "biru (6-11 bulan)"),
-                _ => ("vit_a_merah_age", "merah (12-59 bulan)"),
+            let (code, what) = match s {
+                Service::VitABiru => ("vit_a_biru_age", "Kapsul vitamin A biru (6-11 bulan)"),
+                Service::VitAMerah => ("vit_a_merah_age", "Kapsul vitamin A merah (12-59 bulan)"),
+                _ => ("obat_cacing_age", "Obat cacing (12-59 bulan)"),
+            };
+            let hint = if code == "obat_cacing_age" {
+                "periksa kembali"
+            } else {
+                "periksa warnanya"
             };
             Some(Concern::new(
                 Field::Service,
                 code,
-                format!(
-                    "Kapsul vitamin A {colour} untuk anak umur {age_months} bulan; periksa warnanya."
-                ),
+                format!("{what} untuk anak umur {age_months} bulan; {hint}."),
                 format!(
                     "{} given at {age_months} months, outside its age range",
                     s.code()
                 ),
             ))
         })
-        .collect()
+        .collect();
+    let vit_a = |x: Services| x.contains(Service::VitABiru) || x.contains(Service::VitAMerah);
+    if !vit_a(services) {
+        return out;
+    }
+    let calendar = RoundCalendar::current();
+    let round = calendar.round_of(date);
+    let same_round = earlier
+        .iter()
+        .filter(|(d, x)| *d != date && vit_a(*x) && calendar.round_of(*d) == round)
+        .map(|(d, _)| *d)
+        .max();
+    let both_today = services.contains(Service::VitABiru) && services.contains(Service::VitAMerah);
+    if let Some(before) = same_round {
+        out.push(Concern::new(
+            Field::Service,
+            "vit_a_second_in_round",
+            format!(
+                "Anak sudah mendapat kapsul vitamin A pada putaran {round} (tanggal {before}); kapsul kedua dalam satu putaran perlu dipastikan."
+            ),
+            format!("a vitamin A capsule was already given in the {round} round (on {before})"),
+        ));
+    } else if both_today {
+        out.push(Concern::new(
+            Field::Service,
+            "vit_a_second_in_round",
+            "Kapsul vitamin A biru dan merah dicatat pada kunjungan yang sama; satu anak hanya mendapat satu kapsul per putaran.".to_owned(),
+            "both a blue and a red vitamin A capsule on one visit".to_owned(),
+        ));
+    }
+    if services.contains(Service::VitABiru)
+        && let Some((before, _)) = earlier
+            .iter()
+            .filter(|(d, x)| *d != date && x.contains(Service::VitABiru))
+            .max_by_key(|(d, _)| *d)
+    {
+        out.push(Concern::new(
+            Field::Service,
+            "vit_a_biru_again",
+            format!(
+                "Kapsul vitamin A biru hanya diberikan sekali (umur 6-11 bulan) dan sudah diberikan tanggal {before}; periksa kembali."
+            ),
+            format!("a blue vitamin A capsule was already given on {before}; it is given once"),
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -261,15 +329,16 @@ mod tests {
     fn vitamin_a_outside_its_ages_is_a_concern() {
         let mut s = Services::default();
         s.insert(Service::VitABiru);
-        assert!(service_concerns(s, 6).is_empty());
-        assert!(service_concerns(s, 11).is_empty());
-        assert_eq!(service_concerns(s, 5)[0].code, "vit_a_biru_age");
-        assert_eq!(service_concerns(s, 12)[0].code, "vit_a_biru_age");
+        let at = |x: Services, m: u32| service_concerns(x, d("2025-02-14"), m, &[]);
+        assert!(at(s, 6).is_empty());
+        assert!(at(s, 11).is_empty());
+        assert_eq!(at(s, 5)[0].code, "vit_a_biru_age");
+        assert_eq!(at(s, 12)[0].code, "vit_a_biru_age");
         let mut r = Services::default();
         r.insert(Service::VitAMerah);
-        assert!(service_concerns(r, 12).is_empty());
-        assert!(service_concerns(r, 59).is_empty());
-        assert_eq!(service_concerns(r, 11)[0].code, "vit_a_merah_age");
-        assert_eq!(service_concerns(r, 60)[0].code, "vit_a_merah_age");
+        assert!(at(r, 12).is_empty());
+        assert!(at(r, 59).is_empty());
+        assert_eq!(at(r, 11)[0].code, "vit_a_merah_age");
+        assert_eq!(at(r, 60)[0].code, "vit_a_merah_age");
     }
 }

@@ -6,8 +6,10 @@
 //! 2. **O**: no weighing in the calendar month just before this visit's month (the comparator is the
 //!    *latest* weighing of that previous month). An earlier weighing in the same month does not count
 //!    as a comparator.
-//! 3. **N** (naik): gain since the comparator >= KBM for the child's age in completed months at this
-//!    visit; **T** (tidak naik) otherwise.
+//! 3. **N** (naik): the weight line follows the growth curves (weight-for-age z not falling, with a
+//!    real gain; [`NtRule`], parameters in `schema/id/kms-nt-rule-*.csv`) or the gain since the
+//!    comparator reaches the KBM for the child's age in completed months at this visit (Buku KIA 2023);
+//!    **T** (tidak naik) otherwise.
 //!
 //! 2T: this visit is T and the comparator weighing (previous calendar month) was T too. BGM: weight-for-age
 //! z < -3 (rounded to 2 decimals, so -3.00 is not BGM).
@@ -170,6 +172,115 @@ impl KbmTable {
     /// The citation and caveats from the table file's header comment.
     pub fn source(&self) -> &str {
         &self.source
+    }
+}
+
+/// The N/T rule of the KMS (Buku KIA 2023): N when the weight line follows the growth curves or the
+/// gain reaches the KBM. Its parameters are data, `schema/id/kms-nt-rule-*.csv`, whose header cites the
+/// source and states the operational definition of "follows the growth curves".
+#[derive(Debug)]
+pub struct NtRule {
+    id: String,
+    source: String,
+    /// The largest fall of the weight-for-age z (2 decimals) that still follows the curves.
+    pub max_waz_fall: f64,
+    /// The smallest gain in grams a line following the curves must show (a flat line is T).
+    pub min_gain_g: i64,
+}
+
+const NT_RULE_FILE: &str = include_str!("../../../schema/id/kms-nt-rule-buku-kia-2023.csv");
+
+#[allow(
+    clippy::expect_used,
+    reason = "embedded data; a defect must fail loudly in tests"
+)]
+fn parse_nt_rule(text: &str) -> NtRule {
+    let mut id = None;
+    let mut source = String::new();
+    let mut params: Vec<(String, String)> = Vec::new();
+    let mut header_seen = false;
+    for line in text.lines().map(str::trim) {
+        if let Some(comment) = line.strip_prefix('#') {
+            let comment = comment.trim();
+            match comment.strip_prefix("id:") {
+                Some(v) => id = Some(v.trim().to_owned()),
+                None => {
+                    if !source.is_empty() {
+                        source.push('\n');
+                    }
+                    source.push_str(comment);
+                }
+            }
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        if !header_seen {
+            assert_eq!(line, "parameter,value", "N/T rule: bad header");
+            header_seen = true;
+            continue;
+        }
+        let (k, v) = line.split_once(',').expect("N/T rule: bad row");
+        params.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    let get = |k: &str| -> &str {
+        params
+            .iter()
+            .find(|(p, _)| p == k)
+            .map(|(_, v)| v.as_str())
+            .expect("N/T rule: missing parameter")
+    };
+    NtRule {
+        id: id.expect("N/T rule: no '# id:' line"),
+        source,
+        max_waz_fall: get("max_waz_fall").parse().expect("N/T rule: max_waz_fall"),
+        min_gain_g: get("min_gain_g").parse().expect("N/T rule: min_gain_g"),
+    }
+}
+
+static NT_RULE: LazyLock<NtRule> = LazyLock::new(|| parse_nt_rule(NT_RULE_FILE));
+
+impl NtRule {
+    /// The rule this build uses.
+    pub fn current() -> &'static NtRule {
+        &NT_RULE
+    }
+
+    /// Stable id, recorded in every assessment's `rules_version`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The citation, operational definition and caveats from the file's header comment.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// N or T for a weighing with a comparator in the previous calendar month: `gain_g` since the
+    /// comparator, `kbm_g` for the age, and the weight-for-age z at both weighings.
+    pub fn status(
+        &self,
+        gain_g: i64,
+        kbm_g: Option<u32>,
+        waz_before: Option<f64>,
+        waz_now: Option<f64>,
+    ) -> KmsStatus {
+        let by_kbm = kbm_g.is_some_and(|k| gain_g >= i64::from(k));
+        let by_curve = match (waz_before, waz_now) {
+            (Some(b), Some(n)) => {
+                // Compare in hundredths: the z-scores are 2-decimal values.
+                let fall = ((b - n) * 100.0).round() as i64;
+                let max_fall = (self.max_waz_fall * 100.0).round() as i64;
+                gain_g >= self.min_gain_g && fall <= max_fall
+            }
+            _ => false,
+        };
+        if by_kbm || by_curve {
+            KmsStatus::N
+        } else {
+            KmsStatus::T
+        }
     }
 }
 

@@ -8,17 +8,16 @@
 //! Concern codes and thresholds:
 //!
 //! * `who_flag_waz` .. `who_flag_acz`: the WHO flag of the current z-score.
+//! * `standing_under_9_months`: a length/height measured standing before 9 completed months.
 //! * `height_shrank`: the adjusted length/height is more than 1.5 cm below the child's latest earlier
 //!   one (both after the lying/standing 0.7 cm adjustment for their own age).
-//! * `weight_jump`: the weight changed more than WHO growth velocity allows for the interval. Gain limit
-//!   = `rate x max(interval months, 1) + 0.2 kg`, where `rate` depends on the age at the earlier
-//!   weighing: 2.0 kg/month under 2 months, 1.5 under 6, 1.0 under 12, 0.6 from 12 months. These rates
-//!   are set above the 99th centiles of the WHO Child Growth Standards' 1-month weight increments
-//!   (WHO 2009, "Growth velocity based on weight, length and head circumference", tables of 1-month
-//!   increments: roughly 1.9 kg at 0-1 month for boys, falling to about 0.5 kg per month after the first
-//!   year), rounded up; the 0.2 kg covers dacin resolution (0.1 kg) at both ends. Loss limit: more than
-//!   10% of the earlier weight plus 0.2 kg. The velocity centiles were read from memory of the WHO
-//!   tables, not re-checked: treat the rates as a documented heuristic to refine.
+//! * `weight_jump`: the weight changed more than WHO growth velocity allows for the interval. Gain
+//!   limit: the +3 SD (99.87th percentile) weight increment of the WHO 2009 Growth Velocity Standards
+//!   for the sex, the age at the earlier weighing and the interval, plus 0.2 kg for dacin resolution
+//!   ([`super::velocity::max_gain_g`], tables in `schema/who-2009/`; past 24 months, where WHO has no
+//!   velocity standard, the 22-24 months row per 2 months). Loss limit: more than 10% of the earlier
+//!   weight plus 0.2 kg; a real loss of more than 10% is also a referral for the bidan
+//!   (`BB_TURUN_10_PERSEN`).
 //! * `ten_times`: a value at least 5 times, or at most a fifth of, the reference: the child's latest
 //!   earlier value of the same field if it is at most 6 months old, otherwise the WHO median for sex and
 //!   age. Catches a decimal point typed in the wrong place (1.2 for 12 kg).
@@ -104,6 +103,15 @@ impl Field {
         }
     }
 }
+
+/// Below this many completed months a length measured standing asks to be measured lying
+/// (`standing_under_9_months`; WHO Anthro treats a standing length under 9 months as implausible in
+/// position).
+pub const STANDING_FROM_MONTHS: u32 = 9;
+
+/// A loss of more than this fraction of the earlier weight (plus 0.2 kg) asks the kader to confirm;
+/// a stored loss of more than it is a referral ([`crate::growth::ReferralReason::WeightLoss10`]).
+pub const LOSS_CONFIRM_FRACTION: f64 = 0.10;
 
 /// Hard limits (inclusive): weight 0.5-40 kg, length/height 35-140 cm, head 20-60 cm, MUAC 5-30 cm.
 pub const WEIGHT_LIMITS_KG: (f64, f64) = (0.5, 40.0);
@@ -259,20 +267,6 @@ impl Concern {
     }
 }
 
-/// Weight-gain rate limit in kg per month for an age in days (see the module docs).
-fn gain_rate_kg_per_month(age_days: i64) -> f64 {
-    let months = age_days as f64 / 30.4375;
-    if months < 2.0 {
-        2.0
-    } else if months < 6.0 {
-        1.5
-    } else if months < 12.0 {
-        1.0
-    } else {
-        0.6
-    }
-}
-
 /// Concerns about `current` given the child's earlier visits (`history`, sorted by date, all before
 /// `current.date`). Assumes the hard limits passed.
 pub fn plausibility(
@@ -361,6 +355,25 @@ pub fn plausibility(
             .find_map(|v| f(v).map(|x| (v, x)))
     };
 
+    // A baby under 9 months is measured lying (WHO: a standing length below 9 months is implausible in
+    // position and is not adjusted).
+    if current.height_cm.is_some()
+        && current.position == Some(super::Position::Standing)
+        && crate::domain::completed_months(child.birth_date, current.date) < STANDING_FROM_MONTHS
+    {
+        let months = crate::domain::completed_months(child.birth_date, current.date);
+        out.push(Concern::new(
+            Field::Height,
+            "standing_under_9_months",
+            format!(
+                "Bayi umur {months} bulan diukur berdiri; bayi di bawah 9 bulan diukur panjang badannya sambil telentang. Ukur ulang telentang."
+            ),
+            format!(
+                "a baby of {months} months was measured standing; under 9 months measure the length lying"
+            ),
+        ));
+    }
+
     // Height shrinking (after the lying/standing adjustment of each visit for its own age).
     if let (Some(h), Some((pv, ph))) = (current.height_cm, earlier(|v| v.height_cm)) {
         let now = adjusted_length(age, h, current.position);
@@ -387,24 +400,29 @@ pub fn plausibility(
     // Weight change beyond WHO velocity for the interval.
     if let (Some(w), Some((pv, pw))) = (current.weight_kg, earlier(|v| v.weight_kg)) {
         let prev_age = age_days(child.birth_date, pv.date);
-        let interval_months = ((current.date - pv.date).num_days() as f64 / 30.4375).max(1.0);
-        let max_gain = gain_rate_kg_per_month(prev_age) * interval_months + 0.2;
-        let max_loss = pw * 0.10 + 0.2;
+        let (max_gain_g, _) =
+            super::velocity::max_gain_g(child.sex, prev_age, (current.date - pv.date).num_days());
+        let max_loss = pw * LOSS_CONFIRM_FRACTION + 0.2;
         let change = w - pw;
-        if change > max_gain + 1e-9 || -change > max_loss + 1e-9 {
-            let (verb_id, verb_en) = if change > 0.0 {
-                ("naik", "gain")
-            } else {
-                ("turun", "loss")
-            };
+        let change_g = (change * 1000.0).round() as i64;
+        if change_g > max_gain_g || -change > max_loss + 1e-9 {
+            let verb_en = if change > 0.0 { "gain" } else { "loss" };
             out.push(Concern::new(
                 Field::Weight,
                 "weight_jump",
-                format!(
-                    "Berat badan {verb_id} {} kg sejak penimbangan sebelumnya ({} kg); terlalu cepat, periksa kembali.",
-                    num_id(change.abs()),
-                    num_id(pw)
-                ),
+                if change > 0.0 {
+                    format!(
+                        "Berat badan naik {} kg sejak penimbangan sebelumnya ({} kg); terlalu cepat, periksa kembali.",
+                        num_id(change.abs()),
+                        num_id(pw)
+                    )
+                } else {
+                    format!(
+                        "Berat badan turun {} kg sejak penimbangan sebelumnya ({} kg), lebih dari 10%; timbang ulang, dan bila benar, rujuk ke bidan hari ini.",
+                        num_id(change.abs()),
+                        num_id(pw)
+                    )
+                },
                 format!(
                     "A weight {verb_en} of {} kg since the previous weighing ({} kg) is faster than children grow; check it.",
                     num_en(change.abs()),

@@ -8,19 +8,24 @@
 //! | 1    | summary   | client | version u8, doc count, SHA-256 over every sorted (id, heads)      |
 //! | 2    | in sync   | server | nothing: the summaries agree, the session is over once acked      |
 //! | 3    | buckets   | server | bucket count n (power of two), n truncated bucket hashes (8 bytes) |
-//! | 4    | heads     | client | indices of differing buckets, then (id, heads) of the client's docs in them |
+//! | 11   | differ    | client | indices of the buckets whose hashes differ                        |
+//! | 12   | fine      | server | for each of them, the hashes of its 16 finer buckets (index b + n j) |
+//! | 4    | heads     | client | indices of differing fine buckets, then (id, heads) of the client's docs in them |
 //! | 5    | plan      | server | ids the server lacks (client sends them whole), ids both hold but differ |
-//! | 6/7  | batch     | both   | items: 1 = whole doc (id, `save()`), 2 = sync message (id, automerge sync message); 7 = more frames of this turn follow |
+//! | 6/7  | batch     | both   | items: 1 = whole doc (id, `save()`), 2 = sync message (id, automerge sync message), 3 = changes (id, the server's changes the client lacks); 7 = more frames of this turn follow |
 //! | 8    | finish    | both   | nothing: I have nothing more and stored everything                 |
 //! | 9    | ack       | both   | nothing: I stored everything too; the session completed            |
 //! | 10   | abort     | both   | nothing: the sender failed locally (its store); no detail crosses   |
 //!
 //! The summary costs a few hundred bytes whatever the size of the stores, so phones that agree are
 //! done in one round trip. Otherwise the server sends bucket hashes (documents spread over buckets by
-//! the hash of their id), the client answers with its heads in the buckets that differ, and the server
-//! plans: documents one side lacks travel whole (compact `save()`), documents both hold but that
-//! differ run automerge's sync protocol, many per frame, a window of them at a time, until a turn from
-//! each side carries nothing. Then one side sends finish, the other acks; each stores everything before
+//! the hash of their id), the client names the buckets that differ, the server splits each into finer
+//! buckets, the client answers with its heads in the fine buckets that differ, and the server
+//! plans: documents one side lacks travel whole (compact `save()`); a document where the server holds
+//! every head the client sent (the client is only behind, the usual case after a posyandu morning)
+//! gets the changes the client lacks in the server's first turn, with no further round; other
+//! documents both hold but that differ run automerge's sync protocol, many per frame, a window of them
+//! at a time, until a turn from each side carries nothing. Then one side sends finish, the other acks; each stores everything before
 //! sending, so both know the session completed with everything stored.
 //!
 //! Received documents are stored in batches (at most [`SessionConfig::batch_docs`], and whatever a
@@ -32,7 +37,7 @@ use super::wire::{Reader, Writer};
 use super::{PeerError, SyncStore};
 use crate::{crdt, crypto};
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::io::{Read, Write};
 
@@ -46,11 +51,20 @@ const M_BATCH_MORE: u8 = 7;
 const M_FINISH: u8 = 8;
 const M_ACK: u8 = 9;
 const M_ABORT: u8 = 10;
+const M_DIFFER: u8 = 11;
+const M_FINE: u8 = 12;
 const ITEM_DOC: u8 = 1;
 const ITEM_SYNC: u8 = 2;
-const SESSION_VERSION: u8 = 1;
+const ITEM_CHANGES: u8 = 3;
+/// 2: the server sends changes directly where the client is only behind (item 3).
+const SESSION_VERSION: u8 = 2;
+/// The oldest client a server still serves (version 1: one level of buckets, no changes item).
+const OLDEST_SESSION_VERSION: u8 = 1;
 const MAX_BUCKETS: usize = 4096;
 const DOCS_PER_BUCKET: usize = 32;
+/// Each differing bucket is split in this many finer ones (about two documents each) before the client
+/// lists its heads: after a posyandu morning it lists few more documents than changed.
+const FINE_SPLIT: usize = 16;
 const MAX_TURNS: u64 = 100_000;
 
 /// Which end of the channel this device is.
@@ -153,6 +167,7 @@ pub fn run_session<S: Read + Write>(
         pending_states: Vec::new(),
         sync_queue: VecDeque::new(),
         full_queue: VecDeque::new(),
+        push_queue: VecDeque::new(),
         sent_changes: HashSet::new(),
         received_changes: HashSet::new(),
         stats: SyncStats::default(),
@@ -249,6 +264,15 @@ impl Summary {
     }
 }
 
+/// The fine buckets of coarse buckets `coarse` out of `n`: a document in coarse bucket `b` is in fine
+/// bucket `b + n j` for one `j` below [`FINE_SPLIT`] (both are its id's hash modulo a power of two).
+fn fine_of(coarse: &[usize], n: usize) -> Vec<usize> {
+    coarse
+        .iter()
+        .flat_map(|&b| (0..FINE_SPLIT).map(move |j| b + n * j))
+        .collect()
+}
+
 fn bucket_count(docs: usize) -> usize {
     (docs / DOCS_PER_BUCKET)
         .next_power_of_two()
@@ -280,6 +304,8 @@ struct Session<'a, S> {
     pending_states: Vec<(String, Vec<u8>)>,
     sync_queue: VecDeque<String>,
     full_queue: VecDeque<String>,
+    /// Documents whose changes since the client's heads the server sends directly.
+    push_queue: VecDeque<(String, Vec<ChangeHash>)>,
     sent_changes: HashSet<String>,
     received_changes: HashSet<String>,
     stats: SyncStats,
@@ -322,12 +348,37 @@ impl<S: Read + Write> Session<'_, S> {
         }
         let theirs = r.raw(n * 8)?;
         r.end()?;
-        let buckets = summary.buckets(n);
-        let ours = summary.bucket_hashes(&buckets);
-        let mut w = Writer::new(M_HEADS);
-        let differing: Vec<usize> = (0..n)
-            .filter(|&b| ours[b] != theirs[b * 8..b * 8 + 8])
+        let coarse = summary.bucket_hashes(&summary.buckets(n));
+        let differ_coarse: Vec<usize> = (0..n)
+            .filter(|&b| coarse[b] != theirs[b * 8..b * 8 + 8])
             .collect();
+        let mut w = Writer::new(M_DIFFER);
+        w.uint(differ_coarse.len() as u64);
+        for &b in &differ_coarse {
+            w.uint(b as u64);
+        }
+        self.send(&w.buf)?;
+        self.stats.rounds += 1;
+
+        let msg = self.ch.recv()?;
+        let mut r = Reader::new(&msg);
+        match r.u8()? {
+            M_FINE => {}
+            k => return Err(unexpected(Some(&k))),
+        }
+        let theirs = r.raw(differ_coarse.len() * FINE_SPLIT * 8)?;
+        r.end()?;
+        let buckets = summary.buckets(n * FINE_SPLIT);
+        let fine = fine_of(&differ_coarse, n);
+        let ours =
+            summary.bucket_hashes(&fine.iter().map(|&f| buckets[f].clone()).collect::<Vec<_>>());
+        let differing: Vec<usize> = fine
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| ours[k] != theirs[k * 8..k * 8 + 8])
+            .map(|(_, &f)| f)
+            .collect();
+        let mut w = Writer::new(M_HEADS);
         w.uint(differing.len() as u64);
         for &b in &differing {
             w.uint(b as u64);
@@ -368,7 +419,8 @@ impl<S: Read + Write> Session<'_, S> {
             M_SUMMARY => {}
             k => return Err(unexpected(Some(&k))),
         }
-        if r.u8()? != SESSION_VERSION {
+        let version = r.u8()?;
+        if !(OLDEST_SESSION_VERSION..=SESSION_VERSION).contains(&version) {
             return Err(PeerError::Protocol("unknown session version"));
         }
         let their_count = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("count"))?;
@@ -381,14 +433,20 @@ impl<S: Read + Write> Session<'_, S> {
             return self.expect_ack();
         }
         let n = bucket_count(their_count.max(summary.entries.len()));
-        let buckets = summary.buckets(n);
         let mut w = Writer::new(M_BUCKETS);
         w.uint(n as u64);
-        for h in summary.bucket_hashes(&buckets) {
+        for h in summary.bucket_hashes(&summary.buckets(n)) {
             w.raw(&h);
         }
         self.send(&w.buf)?;
         self.stats.rounds += 1;
+        // A client of version 1 lists its heads in the buckets that differ at once and knows no
+        // changes item.
+        let (n, buckets) = if version == 1 {
+            (n, summary.buckets(n))
+        } else {
+            self.fine_buckets(&summary, n)?
+        };
 
         let msg = self.ch.recv()?;
         let mut r = Reader::new(&msg);
@@ -420,7 +478,13 @@ impl<S: Read + Write> Session<'_, S> {
                 mine.insert(id.as_str());
                 match theirs.get(id) {
                     None => self.full_queue.push_back(id.clone()),
-                    Some(h) if h != heads => both.push(id.clone()),
+                    Some(h) if h != heads => {
+                        if version > 1 && self.holds_all(id, h)? {
+                            self.push_queue.push_back((id.clone(), h.clone()));
+                        } else {
+                            both.push(id.clone());
+                        }
+                    }
                     Some(_) => {}
                 }
             }
@@ -445,6 +509,50 @@ impl<S: Read + Write> Session<'_, S> {
         self.stats.rounds += 1;
         self.sync_queue.extend(both);
         self.transfer(false)
+    }
+
+    /// Version 2: the client names the differing buckets; answer with the hashes of their fine
+    /// buckets. Returns the fine bucket count and our documents per fine bucket.
+    fn fine_buckets(
+        &mut self,
+        summary: &Summary,
+        n: usize,
+    ) -> Result<(usize, Vec<Vec<usize>>), PeerError> {
+        let msg = self.ch.recv()?;
+        let mut r = Reader::new(&msg);
+        match r.u8()? {
+            M_DIFFER => {}
+            k => return Err(unexpected(Some(&k))),
+        }
+        let mut differ_coarse = Vec::new();
+        for _ in 0..r.count(1)? {
+            let b = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("bucket"))?;
+            if b >= n || differ_coarse.last().is_some_and(|&last| b <= last) {
+                return Err(PeerError::Protocol("bucket index out of order"));
+            }
+            differ_coarse.push(b);
+        }
+        r.end()?;
+        let n = n * FINE_SPLIT;
+        let buckets = summary.buckets(n);
+        let fine = fine_of(&differ_coarse, n / FINE_SPLIT);
+        let mut w = Writer::new(M_FINE);
+        for h in
+            summary.bucket_hashes(&fine.iter().map(|&f| buckets[f].clone()).collect::<Vec<_>>())
+        {
+            w.raw(&h);
+        }
+        self.send(&w.buf)?;
+        self.stats.rounds += 1;
+        Ok((n, buckets))
+    }
+
+    /// True when our copy of `id` holds every change in `heads` (the other side is only behind).
+    fn holds_all(&mut self, id: &str, heads: &[ChangeHash]) -> Result<bool, PeerError> {
+        Ok(self
+            .store
+            .load(id)?
+            .is_some_and(|doc| doc.get_missing_deps(heads).is_empty()))
     }
 
     fn expect_ack(&mut self) -> Result<(), PeerError> {
@@ -585,6 +693,46 @@ impl<S: Read + Write> Session<'_, S> {
         Ok(())
     }
 
+    /// Changes the server sent because this side was only behind: applied to our copy, which must
+    /// then miss nothing.
+    fn receive_changes(&mut self, id: String, bytes: &[u8]) -> Result<(), PeerError> {
+        let apply = |doc: &mut Automerge| -> Result<bool, PeerError> {
+            let before = doc.get_heads();
+            // As in `receive_doc`: a document left half changed by a panic is never stored.
+            crdt::catch_panic(|| doc.load_incremental(bytes))
+                .and_then(Result::ok)
+                .ok_or_else(|| {
+                    PeerError::Document("received changes could not be applied".into())
+                })?;
+            if !doc.get_missing_deps(&[]).is_empty() {
+                return Err(PeerError::Document(
+                    "received changes depend on changes that were not sent".into(),
+                ));
+            }
+            Ok(doc.get_heads() != before)
+        };
+        if let Some(a) = self.active.get_mut(&id) {
+            if apply(&mut a.doc)? {
+                a.changed = true;
+                self.received_changes.insert(id);
+            }
+            return Ok(());
+        }
+        let Some((mut local, changed)) = self.take_doc(&id)? else {
+            return Err(PeerError::Document(
+                "changes arrived for a document this device does not hold".into(),
+            ));
+        };
+        let grew = apply(&mut local)?;
+        if grew {
+            self.received_changes.insert(id.clone());
+        }
+        if grew || changed {
+            self.dirty.insert(id, local);
+        }
+        Ok(())
+    }
+
     fn receive_sync(&mut self, id: String, bytes: &[u8]) -> Result<(), PeerError> {
         let msg = crdt::catch_panic(|| sync::Message::decode(bytes))
             .and_then(Result::ok)
@@ -628,6 +776,7 @@ impl<S: Read + Write> Session<'_, S> {
                 match tag {
                     ITEM_DOC => self.receive_doc(id, body)?,
                     ITEM_SYNC => self.receive_sync(id, body)?,
+                    ITEM_CHANGES => self.receive_changes(id, body)?,
                     _ => return Err(PeerError::Protocol("unknown batch item")),
                 }
                 items += 1;
@@ -671,6 +820,7 @@ impl<S: Read + Write> Session<'_, S> {
         if syncs.is_empty()
             && self.full_queue.is_empty()
             && self.sync_queue.is_empty()
+            && self.push_queue.is_empty()
             && peer_empty
         {
             self.flush(true)?;
@@ -691,6 +841,25 @@ impl<S: Read + Write> Session<'_, S> {
             drop(doc);
             self.push_item(&mut frame, ITEM_DOC, &id, &bytes, budget)?;
             self.stats.docs_sent += 1;
+        }
+        while let Some((id, their_heads)) = self.push_queue.pop_front() {
+            let Some(doc) = self.store.load(&id)? else {
+                continue;
+            };
+            let changes = doc.get_changes(&their_heads);
+            let mut bytes = Vec::with_capacity(changes.iter().map(|c| c.raw_bytes().len()).sum());
+            for c in &changes {
+                bytes.extend_from_slice(c.raw_bytes());
+            }
+            drop(changes);
+            if bytes.len() + id.len() + 32 > MAX_MESSAGE {
+                // Very many changes: the whole document, compact, merges the same.
+                let whole = doc.save();
+                self.push_item(&mut frame, ITEM_DOC, &id, &whole, budget)?;
+            } else {
+                self.push_item(&mut frame, ITEM_CHANGES, &id, &bytes, budget)?;
+            }
+            self.sent_changes.insert(id);
         }
         self.send(&frame.buf)?;
         Ok(false)

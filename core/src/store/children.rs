@@ -180,14 +180,33 @@ pub struct StatusRow {
     pub posyandu: Option<String>,
     pub rt: Option<String>,
     pub rw: Option<String>,
+    /// The latest visit that measured something a status gizi rests on (a weight-for-length/height or
+    /// BMI-for-age z, a LiLA, or oedema).
+    pub gizi: Option<GiziRow>,
+}
+
+/// What the status gizi of one stored visit is computed from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GiziRow {
+    pub date: NaiveDate,
+    pub age_months: u32,
+    pub whz: Option<f64>,
+    pub baz: Option<f64>,
+    pub muac_mm: Option<u32>,
+    pub oedema: bool,
 }
 
 /// Every kept child with its latest status.
 pub fn status_rows(store: &Store, conn: &Connection) -> Res<Vec<StatusRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.child_id, c.name, c.sex, c.birth_date, s.last_visit, s.last_weighing, s.weight_g, s.height_mm,
-                s.waz, s.haz, s.whz, s.kms, s.referral, c.posyandu, c.rt, c.rw
+                s.waz, s.haz, s.whz, s.kms, s.referral,
+                g.visit_date, g.age_months, g.whz, g.baz, g.muac_mm, g.oedema, c.posyandu, c.rt, c.rw
          FROM children c LEFT JOIN child_status s ON s.child_id = c.child_id
+         LEFT JOIN visits g ON g.child_id = c.child_id AND g.visit_date = (
+             SELECT v.visit_date FROM visits v WHERE v.child_id = c.child_id
+                 AND (v.whz IS NOT NULL OR v.baz IS NOT NULL OR v.muac_mm IS NOT NULL OR v.oedema = 1)
+             ORDER BY v.visit_date DESC LIMIT 1)
          WHERE c.root_id = c.child_id AND c.deleted = 0",
     )?;
     let mut out = Vec::new();
@@ -215,9 +234,20 @@ pub fn status_rows(store: &Store, conn: &Connection) -> Res<Vec<StatusRow>> {
                 .transpose()
                 .map_err(StoreError::from)?
                 .unwrap_or_default(),
-            posyandu: r.get(13)?,
-            rt: store.open_opt("rt", &id, r.get(14)?)?,
-            rw: store.open_opt("rw", &id, r.get(15)?)?,
+            posyandu: r.get(19)?,
+            rt: store.open_opt("rt", &id, r.get(20)?)?,
+            rw: store.open_opt("rw", &id, r.get(21)?)?,
+            gizi: match date_of(r.get(13)?) {
+                Some(date) => Some(GiziRow {
+                    date,
+                    age_months: r.get(14)?,
+                    whz: r.get::<_, Option<i64>>(15)?.map(|h| h as f64 / 100.0),
+                    baz: r.get::<_, Option<i64>>(16)?.map(|h| h as f64 / 100.0),
+                    muac_mm: r.get(17)?,
+                    oedema: r.get::<_, Option<bool>>(18)?.unwrap_or(false),
+                }),
+                None => None,
+            },
         });
     }
     Ok(out)

@@ -21,7 +21,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/sqlite/0002_sync_bookkeeping.sql"),
     include_str!("../../../schema/sqlite/0003_audit_chain.sql"),
     include_str!("../../../schema/sqlite/0004_reports.sql"),
-    include_str!("../../../schema/sqlite/0005_rt_rw.sql"),
+    include_str!("../../../schema/sqlite/0005_asik.sql"),
+    include_str!("../../../schema/sqlite/0006_rt_rw.sql"),
 ];
 
 /// `PRAGMA application_id` of every Timbang database: the ASCII bytes of "TMBG".

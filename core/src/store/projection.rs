@@ -44,7 +44,7 @@ fn identity_tag(store: &Store, cd: &ChildDoc) -> Res<Vec<u8>> {
     Ok(store.blind_index("identity", &format!("{}\0{source}", cd.id.as_str())))
 }
 
-/// Fill the columns schemas 4 and 5 added to `children` (`has_kms`, `posyandu`, `village`, and the
+/// Fill the columns schemas 4 and 6 added to `children` (`has_kms`, `posyandu`, `village`, and the
 /// sealed `rt`, `rw`) from the stored document, without resealing anything else (run once after such a
 /// migration; a document that does not open is left for `check` to name).
 pub fn refresh_added_columns(store: &Store, tx: &Transaction<'_>, doc: &Automerge) -> Res<()> {
@@ -319,6 +319,19 @@ impl VisitRow {
         }
     }
 
+    /// The services given at this visit as a set (unknown codes are left out).
+    pub fn service_set(&self) -> crate::domain::Services {
+        let mut set = crate::domain::Services::default();
+        for s in self
+            .services
+            .iter()
+            .filter_map(|c| crate::domain::Service::parse(c).ok())
+        {
+            set.insert(s);
+        }
+        set
+    }
+
     /// The measurements as the growth engine takes them.
     pub fn input(&self) -> VisitInput {
         VisitInput::new(self.date, &self.measured)
@@ -343,6 +356,8 @@ impl VisitRow {
             flag_acz: flag(5),
             clenhei: self.clenhei_mm.map(|c| c as f64 / 10.0),
         };
+        let (status_gizi, signs) =
+            growth::status_gizi(&growth::gizi_input(self.age_months, &zs, &self.input()));
         Assessment {
             age_days: self.age_days,
             age_months: self.age_months,
@@ -352,6 +367,10 @@ impl VisitRow {
             bgm: self.flags & FLAG_BGM != 0,
             two_t: self.flags & FLAG_TWO_T != 0,
             gain_g: self.gain_g,
+            status_gizi,
+            referral_text: growth::referral_texts(&self.referral, &signs),
+            status_gizi_signs: signs,
+            notes: growth::assessment_notes(self.age_months),
             referral: self.referral.clone(),
             standard_version: standard.to_owned(),
             rules_version: rules.to_owned(),
@@ -532,6 +551,28 @@ pub fn version_id(tx: &Transaction<'_>, standard: &str, rules: &str) -> Res<i64>
     Ok(tx
         .prepare_cached("SELECT id FROM assessment_versions WHERE standard = ?1 AND rules = ?2")?
         .query_row(params![standard, rules], |r| r.get(0))?)
+}
+
+/// Whether assessments may be stored with another (standard, rules) pair than this one: any other pair
+/// in `assessment_versions` (a tiny table; [`drop_unused_versions`] keeps it to the pairs in use after a
+/// recomputation, so this is a cheap check at every open).
+pub fn any_other_version(conn: &rusqlite::Connection, standard: &str, rules: &str) -> Res<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM assessment_versions WHERE standard <> ?1 OR rules <> ?2 LIMIT 1",
+        )?
+        .query_row(params![standard, rules], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Forget the (standard, rules) pairs no stored assessment uses any more.
+pub fn drop_unused_versions(tx: &Transaction<'_>) -> Res<()> {
+    tx.execute(
+        "DELETE FROM assessment_versions WHERE id NOT IN (SELECT DISTINCT version FROM visits)",
+        [],
+    )?;
+    Ok(())
 }
 
 /// The (standard, rules) of a version id.

@@ -27,6 +27,10 @@ pub enum MetaKey {
     /// Set by a migration that added projection columns: the projections are rebuilt from the
     /// documents at the next open with the key, then the key is removed.
     ProjectionsStale,
+    /// The ASIK access token and its expiry (JSON), sealed.
+    AsikToken,
+    /// The ASIK settings of the last sync (JSON, no secret).
+    AsikConfig,
 }
 
 impl MetaKey {
@@ -41,6 +45,8 @@ impl MetaKey {
             MetaKey::TeamId => "team_id",
             MetaKey::TeamSecret => "team_secret",
             MetaKey::ProjectionsStale => "projections_stale",
+            MetaKey::AsikToken => "asik_token",
+            MetaKey::AsikConfig => "asik_config",
         }
     }
 }

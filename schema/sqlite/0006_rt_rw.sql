@@ -1,4 +1,4 @@
--- Schema 5: RT and RW, the neighbourhood units of the address, recorded at registration as their own
+-- Schema 6: RT and RW, the neighbourhood units of the address, recorded at registration as their own
 -- fields (three digits, `002`) so lists and reports can group by them. Part of the address: sealed.
 ALTER TABLE children ADD COLUMN rt BLOB;                 -- sealed
 ALTER TABLE children ADD COLUMN rw BLOB;                 -- sealed
