@@ -9,7 +9,7 @@
 //! ```text
 //! { schema: 1, child_id: "…", created_by: "device",
 //!   identity: { name, sex, birth_date, nik?, kk?, mother_name?, mother_nik?, address?,
-//!               has_kms?: bool (absent = yes), posyandu?, village? },
+//!               has_kms?: bool (absent = yes), posyandu?, village?, rt?, rw? },
 //!   visits: { "YYYY-MM-DD/weight_g": int, "/height_mm": int, "/position": "lying"|"standing",
 //!             "/head_mm": int, "/muac_mm": int, "/oedema": bool, "/confirmed/<code>": true,
 //!             "/service/<code>": true, "/recorded_by": "device", "/deleted": bool },
@@ -361,6 +361,8 @@ pub fn read_child(doc: &Automerge) -> Res<ChildDoc> {
         },
         posyandu: get_str(doc, &ident, "posyandu")?,
         village: get_str(doc, &ident, "village")?,
+        rt: get_str(doc, &ident, "rt")?,
+        rw: get_str(doc, &ident, "rw")?,
     };
     let visits_obj = obj(doc, &ROOT, "visits")?;
     let mut visits: BTreeMap<NaiveDate, VisitFields> = BTreeMap::new();

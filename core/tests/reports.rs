@@ -267,3 +267,123 @@ fn a_joined_phone_learns_the_posyandu_names_from_the_synced_children_and_reports
         1
     );
 }
+
+/// Whether an outside tool is here. Without it the check is skipped with a note, unless
+/// `TIMBANG_REQUIRE_EXTERNAL` is set (`.ci/run` sets it after installing the tools).
+fn external(program: &str, probe: &[&str]) -> bool {
+    let here = std::process::Command::new(program)
+        .args(probe)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        assert!(
+            std::env::var_os("TIMBANG_REQUIRE_EXTERNAL").is_none(),
+            "{program} is required (TIMBANG_REQUIRE_EXTERNAL is set)"
+        );
+        eprintln!("skipped: {program} is not installed");
+    }
+    here
+}
+
+#[test]
+fn an_independent_renderer_draws_the_chart_the_same_rsvg_convert() {
+    if !external("rsvg-convert", &["--version"]) {
+        return;
+    }
+    let p = phone("hp-1");
+    let id =
+        p.t.register_child(child("Sari Wulandari", Sex::Female, "2024-01-10"), true)
+            .unwrap()
+            .child_id;
+    for (date, g, mm) in [
+        ("2025-02-11", 8500, 735),
+        ("2025-03-10", 8700, 745),
+        ("2025-04-10", 8800, 752),
+    ] {
+        p.t.record_visit(&id, weighing(date, g, Some(mm)), true)
+            .unwrap();
+    }
+    let svg = p.dir.path().join("grafik.svg");
+    let c = p.t.write_growth_chart(&id, &svg).unwrap();
+    let png = p.dir.path().join("grafik.png");
+    let o = std::process::Command::new("rsvg-convert")
+        .arg("-o")
+        .arg(&png)
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let px = resvg::tiny_skia::Pixmap::load_png(&png).unwrap();
+    assert_eq!((px.width(), px.height()), (c.width as u32, c.height as u32));
+    assert_eq!(c.marks.len(), 9);
+    for m in &c.marks {
+        assert!(
+            close(pixel(&px, m.x, m.y), hex(POINT_COLOUR)),
+            "{:?} at ({:.1},{:.1}): {:?}",
+            m.panel,
+            m.x,
+            m.y,
+            pixel(&px, m.x, m.y)
+        );
+    }
+}
+
+#[test]
+fn an_independent_reader_opens_the_eppgbm_xlsx_openpyxl() {
+    if !external("python3", &["-c", "import openpyxl"]) {
+        return;
+    }
+    let p = phone("hp-1");
+    let mut nik_child = child("Sari Wulandari", Sex::Female, "2024-01-10");
+    nik_child.nik = Some("3273015001240001".into());
+    nik_child.kk = Some("3273012010150003".into());
+    let sari = p.t.register_child(nik_child, true).unwrap().child_id;
+    let budi =
+        p.t.register_child(child("Budi Santoso", Sex::Male, "2024-02-01"), true)
+            .unwrap()
+            .child_id;
+    p.t.register_child(child("Cici Paramita", Sex::Female, "2023-09-09"), true)
+        .unwrap();
+    p.t.record_visit(&sari, weighing("2025-06-10", 8800, Some(765)), true)
+        .unwrap();
+    p.t.record_visit(&budi, weighing("2025-06-11", 9100, None), true)
+        .unwrap();
+    let month = timbang_core::reports::Month::parse("2025-06").unwrap();
+    let table = p.t.eppgbm_export(month, None).unwrap();
+    let out = p.dir.path().join("eppgbm.xlsx");
+    p.t.write_table(&table, &out).unwrap();
+    let script = r#"
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb.worksheets[0]
+rows = [[{"v": c.value, "t": type(c.value).__name__, "fmt": c.number_format} for c in r] for r in ws.iter_rows()]
+print(json.dumps(rows, default=str))
+"#;
+    let o = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    let header: Vec<&str> = rows[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["v"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = table.headers.iter().map(String::as_str).collect();
+    assert_eq!(header, want);
+    assert_eq!(rows.len(), 3, "one row per child weighed in June");
+    let col = |h: &str| header.iter().position(|x| *x == h).unwrap();
+    let sari_row = rows[2].as_array().unwrap();
+    let nik = &sari_row[col("NIK Anak")];
+    assert_eq!(nik["v"], "3273015001240001");
+    assert_eq!(nik["t"], "str");
+    assert_eq!(nik["fmt"], "@");
+    assert_eq!(sari_row[col("No. KK")]["t"], "str");
+    assert_eq!(sari_row[col("Tanggal Pengukuran")]["v"], "2025-06-10");
+    assert_eq!(sari_row[col("Tanggal Pengukuran")]["t"], "str");
+    assert_eq!(sari_row[col("Berat Badan (kg)")]["t"], "float");
+}

@@ -124,6 +124,7 @@ fn a_wrong_key_changes_nothing_not_even_an_old_schema() {
     conn.execute_batch(
         "DROP TABLE relay_self; DROP TABLE relay_docs; DROP TABLE relay_cursor; DROP TABLE asik_attempts; DROP TABLE outbox; DROP TABLE peer_docs; DROP TABLE peers; ALTER TABLE audit DROP COLUMN mac; DROP INDEX children_by_merged_into;
          ALTER TABLE children DROP COLUMN has_kms; ALTER TABLE children DROP COLUMN posyandu; ALTER TABLE children DROP COLUMN village;
+         ALTER TABLE children DROP COLUMN rt; ALTER TABLE children DROP COLUMN rw;
          DELETE FROM meta WHERE key = 'audit_head'; PRAGMA user_version = 1;",
     )
     .unwrap();

@@ -315,7 +315,7 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
             ));
             Ok(())
         }
-        Command::List(a) => list(cli, a.json),
+        Command::List(a) => list(cli, a),
         Command::Conflicts(a) => conflicts(cli, a.json),
         Command::Resolve { conflict_id, value } => resolve(cli, conflict_id, value),
         Command::Backup { out, json } => {
@@ -397,7 +397,11 @@ pub fn new_child(a: &ChildAddArgs) -> Result<NewChild, Error> {
 fn child_add(cli: &Cli, a: &ChildAddArgs) -> Result<(), CliError> {
     let c = new_child(a)?;
     let t = open(cli, false)?;
-    let reg = domain::Registration { has_kms: !a.no_kms };
+    let reg = domain::Registration {
+        has_kms: !a.no_kms,
+        rt: a.rt.clone(),
+        rw: a.rw.clone(),
+    };
     match t.register_child_with(c.clone(), reg, a.yes) {
         Ok(r) => {
             if a.json {
@@ -606,9 +610,11 @@ fn visit_add(cli: &Cli, a: &VisitAddArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn list(cli: &Cli, as_json: bool) -> Result<(), CliError> {
+fn list(cli: &Cli, a: &crate::reports::ListArgs) -> Result<(), CliError> {
+    let as_json = a.json;
+    let filter = crate::reports::list_filter(a)?;
     let t = open(cli, false)?;
-    let rows = t.village_list()?;
+    let rows = t.village_list_filtered(&filter)?;
     if as_json {
         return output::json(&rows);
     }

@@ -45,7 +45,7 @@ pub enum Command {
     #[command(subcommand)]
     Visit(VisitCommand),
     /// The village list, most urgent first.
-    List(JsonArg),
+    List(reports::ListArgs),
     /// Fields with concurrent different values, for the bidan to settle.
     Conflicts(JsonArg),
     /// Batch WHO z-scores: a CSV of measurements in, a CSV of z-scores and flags out.
@@ -216,6 +216,12 @@ pub struct ChildAddArgs {
     /// The child has no KMS / Buku KIA (not counted in K of SKDN).
     #[arg(long)]
     pub no_kms: bool,
+    /// RT of the address (a number, e.g. 002).
+    #[arg(long)]
+    pub rt: Option<String>,
+    /// RW of the address (a number, e.g. 001).
+    #[arg(long)]
+    pub rw: Option<String>,
     /// Register even if a possible duplicate or a NIK disagreement is found.
     #[arg(long)]
     pub yes: bool,

@@ -238,3 +238,44 @@ pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
     ));
     Ok(())
 }
+
+/// `list` arguments: the village list and its filters.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only the children of this posyandu (by name).
+    #[arg(long, value_name = "NAME")]
+    pub posyandu: Option<String>,
+    /// Only this RT.
+    #[arg(long, value_name = "RT")]
+    pub rt: Option<String>,
+    /// Only this RW.
+    #[arg(long, value_name = "RW")]
+    pub rw: Option<String>,
+    /// Only children not weighed in the month (`--month`, default this month).
+    #[arg(long)]
+    pub not_weighed: bool,
+    /// The month for --not-weighed, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM", requires = "not_weighed")]
+    pub month: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The core filter for `list`: the month of `--not-weighed` is `--month` or this month (by the clock).
+pub fn list_filter(a: &ListArgs) -> Result<timbang_core::api::ListFilter, CliError> {
+    let not_weighed_in = if a.not_weighed {
+        Some(match &a.month {
+            Some(m) => Month::parse(m)?,
+            None => Month::of(crate::commands::clock()?.today()),
+        })
+    } else {
+        None
+    };
+    Ok(timbang_core::api::ListFilter {
+        posyandu: a.posyandu.clone(),
+        rt: a.rt.clone(),
+        rw: a.rw.clone(),
+        not_weighed_in,
+    })
+}

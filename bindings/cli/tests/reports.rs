@@ -485,3 +485,125 @@ fn exports_read_back_with_nik_kk_and_dates_as_text() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!txt.exists());
 }
+
+fn names(e: &Env, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["list", "--json"];
+    all.extend_from_slice(args);
+    let v: serde_json::Value = serde_json::from_str(&ok(e, &all)).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["name"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn the_village_list_orders_by_urgency_and_filters_by_rt_rw_and_not_weighed() {
+    let e = env();
+    ok(&e, common::INIT);
+    // Ani: T in June (a referral reason, urgency 7: schema/id/referral-reasons.csv).
+    let ani = child(
+        &e,
+        "Ani Lestari",
+        "P",
+        "2024-01-10",
+        &["--rt", "1", "--rw", "1"],
+    );
+    weigh(&e, &ani, "2025-05-10", "8.0");
+    weigh(&e, &ani, "2025-06-10", "8.1");
+    // Bayu: below the red line in June (BGM, urgency 8).
+    let bayu = child(
+        &e,
+        "Bayu Pratama",
+        "L",
+        "2024-06-15",
+        &["--rt", "RT 02", "--rw", "01"],
+    );
+    weigh(&e, &bayu, "2025-06-14", "6.0");
+    // Cinta: last weighed in March: not weighed for 3 months (urgency 1).
+    let cinta = child(
+        &e,
+        "Cinta Dewi",
+        "P",
+        "2023-06-01",
+        &["--rt", "001", "--rw", "1"],
+    );
+    weigh(&e, &cinta, "2025-03-05", "9.0");
+    // Dodi: N in June, nothing to refer.
+    let dodi = child(
+        &e,
+        "Dodi Saputra",
+        "L",
+        "2024-01-12",
+        &["--rt", "1", "--rw", "2"],
+    );
+    weigh(&e, &dodi, "2025-05-12", "9.0");
+    weigh(&e, &dodi, "2025-06-12", "9.4");
+    // Eka: never weighed, 9 months old: not weighed for 3 months (urgency 1).
+    child(
+        &e,
+        "Eka Putri",
+        "P",
+        "2024-09-09",
+        &["--rt", "2", "--rw", "1"],
+    );
+
+    // Most urgent first (BGM 10, T 7, not weighed for 3 months 1, nothing), then by name.
+    assert_eq!(names(&e, &[]), ["Bayu", "Ani", "Cinta", "Eka", "Dodi"]);
+    assert_eq!(names(&e, &["--rt", "1"]), ["Ani", "Cinta", "Dodi"]);
+    assert_eq!(
+        names(&e, &["--rt", "001", "--rw", "RW 01"]),
+        ["Ani", "Cinta"]
+    );
+    assert_eq!(names(&e, &["--rw", "1"]), ["Bayu", "Ani", "Cinta", "Eka"]);
+    assert_eq!(names(&e, &["--not-weighed"]), ["Cinta", "Eka"]);
+    assert_eq!(
+        names(&e, &["--not-weighed", "--month", "2025-05"]),
+        ["Bayu", "Cinta", "Eka"]
+    );
+    assert_eq!(names(&e, &["--not-weighed", "--rt", "2"]), ["Eka"]);
+    assert_eq!(names(&e, &["--posyandu", "melati"]).len(), 5);
+    assert!(names(&e, &["--posyandu", "Mawar"]).is_empty());
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&e, &["child", "show", &bayu, "--json"])).unwrap();
+    assert_eq!(
+        (shown["rt"].as_str(), shown["rw"].as_str()),
+        (Some("002"), Some("001"))
+    );
+
+    for bad in [
+        &["--rt", "satu"][..],
+        &["--rw", "0"],
+        &["--not-weighed", "--month", "2025-13"],
+    ] {
+        let mut args = vec!["list", "--json"];
+        args.extend_from_slice(bad);
+        assert_eq!(run(&e, &args).status.code(), Some(2), "{bad:?}");
+    }
+    let o = run(
+        &e,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Fani",
+            "--sex",
+            "P",
+            "--dob",
+            "2024-01-01",
+            "--rt",
+            "x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("RT"));
+    assert_eq!(names(&e, &[]).len(), 5, "nothing registered");
+}

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{ChildDetail, DeviceSettings, DuplicateCandidate, Registered, Timbang, VillageRow};
+use super::{
+    ChildDetail, DeviceSettings, DuplicateCandidate, ListFilter, Registered, Timbang, VillageRow,
+};
 use crate::crdt;
 use crate::domain::{
     self, ChildId, FieldValue, NewChild, Registration, VisitEntry, completed_months,
@@ -17,11 +19,16 @@ use crate::store::projection::VisitRow;
 /// child has no KMS (absent means yes), and the registering posyandu's names when this device has them.
 fn registration_fields(
     settings: &DeviceSettings,
-    reg: Registration,
-) -> Vec<(&'static str, FieldValue)> {
+    reg: &Registration,
+) -> Result<Vec<(&'static str, FieldValue)>> {
     let mut out = Vec::new();
     if !reg.has_kms {
         out.push(("has_kms", FieldValue::Bool(false)));
+    }
+    for (field, value) in [("rt", &reg.rt), ("rw", &reg.rw)] {
+        if let Some(t) = value.as_deref().filter(|t| !t.trim().is_empty()) {
+            out.push((field, FieldValue::Str(domain::parse_rt_rw(field, t)?)));
+        }
     }
     if !settings.posyandu.is_empty() {
         out.push(("posyandu", FieldValue::Str(settings.posyandu.clone())));
@@ -29,7 +36,7 @@ fn registration_fields(
     if !settings.village.is_empty() {
         out.push(("village", FieldValue::Str(settings.village.clone())));
     }
-    out
+    Ok(out)
 }
 
 /// Birth dates within this many days of each other make a similar name a possible duplicate.
@@ -107,7 +114,7 @@ impl Timbang {
         confirm: bool,
     ) -> Result<Registered> {
         let device = self.device()?;
-        let extra = registration_fields(&device.settings, reg);
+        let extra = registration_fields(&device.settings, &reg)?;
         let (c, mut confirmations) = domain::validate_new_child(&c, self.today())?;
         let id = ChildId::make();
         let now = self.now_ms();
@@ -203,6 +210,8 @@ impl Timbang {
             has_kms,
             posyandu: identity.posyandu,
             village: identity.village,
+            rt: identity.rt,
+            rw: identity.rw,
             address: identity.address,
             conflicts,
         })
@@ -210,8 +219,68 @@ impl Timbang {
 
     /// The village list: every kept child with the latest status, most urgent first.
     pub fn village_list(&self) -> Result<Vec<VillageRow>> {
+        self.village_list_filtered(&ListFilter::default())
+    }
+
+    /// The village list as the bidan works it: by posyandu, by RT/RW, and "not weighed this month".
+    /// The order is the village list's (most urgent first, then by name).
+    pub fn village_list_filtered(&self, filter: &ListFilter) -> Result<Vec<VillageRow>> {
         let today = self.today();
-        let rows = self.store.read(|c| children::status_rows(&self.store, c))?;
+        let rt = filter
+            .rt
+            .as_deref()
+            .map(|t| domain::parse_rt_rw("rt", t))
+            .transpose()?;
+        let rw = filter
+            .rw
+            .as_deref()
+            .map(|t| domain::parse_rt_rw("rw", t))
+            .transpose()?;
+        // This device's posyandu, for children whose document names none (only needed to filter by it).
+        let own = match &filter.posyandu {
+            Some(_) => self.device()?.settings.posyandu,
+            None => String::new(),
+        };
+        let mut rows = self.store.read(|c| children::status_rows(&self.store, c))?;
+        rows.retain(|r| {
+            let posyandu_ok = filter.posyandu.as_deref().is_none_or(|want| {
+                r.posyandu
+                    .as_deref()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or(&own)
+                    .eq_ignore_ascii_case(want.trim())
+            });
+            posyandu_ok
+                && rt.as_ref().is_none_or(|want| r.rt.as_ref() == Some(want))
+                && rw.as_ref().is_none_or(|want| r.rw.as_ref() == Some(want))
+        });
+        if let Some(month) = filter.not_weighed_in {
+            let mut keep = Vec::with_capacity(rows.len());
+            for r in rows {
+                if !r
+                    .birth_date
+                    .is_some_and(|b| crate::reports::is_target(b, month))
+                {
+                    continue;
+                }
+                let weighed = self
+                    .store
+                    .read(|c| {
+                        VisitRow::read_between(
+                            c,
+                            r.child_id.as_str(),
+                            month.first_day(),
+                            month.last_day(),
+                        )
+                    })?
+                    .iter()
+                    .any(|v| v.measured.weight_g.is_some());
+                if !weighed {
+                    keep.push(r);
+                }
+            }
+            rows = keep;
+        }
         let mut out: Vec<VillageRow> = rows
             .into_iter()
             .map(|r| {
@@ -250,6 +319,9 @@ impl Timbang {
                     haz: r.haz,
                     whz: r.whz,
                     kms: r.kms,
+                    posyandu: r.posyandu,
+                    rt: r.rt,
+                    rw: r.rw,
                 }
             })
             .collect();
@@ -315,7 +387,7 @@ impl Timbang {
     pub(super) fn import_items(&self, items: &[ImportItem]) -> Result<ImportOutcome> {
         let scope = self.interrupt.begin();
         let device = self.device()?;
-        let extra = registration_fields(&device.settings, Registration::default());
+        let extra = registration_fields(&device.settings, &Registration::default())?;
         let today = self.today();
         let now = self.now_ms();
         let mut docs: Vec<(ChildId, automerge::Automerge)> = Vec::with_capacity(items.len());

@@ -36,8 +36,8 @@ pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
 pub use maintenance::{ChainReport, CheckReport};
 pub use relay::{COMPACT_AT, RelayReport};
 pub use types::{
-    ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,
-    Registered, VillageRow, VisitResult, VisitView,
+    ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, ListFilter, PeerReport,
+    PeerRole, Registered, VillageRow, VisitResult, VisitView,
 };
 
 use std::path::Path;
@@ -92,7 +92,7 @@ impl Timbang {
         Ok(t)
     }
 
-    /// After migration 4 added plain columns to `children` ([`settings::MetaKey::ProjectionsStale`]),
+    /// After a migration added columns to `children` (4, 6: [`settings::MetaKey::ProjectionsStale`]),
     /// fill them from the documents once (documents received from a phone with newer code may carry
     /// them already), in one transaction with removing the mark. Nothing else is rewritten.
     fn rebuild_if_stale(&self) -> Result<()> {
@@ -108,7 +108,7 @@ impl Timbang {
             for (id, _) in Store::all_heads(tx)? {
                 if let Ok(Some(doc)) = self.store.load_doc(tx, &id) {
                     // A document that does not open is named by `check`, not here.
-                    let _ = projection::refresh_schema4_columns(&self.store, tx, &doc);
+                    let _ = projection::refresh_added_columns(&self.store, tx, &doc);
                 }
             }
             settings::remove(tx, MetaKey::ProjectionsStale)?;

@@ -83,6 +83,9 @@ pub struct ChildDetail {
     /// The posyandu and village that registered the child, when its document carries them.
     pub posyandu: Option<String>,
     pub village: Option<String>,
+    /// RT and RW (three digits) when recorded.
+    pub rt: Option<String>,
+    pub rw: Option<String>,
     pub visits: Vec<VisitView>,
     pub conflicts: Vec<ConflictView>,
 }
@@ -110,6 +113,11 @@ pub struct VillageRow {
     pub referral: Vec<String>,
     /// The same reasons in Bahasa Indonesia, for the bidan.
     pub referral_text: Vec<String>,
+    /// The posyandu the child's document names (None: registered before names travelled).
+    pub posyandu: Option<String>,
+    /// RT and RW (three digits) when recorded.
+    pub rt: Option<String>,
+    pub rw: Option<String>,
     /// The order of the list (most urgent reason, number of reasons); higher first.
     #[serde(skip)]
     pub urgency: (u8, usize),
@@ -146,4 +154,17 @@ pub enum PeerRole {
     Dial,
     /// The phone that accepted it.
     Accept,
+}
+
+/// Which children the village list shows (all when every field is `None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only the children of this posyandu (by name; children whose document names none belong to this
+    /// device's posyandu).
+    pub posyandu: Option<String>,
+    /// Only this RT / RW (as typed: `2`, `02`, `RT 02`).
+    pub rt: Option<String>,
+    pub rw: Option<String>,
+    /// Only children not weighed in this month (`YYYY-MM`) who were balita in it.
+    pub not_weighed_in: Option<crate::reports::Month>,
 }

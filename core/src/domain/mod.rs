@@ -146,6 +146,12 @@ pub struct Identity {
     pub posyandu: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub village: Option<String>,
+    /// RT and RW (neighbourhood units of the address) as three digits (`002`), recorded beside the
+    /// free-text address so lists and reports can group by them. Sealed at rest like the address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rw: Option<String>,
 }
 
 impl Identity {
@@ -156,15 +162,44 @@ impl Identity {
 }
 
 /// What registration records beside the [`NewChild`] fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
     /// The child has a KMS / Buku KIA (default yes).
     pub has_kms: bool,
+    /// RT and RW as typed (`2`, `02`, `RT 02`); checked and kept as three digits.
+    pub rt: Option<String>,
+    pub rw: Option<String>,
 }
 
 impl Default for Registration {
     fn default() -> Self {
-        Self { has_kms: true }
+        Self {
+            has_kms: true,
+            rt: None,
+            rw: None,
+        }
+    }
+}
+
+/// An RT or RW number typed by a person (`2`, `02`, `002`, `RT 02`) as three digits (`002`); `field` is
+/// `rt` or `rw`.
+pub fn parse_rt_rw(field: &str, text: &str) -> Result<String> {
+    let label = field.to_ascii_uppercase();
+    let t = text.trim();
+    let digits = t
+        .strip_prefix(&label)
+        .or_else(|| t.strip_prefix(&field.to_ascii_lowercase()))
+        .unwrap_or(t)
+        .trim();
+    match digits.parse::<u16>() {
+        Ok(n) if (1..=999).contains(&n) && digits.chars().all(|c| c.is_ascii_digit()) => {
+            Ok(format!("{n:03}"))
+        }
+        _ => Err(Error::invalid(
+            field,
+            format!("{label} '{t}' tidak sah; tulis nomornya, misalnya 002."),
+            format!("{field} '{t}' is not a number from 1 to 999"),
+        )),
     }
 }
 

@@ -46,12 +46,12 @@ pub fn identity(store: &Store, conn: &Connection, id: &ChildId) -> Res<Identity>
         Option<String>,
         Option<String>,
         Vec<u8>,
-        [Option<Vec<u8>>; 5],
+        [Option<Vec<u8>>; 7],
         (Option<bool>, Option<String>, Option<String>),
     );
     let (sex, birth, name, sealed, (has_kms, posyandu, village)): Row = conn
         .prepare_cached(
-            "SELECT sex, birth_date, name, nik, kk, mother_name, mother_nik, address, has_kms, posyandu, village
+            "SELECT sex, birth_date, name, nik, kk, mother_name, mother_nik, address, has_kms, posyandu, village, rt, rw
              FROM children WHERE child_id = ?1",
         )?
         .query_row(params![id.as_str()], |r| {
@@ -59,12 +59,20 @@ pub fn identity(store: &Store, conn: &Connection, id: &ChildId) -> Res<Identity>
                 r.get(0)?,
                 r.get(1)?,
                 r.get(2)?,
-                [r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+                [
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(11)?,
+                    r.get(12)?,
+                ],
                 (r.get(8)?, r.get(9)?, r.get(10)?),
             ))
         })?;
     let row = id.as_str();
-    let [nik, kk, mother_name, mother_nik, address] = sealed;
+    let [nik, kk, mother_name, mother_nik, address, rt, rw] = sealed;
     Ok(Identity {
         name: store.open_sealed("name", row, &name)?,
         sex: sex_of(sex),
@@ -77,6 +85,8 @@ pub fn identity(store: &Store, conn: &Connection, id: &ChildId) -> Res<Identity>
         has_kms,
         posyandu,
         village,
+        rt: store.open_opt("rt", row, rt)?,
+        rw: store.open_opt("rw", row, rw)?,
     })
 }
 
@@ -167,6 +177,9 @@ pub struct StatusRow {
     pub kms: Option<String>,
     /// Reason codes stored with the latest assessment.
     pub referral: Vec<String>,
+    pub posyandu: Option<String>,
+    pub rt: Option<String>,
+    pub rw: Option<String>,
     /// The latest visit that measured something a status gizi rests on (a weight-for-length/height or
     /// BMI-for-age z, a LiLA, or oedema).
     pub gizi: Option<GiziRow>,
@@ -188,7 +201,7 @@ pub fn status_rows(store: &Store, conn: &Connection) -> Res<Vec<StatusRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.child_id, c.name, c.sex, c.birth_date, s.last_visit, s.last_weighing, s.weight_g, s.height_mm,
                 s.waz, s.haz, s.whz, s.kms, s.referral,
-                g.visit_date, g.age_months, g.whz, g.baz, g.muac_mm, g.oedema
+                g.visit_date, g.age_months, g.whz, g.baz, g.muac_mm, g.oedema, c.posyandu, c.rt, c.rw
          FROM children c LEFT JOIN child_status s ON s.child_id = c.child_id
          LEFT JOIN visits g ON g.child_id = c.child_id AND g.visit_date = (
              SELECT v.visit_date FROM visits v WHERE v.child_id = c.child_id
@@ -221,6 +234,9 @@ pub fn status_rows(store: &Store, conn: &Connection) -> Res<Vec<StatusRow>> {
                 .transpose()
                 .map_err(StoreError::from)?
                 .unwrap_or_default(),
+            posyandu: r.get(19)?,
+            rt: store.open_opt("rt", &id, r.get(20)?)?,
+            rw: store.open_opt("rw", &id, r.get(21)?)?,
             gizi: match date_of(r.get(13)?) {
                 Some(date) => Some(GiziRow {
                     date,

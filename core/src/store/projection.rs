@@ -44,21 +44,28 @@ fn identity_tag(store: &Store, cd: &ChildDoc) -> Res<Vec<u8>> {
     Ok(store.blind_index("identity", &format!("{}\0{source}", cd.id.as_str())))
 }
 
-/// Fill the plain columns schema 4 added to `children` (`has_kms`, `posyandu`, `village`) from the
-/// stored document, without resealing anything else (run once after that migration; a document that
-/// does not open is left for `check` to name).
-pub fn refresh_schema4_columns(store: &Store, tx: &Transaction<'_>, doc: &Automerge) -> Res<()> {
+/// Fill the columns schemas 4 and 6 added to `children` (`has_kms`, `posyandu`, `village`, and the
+/// sealed `rt`, `rw`) from the stored document, without resealing anything else (run once after such a
+/// migration; a document that does not open is left for `check` to name).
+pub fn refresh_added_columns(store: &Store, tx: &Transaction<'_>, doc: &Automerge) -> Res<()> {
     let cd = crdt::read_child(doc)?;
     let i = &cd.identity;
+    let id = cd.id.as_str();
+    let seal = |col: &str, v: &Option<String>| -> Res<Option<Vec<u8>>> {
+        v.as_deref().map(|t| store.seal(col, id, t)).transpose()
+    };
     tx.prepare_cached(
-        "UPDATE children SET has_kms = ?2, posyandu = ?3, village = ?4, identity_tag = ?5 WHERE child_id = ?1",
+        "UPDATE children SET has_kms = ?2, posyandu = ?3, village = ?4, identity_tag = ?5, rt = ?6, rw = ?7
+         WHERE child_id = ?1",
     )?
     .execute(params![
-        cd.id.as_str(),
+        id,
         i.has_kms,
         i.posyandu,
         i.village,
-        identity_tag(store, &cd)?
+        identity_tag(store, &cd)?,
+        seal("rt", &i.rt)?,
+        seal("rw", &i.rw)?,
     ])?;
     Ok(())
 }
@@ -81,14 +88,14 @@ fn upsert_child_row(store: &Store, tx: &Transaction<'_>, cd: &ChildDoc, root: &s
     let name = store.seal("name", id, &i.name)?;
     tx.prepare_cached(
         "INSERT INTO children(child_id, root_id, merged_into, sex, birth_date, name, nik, kk, mother_name,
-             mother_nik, address, nik_tag, mother_nik_tag, deleted, identity_tag, has_kms, posyandu, village)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+             mother_nik, address, nik_tag, mother_nik_tag, deleted, identity_tag, has_kms, posyandu, village, rt, rw)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
          ON CONFLICT(child_id) DO UPDATE SET merged_into = excluded.merged_into, sex = excluded.sex,
              birth_date = excluded.birth_date, name = excluded.name, nik = excluded.nik, kk = excluded.kk,
              mother_name = excluded.mother_name, mother_nik = excluded.mother_nik, address = excluded.address,
              nik_tag = excluded.nik_tag, mother_nik_tag = excluded.mother_nik_tag, deleted = excluded.deleted,
              identity_tag = excluded.identity_tag, has_kms = excluded.has_kms, posyandu = excluded.posyandu,
-             village = excluded.village",
+             village = excluded.village, rt = excluded.rt, rw = excluded.rw",
     )?
     .execute(params![
         id,
@@ -109,6 +116,8 @@ fn upsert_child_row(store: &Store, tx: &Transaction<'_>, cd: &ChildDoc, root: &s
         i.has_kms,
         i.posyandu,
         i.village,
+        seal("rt", &i.rt)?,
+        seal("rw", &i.rw)?,
     ])?;
     Ok(())
 }
@@ -784,6 +793,8 @@ pub fn dump(store: &Store, conn: &rusqlite::Connection) -> Res<String> {
         ("children", "mother_name", "child_id", "mother_name"),
         ("children", "mother_nik", "child_id", "mother_nik"),
         ("children", "address", "child_id", "address"),
+        ("children", "rt", "child_id", "rt"),
+        ("children", "rw", "child_id", "rw"),
         ("conflicts", "payload", "conflict_id", "conflicts"),
     ];
     let mut out = String::new();
