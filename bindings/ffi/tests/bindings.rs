@@ -146,3 +146,70 @@ fn kotlin_story() {
         .unwrap();
     assert!(status.success(), "the Kotlin story failed (output above)");
 }
+
+/// The Swift side as far as this machine can check it (no Swift compiler here): the generated C header
+/// compiles with gcc, and a C program linked against the library makes the same load-time checks the
+/// generated Swift makes (the contract version and every function's checksum, taken from
+/// `Timbang.swift` itself), so header, Swift and library agree.
+#[test]
+fn swift_header_compiles_and_its_checks_pass_in_c() {
+    if !found("gcc", "--version") {
+        return missing("gcc");
+    }
+    let out = generated();
+    let swift = std::fs::read_to_string(out.join("swift/Timbang.swift")).unwrap();
+    let mut checks = Vec::new();
+    for line in swift.lines() {
+        let line = line.trim();
+        if let Some(v) = line.strip_prefix("let bindings_contract_version = ") {
+            checks.push(format!("ffi_timbang_ffi_uniffi_contract_version() != {v}"));
+        } else if let Some(rest) = line.strip_prefix("if (uniffi_timbang_ffi_checksum_") {
+            checks.push(format!(
+                "uniffi_timbang_ffi_checksum_{}",
+                rest.trim_end_matches('{').trim().trim_end_matches(')')
+            ));
+        }
+    }
+    assert!(
+        checks.len() > 20,
+        "the checks were not found in Timbang.swift"
+    );
+    let mut c = String::from(
+        "#include <stdio.h>\n#include \"TimbangFFI.h\"\nint main(void) {\n int bad = 0;\n",
+    );
+    for check in &checks {
+        c.push_str(&format!(
+            " if ({check}) {{ printf(\"mismatch: %s\\n\", \"{check}\"); bad++; }}\n"
+        ));
+    }
+    c.push_str(" return bad;\n}\n");
+    let src = out.join("swift/check.c");
+    std::fs::write(&src, c).unwrap();
+    let exe = out.join("swift/check");
+    let profile = profile_dir();
+    let status = Command::new("gcc")
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Werror",
+            "-D_Nonnull=",
+            "-D_Nullable=",
+        ])
+        .arg(format!("-I{}", out.join("swift").display()))
+        .arg(&src)
+        .arg(format!("-L{}", profile.display()))
+        .args(["-ltimbang_ffi", "-o"])
+        .arg(&exe)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the generated header did not compile");
+    let run = Command::new(&exe)
+        .env("LD_LIBRARY_PATH", &profile)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+}
