@@ -1,7 +1,8 @@
 //! The generated bindings, driven from another language: builds the cdylib and `uniffi-bindgen`
 //! (`cargo build`, a no-op when they are fresh), generates the Python and Kotlin bindings with
-//! `generate.sh`, then runs the Python story (`tests/python/`) and the Kotlin/JUnit story
-//! (`tests/kotlin/`) against real SQLite files.
+//! `generate.sh`, then runs the Python story (`tests/python/`), the Kotlin/JUnit story
+//! (`tests/kotlin/`) and the JVM half of the Android library (`android/timbang/src/test/`) against
+//! real SQLite files, and checks the Swift side's C header with gcc.
 //!
 //! What they need beyond Rust: `python3`; for Kotlin a JDK, JNA and JUnit 4 (Debian `libjna-java`,
 //! `junit4`) and `kotlinc` (npm `kotlin-compiler`, installed by `.ci/run` into `build/kotlin`; or
@@ -100,7 +101,7 @@ fn kotlin_home() -> Option<PathBuf> {
 }
 
 #[test]
-fn kotlin_story() {
+fn kotlin_story_and_android_library_on_the_jvm() {
     let Some(k) = kotlin_home() else {
         return missing("kotlinc (npm kotlin-compiler in build/kotlin)");
     };
@@ -124,10 +125,24 @@ fn kotlin_story() {
     let cp = cp.join(":");
     let jar = out.join("story.jar");
     let generated_kt = out.join("kotlin/org/timbang/core/timbang.kt");
+    // With the Android library's JVM half (everything but `platform/`, which needs the SDK) and its
+    // tests, compiled in the same run.
+    let android = root().join("android/timbang/src");
+    let kt_in = |dir: PathBuf| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "kt"))
+            .collect();
+        v.sort();
+        v
+    };
     let status = Command::new(k.join("bin/kotlinc"))
         .args(["-nowarn", "-cp", &cp])
         .arg(&generated_kt)
         .arg(root().join("bindings/ffi/tests/kotlin/StoryTest.kt"))
+        .args(kt_in(android.join("main/kotlin/org/timbang/android")))
+        .args(kt_in(android.join("test/kotlin/org/timbang/android")))
         .arg("-d")
         .arg(&jar)
         .status()
@@ -141,10 +156,14 @@ fn kotlin_story() {
             jar.display(),
             lib("kotlin-stdlib.jar")
         ))
-        .args(["org.junit.runner.JUnitCore", "org.timbang.core.StoryTest"])
+        .args([
+            "org.junit.runner.JUnitCore",
+            "org.timbang.core.StoryTest",
+            "org.timbang.android.ClientTest",
+        ])
         .status()
         .unwrap();
-    assert!(status.success(), "the Kotlin story failed (output above)");
+    assert!(status.success(), "the Kotlin tests failed (output above)");
 }
 
 /// The Swift side as far as this machine can check it (no Swift compiler here): the generated C header
