@@ -12,8 +12,11 @@
 //!   visits: { "YYYY-MM-DD/weight_g": int, "/height_mm": int, "/position": "lying"|"standing",
 //!             "/head_mm": int, "/muac_mm": int, "/oedema": bool, "/confirmed/<code>": true,
 //!             "/service/<code>": true, "/recorded_by": "device", "/deleted": bool },
-//!   merged_into?: "<keep child id>", merged_from: { "<duplicate id>": true }, deleted: bool }
+//!   merged_into?: "<keep child id>", merged_from: { "<duplicate id>": true }, deleted: bool,
+//!   "asik/patient"?: "P…", "asik/visit/YYYY-MM-DD"?: "<JSON: what was sent, see asik::state>" }
 //! ```
+//! The `asik/…` keys are the upload state: written once the server has answered, so they travel to
+//! every phone by peer sync and no phone sends the same visit again.
 //! Nothing here does I/O; the store seals and persists the bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -482,6 +485,61 @@ pub fn has_key(doc: &Automerge, key: &str) -> Res<bool> {
         (ROOT, key)
     };
     Ok(doc.get(&target, prop)?.is_some())
+}
+
+/// The Patient id and the values of each `asik/visit/<date>` key, winner first.
+pub type AsikState = (Option<String>, BTreeMap<NaiveDate, Vec<String>>);
+
+/// The upload state in a document: the Patient id and, per visit date, the JSON of what was sent.
+/// Concurrent writes (two phones that both heard from the server) keep every value; all are returned,
+/// the winner first.
+pub fn asik_state(doc: &Automerge) -> Res<AsikState> {
+    let patient = get_str(doc, &ROOT, "asik/patient")?;
+    let mut visits = BTreeMap::new();
+    for item in doc.map_range(&ROOT, "asik/visit/".to_owned().."asik/visit0".to_owned()) {
+        let key = item.key.as_ref();
+        let Some(date) = key.strip_prefix("asik/visit/").and_then(|d| d.parse().ok()) else {
+            continue;
+        };
+        let mut values = Vec::new();
+        for (v, _) in doc.get_all(ROOT, key)? {
+            if let Some(t) = v.as_str() {
+                values.push(t.to_owned());
+            }
+        }
+        if let Some((Value::Scalar(s), _)) = doc.get(ROOT, key)?
+            && let Some(w) = s.as_str()
+            && let Some(i) = values.iter().position(|x| x == w)
+        {
+            values.swap(0, i);
+        }
+        visits.insert(date, values);
+    }
+    Ok((patient, visits))
+}
+
+/// Record the Patient id SATUSEHAT holds for this child. Returns false when it was already recorded.
+pub fn put_asik_patient(doc: &mut Automerge, id: &str, now_ms: i64) -> Res<bool> {
+    if get_str(doc, &ROOT, "asik/patient")?.as_deref() == Some(id) {
+        return Ok(false);
+    }
+    let mut tx = doc.transaction();
+    tx.put(ROOT, "asik/patient", id)?;
+    tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms / 1000));
+    Ok(true)
+}
+
+/// Record what was sent for the visit of `date`. Returns false when the document already says so.
+pub fn put_asik_visit(doc: &mut Automerge, date: NaiveDate, json: &str, now_ms: i64) -> Res<bool> {
+    let key = format!("asik/visit/{date}");
+    let all = doc.get_all(ROOT, key.as_str())?;
+    if all.len() == 1 && all[0].0.as_str() == Some(json) {
+        return Ok(false);
+    }
+    let mut tx = doc.transaction();
+    tx.put(ROOT, key, json)?;
+    tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now_ms / 1000));
+    Ok(true)
 }
 
 /// The value a person chose to settle a conflict.

@@ -9,6 +9,7 @@
 //! through the `testing` feature.
 
 pub mod api;
+pub mod asik;
 pub mod crypto;
 pub mod domain;
 pub mod error;

@@ -59,3 +59,47 @@ pub fn state(t: &Timbang) -> serde_json::Value {
 }
 
 pub mod crash;
+
+/// A phone of a team for multi-phone tests.
+#[derive(Debug)]
+pub struct Phone {
+    pub dir: tempfile::TempDir,
+    pub t: Timbang,
+}
+
+/// `n` phones of one team (the first `init`s, the others join), all on the fixed date `today`.
+pub fn phones(n: usize, today: &str) -> Vec<Phone> {
+    let mut out = Vec::new();
+    let mut code = String::new();
+    for i in 0..n {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Timbang::open(
+            &dir.path().join("hp.db"),
+            &Key::make_random().unwrap(),
+            Arc::new(FixedDate(today.parse().unwrap())),
+        )
+        .unwrap();
+        if i == 0 {
+            t.init("Melati", "Sukamaju", "hp-0").unwrap();
+            code = t.team_invite().unwrap();
+        } else {
+            t.team_join(&code, &format!("hp-{i}")).unwrap();
+        }
+        out.push(Phone { dir, t });
+    }
+    out
+}
+
+/// One complete phone-to-phone session between `a` and `b` over an in-memory pipe.
+pub fn peer_sync(a: &Timbang, b: &Timbang) {
+    use timbang_core::api::PeerRole;
+    use timbang_core::host::IoStream;
+    let (x, y) = timbang_core::peer::pipe::duplex();
+    std::thread::scope(|s| {
+        let h = s.spawn(|| b.peer_session(&IoStream::new(y), PeerRole::Accept));
+        let ra = a.peer_session(&IoStream::new(x), PeerRole::Dial);
+        let rb = h.join().unwrap();
+        assert!(ra.unwrap().completed);
+        assert!(rb.unwrap().completed);
+    });
+}

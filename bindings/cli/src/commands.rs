@@ -325,6 +325,7 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Check { repair, json } => check(cli, *repair, *json),
+        Command::Asik(cmd) => crate::asik::run(cli, cmd),
         Command::Anthro { input, output } => anthro(input, output),
         Command::Team(TeamCommand::Invite) => {
             let t = open(cli, false)?;

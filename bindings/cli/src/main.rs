@@ -1,6 +1,7 @@
 //! `timbang`: the command line over the core facade. Parsing and printing only; behaviour lives in
 //! `timbang-core`. Exit codes: 0 done, 2 bad input, 3 needs the kader's confirmation (`--yes`), 1 other.
 
+mod asik;
 mod commands;
 mod demo;
 mod output;
@@ -65,6 +66,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Upload to ASIK/SATUSEHAT.
+    #[command(subcommand)]
+    Asik(asik::AsikCommand),
     /// Check the database: integrity, every document opens, projections equal a rebuild, the audit
     /// chain is whole. Exit 0 when all is well, 1 otherwise.
     Check {

@@ -6,6 +6,7 @@
 //! * [`visits`]: recording and deleting visits.
 //! * [`conflicts`]: open conflicts and their resolution.
 //! * [`maintenance`]: backup, and the check (and repair) of everything the store promises.
+//! * [`asik`]: upload to ASIK/SATUSEHAT (status, the next Bundle, `asik_sync`).
 //! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
 //!
 //! Every change to child documents goes through [`Timbang::commit`]: load the documents, set this
@@ -15,6 +16,7 @@
 //! [`crate::host::ChangeListener`] is told ([`Timbang::set_change_listener`]). Every method takes
 //! `&self`.
 
+mod asik;
 mod children;
 mod conflicts;
 mod maintenance;
@@ -24,6 +26,7 @@ mod team;
 mod types;
 mod visits;
 
+pub use asik::{AsikStatus, AsikVisitState};
 pub use maintenance::{ChainReport, CheckReport};
 pub use types::{
     ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, PeerReport, PeerRole,

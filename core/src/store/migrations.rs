@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/sqlite/0001_initial.sql"),
     include_str!("../../../schema/sqlite/0002_sync_bookkeeping.sql"),
     include_str!("../../../schema/sqlite/0003_audit_chain.sql"),
+    include_str!("../../../schema/sqlite/0004_asik.sql"),
 ];
 
 /// `PRAGMA application_id` of every Timbang database: the ASCII bytes of "TMBG".

@@ -4,6 +4,7 @@
 //! transaction that stores them ([`projection`]), so the two never disagree. Personal fields are sealed
 //! with a key derived from the host's 32-byte key; a canary in `meta` tells a wrong key from damage.
 
+pub mod asik;
 pub mod audit;
 pub mod children;
 pub mod conflicts;

@@ -24,6 +24,10 @@ pub enum MetaKey {
     TeamId,
     /// The team secret (32 bytes), sealed.
     TeamSecret,
+    /// The ASIK access token and its expiry (JSON), sealed.
+    AsikToken,
+    /// The ASIK settings of the last sync (JSON, no secret).
+    AsikConfig,
 }
 
 impl MetaKey {
@@ -37,6 +41,8 @@ impl MetaKey {
             MetaKey::KbmTable => "kbm_table",
             MetaKey::TeamId => "team_id",
             MetaKey::TeamSecret => "team_secret",
+            MetaKey::AsikToken => "asik_token",
+            MetaKey::AsikConfig => "asik_config",
         }
     }
 }
