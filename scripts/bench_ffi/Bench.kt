@@ -24,7 +24,7 @@ fun main() {
         db.init("Posyandu Melati", "Sukamaju", "hp-1")
         val ids = (0 until 100).map { db.registerChild(NewChild("Anak Nomor $it", Sex.FEMALE, "2024-05-02"), true).childId }
         for (m in 6..12) db.recordVisit(ids[0], VisitEntry(date = "2024-%02d-20".format(m), weightKg = "%.1f".format(3.5 + 0.5 * m)), true)
-        for (m in 1..6) db.recordVisit(ids[0], VisitEntry(date = "2025-%02d-20".format(m), weightKg = "%.1f".format(6.5 + 0.3 * m)), true)
+        for (m in 1..6) db.recordVisit(ids[0], VisitEntry(date = "2025-%02d-10".format(m), weightKg = "%.1f".format(6.5 + 0.3 * m)), true)
         println("java ${System.getProperty("java.version")}")
         println("setKader(null): the crossing: %.1f us".format(perCall(20000) { db.setKader(null) }))
         println("villageList(), 100 children: %.1f us".format(perCall(200) { db.villageList() }))

@@ -33,7 +33,7 @@ with tempfile.TemporaryDirectory() as d:
     for m in range(6, 13):
         db.record_visit(ids[0], t.VisitEntry(date=f"2024-{m:02d}-20", weight_kg=f"{3.5 + 0.5 * m:.1f}"), True)
     for m in range(1, 7):
-        db.record_visit(ids[0], t.VisitEntry(date=f"2025-{m:02d}-20", weight_kg=f"{6.5 + 0.3 * m:.1f}"), True)
+        db.record_visit(ids[0], t.VisitEntry(date=f"2025-{m:02d}-10", weight_kg=f"{6.5 + 0.3 * m:.1f}"), True)
     rows = [
         ("set_kader(None): the crossing", lambda: db.set_kader(None), 20000),
         ("village_list(), 100 children", db.village_list, 200),

@@ -142,7 +142,6 @@ pub trait HttpClient: Send + Sync {
 }
 
 /// The host's HTTP as the core's.
-#[allow(dead_code)] // Used once the ASIK sync is wrapped; kept so the foreign trait is one piece.
 pub(crate) struct HostHttp(pub Arc<dyn HttpClient>);
 
 impl std::fmt::Debug for HostHttp {
@@ -151,7 +150,6 @@ impl std::fmt::Debug for HostHttp {
     }
 }
 
-#[allow(dead_code)]
 fn header(h: HttpHeader) -> core::HttpHeader {
     core::HttpHeader::new(h.name, h.value)
 }

@@ -15,6 +15,7 @@
 
 uniffi::setup_scaffolding!("timbang");
 
+pub mod asik;
 mod error;
 pub mod host;
 pub mod records;
@@ -26,8 +27,9 @@ use timbang_core::crypto::Key;
 use timbang_core::{Error, FixedDate, SystemClock};
 use zeroize::Zeroize;
 
+use asik::{AsikConfig, AsikStatus, SyncReason, SyncReport};
 pub use error::TimbangError;
-use host::{ByteStream, ChangeListener, HostListener, HostStream};
+use host::{ByteStream, ChangeListener, HostHttp, HostListener, HostStream, HttpClient};
 use records::{
     ChildDetail, Conflict, DeviceSettings, DuplicateCandidate, NewChild, PeerReport, PeerRole,
     Registered, VillageRow, VisitEntry, VisitResult, child_id,
@@ -179,6 +181,32 @@ impl Timbang {
             .core
             .peer_session(&HostStream(stream), role.into())?
             .into())
+    }
+
+    /// The upload state of every visit (pending, sent, rejected with the server's reason, held by an
+    /// open conflict).
+    pub fn asik_status(&self) -> Result<AsikStatus> {
+        Ok(self.core.asik_status()?.into())
+    }
+
+    /// Upload what is pending to ASIK/SATUSEHAT through the host's `http`, within `budget_ms` (the
+    /// host's deadline: WorkManager's, BGTaskScheduler's). Progress is kept after every answer; a run
+    /// stopped by the deadline, the interrupt handle or a lost signal says so in `stopped`.
+    /// `Network { retryable: true }` when the server could not be reached and nothing was done.
+    pub fn asik_sync(
+        &self,
+        http: Arc<dyn HttpClient>,
+        config: AsikConfig,
+        reason: SyncReason,
+        budget_ms: u64,
+    ) -> Result<SyncReport> {
+        let report = self.core.asik_sync(
+            &HostHttp(http),
+            &config.into(),
+            reason.into(),
+            std::time::Duration::from_millis(budget_ms),
+        )?;
+        Ok(report.into())
     }
 
     /// A consistent, still sealed copy of the database at `out_path`.

@@ -78,14 +78,28 @@ fn python_story() {
         return missing("python3");
     }
     let out = generated();
+    // The SATUSEHAT test double for `test_asik.py` (an HTTP client written in Python).
+    let server = asik_server::start().unwrap();
     let status = Command::new("python3")
-        .args(["-m", "unittest", "-v", "test_story"])
+        .args(["-m", "unittest", "-v", "test_story", "test_asik"])
         .current_dir(root().join("bindings/ffi/tests/python"))
         .env("PYTHONPATH", out.join("python"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("ASIK_BASE_URL", server.base_url())
+        .env("ASIK_AUTH_URL", server.auth_url())
+        .env("ASIK_CLIENT_ID", asik_server::CLIENT_ID)
+        .env("ASIK_CLIENT_SECRET", asik_server::CLIENT_SECRET)
+        .env("ASIK_ORG_ID", asik_server::ORG_ID)
         .status()
         .unwrap();
-    assert!(status.success(), "the Python story failed (output above)");
+    assert!(status.success(), "the Python tests failed (output above)");
+    // What the server holds, seen from its side: the three visits of test_asik.py, once each.
+    assert_eq!(
+        server.resources("Encounter").len(),
+        3,
+        "one Encounter per visit"
+    );
+    assert!(server.resources("Observation").len() >= 6);
 }
 
 /// `kotlinc`: `KOTLINC`, else the npm package `.ci/run` installs into `build/kotlin`.
