@@ -122,7 +122,7 @@ fn a_wrong_key_changes_nothing_not_even_an_old_schema() {
     // Make it look like a database of schema 1 (before the sync bookkeeping migration).
     let conn = rusqlite::Connection::open(&p.path).unwrap();
     conn.execute_batch(
-        "DROP TABLE outbox; DROP TABLE peer_docs; DROP TABLE peers; ALTER TABLE audit DROP COLUMN mac; DROP INDEX children_by_merged_into;
+        "DROP TABLE outbox; DROP TABLE peer_docs; DROP TABLE peers; DROP TABLE asik_attempts; ALTER TABLE audit DROP COLUMN mac; DROP INDEX children_by_merged_into;
          DELETE FROM meta WHERE key = 'audit_head'; PRAGMA user_version = 1;",
     )
     .unwrap();
