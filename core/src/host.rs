@@ -4,6 +4,8 @@
 //! * [`ByteStream`]: a byte pipe to another phone for a peer session. Bluetooth or Wi-Fi Direct on the
 //!   phone implement it through the bindings; [`TcpStream`] is the CLI's; [`IoStream`] wraps any
 //!   `Read + Write` (the in-memory pipes of tests).
+//! * [`ChangeListener`]: told after every commit of child documents (the apps re-read the village
+//!   list: a Kotlin `Flow`, a Swift `AsyncStream`).
 //! * [`HttpClient`]: sends one HTTP request (ASIK upload, the relay). OkHttp on Android and URLSession
 //!   on iOS implement it through the bindings; `UreqHttp` (feature `ureq`) is the CLI's and the tests'.
 //!
@@ -49,6 +51,14 @@ impl Clock for FixedDate {
     fn today(&self) -> NaiveDate {
         self.0
     }
+}
+
+/// Told after every commit of child documents (a registration, a visit, a merge, a resolved conflict,
+/// each batch a peer session stores), on the thread that committed, after the transaction is durable.
+/// It should return quickly (post to the app's own queue); it may call back into the core.
+pub trait ChangeListener: Send + Sync + std::fmt::Debug {
+    /// Something in the children or their visits changed.
+    fn changed(&self);
 }
 
 /// A byte pipe failed.

@@ -16,7 +16,9 @@
 //! Every change to child documents goes through [`Timbang::commit`]: load the documents, set this
 //! device's actor, change them, save what changed, update the projections and append the audit row, in
 //! one transaction. Input is validated before anything is written; a value that needs the kader's
-//! confirmation returns [`Error::NeedsConfirmation`] and writes nothing. Every method takes `&self`.
+//! confirmation returns [`Error::NeedsConfirmation`] and writes nothing. After each commit the host's
+//! [`crate::host::ChangeListener`] is told ([`Timbang::set_change_listener`]). Every method takes
+//! `&self`.
 
 mod asik;
 mod children;
@@ -52,7 +54,7 @@ use crate::crypto::Key;
 use crate::domain::ChildId;
 use crate::error::{Error, Result};
 use crate::growth::KbmTable;
-use crate::host::Clock;
+use crate::host::{ChangeListener, Clock};
 use crate::interrupt::InterruptHandle;
 use crate::store::{Store, StoreError, projection, settings};
 
@@ -66,6 +68,8 @@ pub struct Timbang {
     /// `set_kbm_table`).
     device: Mutex<Option<Device>>,
     interrupt: InterruptHandle,
+    /// Told after every commit ([`Timbang::set_change_listener`]).
+    listener: RwLock<Option<Arc<dyn ChangeListener>>>,
 }
 
 /// This device as every write needs it.
@@ -87,6 +91,7 @@ impl Timbang {
             kader: RwLock::new(None),
             device: Mutex::new(None),
             interrupt,
+            listener: RwLock::new(None),
         };
         t.rebuild_if_stale()?;
         Ok(t)
@@ -120,6 +125,13 @@ impl Timbang {
     pub fn set_kader(&self, kader: Option<String>) {
         if let Ok(mut k) = self.kader.write() {
             *k = kader;
+        }
+    }
+
+    /// Tell `listener` after every commit of child documents from now on (`None`: stop telling).
+    pub fn set_change_listener(&self, listener: Option<Arc<dyn ChangeListener>>) {
+        if let Ok(mut l) = self.listener.write() {
+            *l = listener;
         }
     }
 
@@ -234,11 +246,17 @@ impl Timbang {
             )?;
             Ok(out)
         };
-        if bulk {
+        let out = if bulk {
             self.store.write_bulk(run)
         } else {
             self.store.write(run)
+        }?;
+        // Cloned out of the lock first, so the listener may call back into the core.
+        let listener = self.listener.read().ok().and_then(|l| l.clone());
+        if let Some(listener) = listener {
+            listener.changed();
         }
+        Ok(out)
     }
 }
 

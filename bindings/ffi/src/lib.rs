@@ -1,0 +1,238 @@
+//! # timbang-ffi
+//!
+//! The uniffi bindings of `timbang-core` for the phone apps (Kotlin on Android, Swift on iOS) and for
+//! Python (the smoke tests). Wrapping only: every call is one call of the core facade
+//! [`timbang_core::Timbang`], its records are mirrored field for field in [`records`], its error is
+//! [`TimbangError`], and the host's capabilities are foreign traits adapted to the core's ([`host`]).
+//!
+//! Calls block; the app chooses the thread (a Kotlin `Dispatchers.IO`, a Swift detached task) and
+//! stops long work (a peer session, a rebuild) from another thread with [`InterruptHandle`].
+//! Generate the bindings with `bindings/ffi/generate.sh`.
+//!
+//! This is the workspace's one crate that allows `unsafe_code`: the scaffolding uniffi's macros
+//! generate (the `extern "C"` functions, `#[unsafe(no_mangle)]`) is unsafe code. None is written by
+//! hand here.
+
+uniffi::setup_scaffolding!("timbang");
+
+pub mod asik;
+mod error;
+pub mod host;
+pub mod records;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use timbang_core::crypto::Key;
+use timbang_core::{Error, FixedDate, SystemClock};
+use zeroize::Zeroize;
+
+use asik::{AsikConfig, AsikStatus, SyncReason, SyncReport};
+pub use error::TimbangError;
+use host::{ByteStream, ChangeListener, HostHttp, HostListener, HostStream, HttpClient};
+use records::{
+    ChildDetail, Conflict, DeviceSettings, DuplicateCandidate, NewChild, PeerReport, PeerRole,
+    Registered, VillageRow, VisitEntry, VisitResult, child_id,
+};
+
+type Result<T, E = TimbangError> = std::result::Result<T, E>;
+
+/// One posyandu's database on this phone. Every method blocks and may be called from any thread.
+#[derive(Debug, uniffi::Object)]
+pub struct Timbang {
+    core: timbang_core::Timbang,
+}
+
+/// Stops long work (a peer session, a rebuild) that began before the call, from any thread.
+#[derive(Debug, uniffi::Object)]
+pub struct InterruptHandle(timbang_core::InterruptHandle);
+
+#[uniffi::export]
+impl InterruptHandle {
+    /// Stop: the work returns `Interrupted`; what it committed stays.
+    pub fn interrupt(&self) {
+        self.0.interrupt();
+    }
+}
+
+#[uniffi::export]
+impl Timbang {
+    /// Open (or create) the database at `path` with the host's 32-byte key (kept by the Android
+    /// Keystore or the iOS Keychain; the copy given here is wiped). `today` (`YYYY-MM-DD`) fixes the
+    /// date for tests; apps leave it out.
+    #[uniffi::constructor(default(today = None))]
+    pub fn open(path: String, mut key: Vec<u8>, today: Option<String>) -> Result<Arc<Self>> {
+        let parsed = Key::from_bytes(&key).map_err(|_| {
+            Error::invalid(
+                "key",
+                "Kunci basis data harus tepat 32 bita.",
+                format!("the key has {} bytes, not 32", key.len()),
+            )
+        });
+        key.zeroize();
+        let key = parsed?;
+        let clock: Arc<dyn timbang_core::Clock> = match today {
+            Some(t) => Arc::new(FixedDate(timbang_core::domain::parse_date(
+                "today", "Tanggal", &t,
+            )?)),
+            None => Arc::new(SystemClock),
+        };
+        let core = timbang_core::Timbang::open(Path::new(&path), &key, clock)?;
+        Ok(Arc::new(Self { core }))
+    }
+
+    /// Set up this phone as the first of a posyandu's team.
+    pub fn init(
+        &self,
+        posyandu: String,
+        village: String,
+        device_name: String,
+    ) -> Result<DeviceSettings> {
+        Ok(self.core.init(&posyandu, &village, &device_name)?.into())
+    }
+
+    /// This phone's settings.
+    pub fn settings(&self) -> Result<DeviceSettings> {
+        Ok(self.core.settings()?.into())
+    }
+
+    /// Name the kader whose entries follow (recorded, sealed, in the audit log).
+    pub fn set_kader(&self, kader: Option<String>) {
+        self.core.set_kader(kader);
+    }
+
+    /// The pairing code another phone joins with (show it as a QR code; never send it).
+    pub fn team_invite(&self) -> Result<String> {
+        Ok(self.core.team_invite()?)
+    }
+
+    /// Set up a fresh database as another phone of the team whose pairing code is `code`.
+    pub fn team_join(&self, code: String, device_name: String) -> Result<DeviceSettings> {
+        Ok(self.core.team_join(&code, &device_name)?.into())
+    }
+
+    /// Children already registered who may be `child` (same NIK, or similar name and birth date).
+    pub fn possible_duplicates(&self, child: NewChild) -> Result<Vec<DuplicateCandidate>> {
+        let c = child.try_into()?;
+        Ok(into_all(self.core.possible_duplicates(&c)?))
+    }
+
+    /// Register a child. `NeedsConfirmation` (possible duplicates, a NIK that disagrees with the birth
+    /// date) writes nothing: ask the kader, then call again with `confirm = true`.
+    pub fn register_child(&self, child: NewChild, confirm: bool) -> Result<Registered> {
+        Ok(self.core.register_child(child.try_into()?, confirm)?.into())
+    }
+
+    /// Record (add to or correct) the visit of `entry.date`. `NeedsConfirmation` carries the reasons
+    /// (a WHO flag, a height that shrank, ...); nothing is written until the kader confirms.
+    pub fn record_visit(
+        &self,
+        child_id: String,
+        entry: VisitEntry,
+        confirm: bool,
+    ) -> Result<VisitResult> {
+        let id = records::child_id("child_id", &child_id)?;
+        Ok(self
+            .core
+            .record_visit(&id, entry.try_into()?, confirm)?
+            .into())
+    }
+
+    /// Delete the visit of `date` (`YYYY-MM-DD`).
+    pub fn delete_visit(&self, child_id: String, date: String) -> Result<()> {
+        let id = records::child_id("child_id", &child_id)?;
+        let date = timbang_core::domain::parse_date("date", "Tanggal kunjungan", &date)?;
+        Ok(self.core.delete_visit(&id, date)?)
+    }
+
+    /// Everything about one child, with every visit's assessment (a merged duplicate's id shows the
+    /// kept child).
+    pub fn child(&self, child_id: String) -> Result<ChildDetail> {
+        let id = records::child_id("child_id", &child_id)?;
+        Ok(self.core.child(&id)?.into())
+    }
+
+    /// The village list, most urgent first.
+    pub fn village_list(&self) -> Result<Vec<VillageRow>> {
+        Ok(into_all(self.core.village_list()?))
+    }
+
+    /// Merge `duplicate_id` into `keep_id` (replicated to every phone); returns the kept id.
+    pub fn merge_children(&self, keep_id: String, duplicate_id: String) -> Result<String> {
+        let keep = child_id("keep_id", &keep_id)?;
+        let dup = child_id("duplicate_id", &duplicate_id)?;
+        Ok(self.core.merge_children(&keep, &dup)?.to_string())
+    }
+
+    /// Every open conflict.
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        Ok(into_all(self.core.conflicts()?))
+    }
+
+    /// Settle a conflict by keeping `value` (one of its `values`).
+    pub fn resolve(&self, conflict_id: String, value: String) -> Result<()> {
+        Ok(self.core.resolve(&conflict_id, &value)?)
+    }
+
+    /// One sync session with another phone of the team over the host's `stream`, both directions.
+    /// Blocks until the session ends; interruptible.
+    pub fn peer_session(&self, stream: Arc<dyn ByteStream>, role: PeerRole) -> Result<PeerReport> {
+        Ok(self
+            .core
+            .peer_session(&HostStream(stream), role.into())?
+            .into())
+    }
+
+    /// The upload state of every visit (pending, sent, rejected with the server's reason, held by an
+    /// open conflict).
+    pub fn asik_status(&self) -> Result<AsikStatus> {
+        Ok(self.core.asik_status()?.into())
+    }
+
+    /// Upload what is pending to ASIK/SATUSEHAT through the host's `http`, within `budget_ms` (the
+    /// host's deadline: WorkManager's, BGTaskScheduler's). Progress is kept after every answer; a run
+    /// stopped by the deadline, the interrupt handle or a lost signal says so in `stopped`.
+    /// `Network { retryable: true }` when the server could not be reached and nothing was done.
+    pub fn asik_sync(
+        &self,
+        http: Arc<dyn HttpClient>,
+        config: AsikConfig,
+        reason: SyncReason,
+        budget_ms: u64,
+    ) -> Result<SyncReport> {
+        let report = self.core.asik_sync(
+            &HostHttp(http),
+            &config.into(),
+            reason.into(),
+            std::time::Duration::from_millis(budget_ms),
+        )?;
+        Ok(report.into())
+    }
+
+    /// A consistent, still sealed copy of the database at `out_path`.
+    pub fn backup(&self, out_path: String) -> Result<()> {
+        Ok(self.core.backup(Path::new(&out_path))?)
+    }
+
+    /// The handle that stops long work from another thread.
+    pub fn interrupt_handle(&self) -> Arc<InterruptHandle> {
+        Arc::new(InterruptHandle(self.core.interrupt_handle()))
+    }
+
+    /// Stop long work that is running now (the same as through [`Timbang::interrupt_handle`]).
+    pub fn interrupt(&self) {
+        self.core.interrupt_handle().interrupt();
+    }
+
+    /// Tell `listener` after every commit from now on; `None` stops.
+    pub fn set_change_listener(&self, listener: Option<Arc<dyn ChangeListener>>) {
+        self.core.set_change_listener(
+            listener
+                .map(|l| Arc::new(HostListener(l)) as Arc<dyn timbang_core::host::ChangeListener>),
+        );
+    }
+}
+
+fn into_all<T, U: From<T>>(v: Vec<T>) -> Vec<U> {
+    v.into_iter().map(Into::into).collect()
+}
