@@ -262,6 +262,7 @@ fn a_phone_only_behind_gets_a_morning_of_changes_cheaply() {
     let (c, s) = sync_pair(&mut a, &mut b, &team);
     assert_converged(&a, &b);
     assert_eq!(c.docs_received, 50);
+    eprintln!("client {c:?}\nserver {s:?}");
     // Summary, differing buckets, heads, then one turn each way and the finish.
     assert!(c.rounds <= 5, "{c:?}");
     // With one level of 32-document buckets the client listed about 800 documents' heads (56 KB).
