@@ -132,14 +132,62 @@ fn step(n: u32, text: &str) {
     println!("\n[{n}] {text}");
 }
 
-/// The hook for the upload to a local ASIK (SATUSEHAT) test server with faults injected: the ASIK
-/// issue (issue 15) starts its test server on 127.0.0.1 here and runs `asik sync` from `phone`. Until
-/// it lands the demo says so rather than pretend.
-fn asik_upload(_phone: &Timbang) -> Result<(), CliError> {
+/// The upload to ASIK (SATUSEHAT): a local test server on 127.0.0.1 (`tests/asik-server`) that meets
+/// one FHIR request in ten with a random fault (dropped after the commit, 500, 503/429 with
+/// Retry-After, slow answers, expired tokens, broken bodies), the same `asik_sync` as `asik sync`, then
+/// a second sync that must send nothing, and the server's own count: one Encounter per visit.
+fn asik_upload(phone: &Timbang) -> Result<(), CliError> {
+    use timbang_core::asik::{AsikConfig, MapConfig, SyncReason};
+    let server = asik_server::start().map_err(|e| {
+        CliError::failed(
+            "Server uji ASIK tidak dapat dijalankan.",
+            format!("the ASIK test server did not start: {e}"),
+        )
+    })?;
+    server.random_faults(2026, 0.1);
+    let cfg = AsikConfig::new(
+        &server.base_url(),
+        &server.auth_url(),
+        asik_server::CLIENT_ID,
+        asik_server::CLIENT_SECRET,
+        MapConfig::for_org(asik_server::ORG_ID),
+    );
+    let http = timbang_core::host::UreqHttp::new();
+    let budget = std::time::Duration::from_secs(60);
+    let (mut sent, mut requests, mut runs) = (0, 0, 0);
+    loop {
+        let r = phone.asik_sync(&http, &cfg, SyncReason::Manual, budget)?;
+        sent += r.sent;
+        requests += r.requests;
+        runs += 1;
+        if r.pending == 0 || runs == 10 {
+            println!(
+                "    {sent} kunjungan terkirim dalam {requests} permintaan ({runs} kali sinkron, gangguan jaringan acak); tersisa {}, ditahan {}, ditolak {}.",
+                r.pending, r.held, r.rejected_total
+            );
+            break;
+        }
+    }
+    server.no_random_faults();
+    let again = phone.asik_sync(&http, &cfg, SyncReason::Manual, budget)?;
     println!(
-        "    belum tersedia di versi ini: unggah ke server uji ASIK menyusul (issue 15); kunjungan menunggu di antrean unggah."
+        "    Server menyimpan {} Encounter (satu per kunjungan); sinkron ulang mengirim {} lagi.",
+        server.resources("Encounter").len(),
+        again.sent
     );
     Ok(())
+}
+
+/// A synthetic mother's NIK (Kabupaten Bandung, born in the 1990s; a woman's day of birth + 40) for
+/// demo child `n`: ASIK finds or creates a baby's Patient through it.
+pub(crate) fn mother_nik(n: u32) -> String {
+    format!(
+        "320410{:02}{:02}{:02}{:04}",
+        41 + n % 28,
+        1 + n % 12,
+        90 + n % 10,
+        1 + n
+    )
 }
 
 /// Run the story.
@@ -172,7 +220,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
 
     step(2, "Meja 1: lima balita didaftarkan.");
     let mut ids: Vec<ChildId> = Vec::new();
-    for k in KIDS {
+    for (n, k) in (0u32..).zip(KIDS) {
         let r = hp1.register_child(
             NewChild {
                 name: k.name.into(),
@@ -181,7 +229,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
                 nik: None,
                 kk: None,
                 mother_name: Some(k.mother.into()),
-                mother_nik: None,
+                mother_nik: Some(mother_nik(n)),
                 address: Some("Dusun Krajan RT 02".into()),
             },
             false,

@@ -114,7 +114,7 @@ pub fn child(i: usize, today: NaiveDate) -> (NewChild, Vec<VisitEntry>) {
             nik: None,
             kk: None,
             mother_name: Some(mother),
-            mother_nik: None,
+            mother_nik: Some(crate::demo::mother_nik(100 + i as u32)),
             address: Some(format!("Dusun Krajan RT 0{} RW 01", 1 + i % 4)),
         },
         visits,

@@ -34,6 +34,26 @@ fn the_demo_runs_the_whole_posyandu_and_prints_the_charts_path() {
     let svg = std::fs::read_to_string(chart.trim()).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("Rina Kusuma"));
     assert!(dir.path().join("eppgbm-2025-06.xlsx").is_file());
-    // The ASIK step says plainly that it is not there yet.
-    assert!(out.contains("issue 15"), "{out}");
+    // The upload to the local ASIK test server, through random faults: nothing left, nothing held or
+    // refused, one Encounter per visit sent, and a second sync sends nothing.
+    let sent_line = out
+        .lines()
+        .find(|l| l.contains("kunjungan terkirim dalam"))
+        .expect("the upload reports what it sent");
+    assert!(
+        sent_line.contains("tersisa 0, ditahan 0, ditolak 0"),
+        "{sent_line}"
+    );
+    let sent: usize = sent_line
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(sent > 0, "{sent_line}");
+    assert!(
+        out.contains(&format!("Server menyimpan {sent} Encounter")),
+        "{out}"
+    );
+    assert!(out.contains("sinkron ulang mengirim 0 lagi"), "{out}");
 }
