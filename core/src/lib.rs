@@ -20,8 +20,8 @@ mod http_ureq;
 pub mod interrupt;
 pub mod output_file;
 pub mod peer;
-pub mod reports;
 pub mod relay;
+pub mod reports;
 
 #[cfg(not(feature = "testing"))]
 mod crdt;

@@ -25,8 +25,14 @@ fn phone(dir: &std::path::Path) -> Timbang {
     for i in 0..200usize {
         let c = NewChild {
             name: format!("Anak Uji {i}"),
-            sex: if i.is_multiple_of(2) { Sex::Female } else { Sex::Male },
-            birth_date: format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 27).parse().unwrap(),
+            sex: if i.is_multiple_of(2) {
+                Sex::Female
+            } else {
+                Sex::Male
+            },
+            birth_date: format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 27)
+                .parse()
+                .unwrap(),
             nik: None,
             kk: None,
             mother_name: Some("Ibu Uji".into()),
@@ -54,7 +60,13 @@ fn phone(dir: &std::path::Path) -> Timbang {
 }
 
 fn cfg(s: &asik_server::AsikServer) -> AsikConfig {
-    AsikConfig::new(&s.base_url(), &s.auth_url(), CLIENT_ID, CLIENT_SECRET, MapConfig::for_org(ORG_ID))
+    AsikConfig::new(
+        &s.base_url(),
+        &s.auth_url(),
+        CLIENT_ID,
+        CLIENT_SECRET,
+        MapConfig::for_org(ORG_ID),
+    )
 }
 
 fn main() {
@@ -64,14 +76,26 @@ fn main() {
     let s = asik_server::start().unwrap();
     let start = Instant::now();
     let r = t
-        .asik_sync(&UreqHttp::new(), &cfg(&s), SyncReason::Manual, Duration::from_secs(600))
+        .asik_sync(
+            &UreqHttp::new(),
+            &cfg(&s),
+            SyncReason::Manual,
+            Duration::from_secs(600),
+        )
         .unwrap();
     let took = start.elapsed();
     let st = s.stats();
     let resources = s.resources("Encounter").len() + s.resources("Observation").len();
     println!(
         "bundles: visits {} resources {} requests {} (bundles {}, searches {}, token {}) bytes up {} down {} time {:.2} s",
-        r.sent, resources, r.requests, st.bundles, st.searches, st.token_requests, st.bytes_in, st.bytes_out,
+        r.sent,
+        resources,
+        r.requests,
+        st.bundles,
+        st.searches,
+        st.token_requests,
+        st.bytes_in,
+        st.bytes_out,
         took.as_secs_f64()
     );
 
@@ -89,8 +113,14 @@ fn main() {
     let tok = http
         .send(HttpRequest {
             method: "POST".into(),
-            url: format!("{}/accesstoken?grant_type=client_credentials", s2.auth_url()),
-            headers: vec![HttpHeader::new("Content-Type", "application/x-www-form-urlencoded")],
+            url: format!(
+                "{}/accesstoken?grant_type=client_credentials",
+                s2.auth_url()
+            ),
+            headers: vec![HttpHeader::new(
+                "Content-Type",
+                "application/x-www-form-urlencoded",
+            )],
             body: form.into_bytes(),
             timeout_ms: 30_000,
         })
@@ -118,17 +148,25 @@ fn main() {
     let mut requests = 1u64;
     for e in preview["entry"].as_array().unwrap() {
         let mut r = e["resource"].clone();
-        let nik = r["subject"]["identifier"]["value"].as_str().unwrap().to_owned();
+        let nik = r["subject"]["identifier"]["value"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let pid = match patients.get(&nik) {
             Some(p) => p.clone(),
             None => {
-                let q = format!("Patient?identifier=https%3A%2F%2Ffhir.kemkes.go.id%2Fid%2Fnik-ibu%7C{nik}");
+                let q = format!(
+                    "Patient?identifier=https%3A%2F%2Ffhir.kemkes.go.id%2Fid%2Fnik-ibu%7C{nik}"
+                );
                 send("GET", &q, None);
                 let body = json!({"resourceType": "Patient", "identifier": [{"use": "official",
                     "system": "https://fhir.kemkes.go.id/id/nik-ibu", "value": nik}], "active": true,
                     "name": [{"use": "official", "text": "Anak Uji"}], "gender": "female", "birthDate": "2024-01-01",
                     "address": [{"use": "home", "line": ["Dusun Uji"], "country": "ID"}], "multipleBirthInteger": 0});
-                let p = send("POST", "Patient", Some(&body))["id"].as_str().unwrap().to_owned();
+                let p = send("POST", "Patient", Some(&body))["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
                 requests += 2;
                 patients.insert(nik.clone(), p.clone());
                 p

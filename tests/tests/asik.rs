@@ -498,7 +498,11 @@ fn a_reassessment_resends_only_what_changed() {
         .find(|id| *id != timbang_core::growth::KbmTable::default_table().id())
         .unwrap();
     t.set_kbm_table(other).unwrap();
-    assert_eq!(t.asik_status().unwrap().pending, 6, "a new rules version is checked");
+    assert_eq!(
+        t.asik_status().unwrap().pending,
+        6,
+        "a new rules version is checked"
+    );
     s.reset_stats();
     let r = sync(&t, &s);
     assert_eq!((r.sent, r.created, r.updated), (6, 0, 0));

@@ -7,8 +7,8 @@ mod demo;
 mod demo_posyandu;
 mod import;
 mod output;
-mod reports;
 mod relay;
+mod reports;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +79,12 @@ pub enum Command {
     /// Exports for other systems and paper forms: e-PPGBM, the register (SIP 2), SIP format 6.
     #[command(subcommand)]
     Export(reports::ExportCommand),
+    /// Early warnings for the bidan: children newly gizi buruk or kurang, newly pendek, 2T, BGM, a weight
+    /// loss over 10 %, not weighed 3 months; a posyandu whose D/S or N/D keeps falling.
+    Warnings {
+        #[arg(long)]
+        json: bool,
+    },
     /// Import an existing register (CSV).
     #[command(subcommand)]
     Import(import::ImportCommand),

@@ -97,6 +97,22 @@ pub fn print_skdn(s: &Skdn) {
     }
 }
 
+/// `warnings [--json]`: the early warnings as of today.
+pub fn warnings(cli: &Cli, as_json: bool) -> Result<(), CliError> {
+    let t = open(cli, false)?;
+    let all = t.warnings()?;
+    if as_json {
+        return output::json(&all);
+    }
+    if all.is_empty() {
+        line("Tidak ada peringatan.");
+    }
+    for w in &all {
+        line(format!("[{}] {}", w.code, w.text));
+    }
+    Ok(())
+}
+
 /// `child kms ID ya|tidak`.
 pub fn child_kms(cli: &Cli, id: &str, value: &str, as_json: bool) -> Result<(), CliError> {
     let id = ChildId::parse(id)?;

@@ -344,7 +344,8 @@ impl Timbang {
                 sex: c.sex,
                 birth_date: c.birth_date,
             };
-            for (checked, concerns) in checked_visits(&info, &item.visits, BTreeMap::new(), BTreeMap::new(), today)?
+            for (checked, concerns) in
+                checked_visits(&info, &item.visits, BTreeMap::new(), BTreeMap::new(), today)?
             {
                 crdt::write_visit(
                     &mut doc,
@@ -448,11 +449,10 @@ fn checked_visits(
             .filter(|(d, _)| **d != checked.date)
             .map(|(d, s)| (*d, *s))
             .collect();
-        let concerns: Vec<String> =
-            growth::entry_concerns(info, &history, &checked, &others, &[])
-                .into_iter()
-                .map(|c| c.code.to_owned())
-                .collect();
+        let concerns: Vec<String> = growth::entry_concerns(info, &history, &checked, &others, &[])
+            .into_iter()
+            .map(|c| c.code.to_owned())
+            .collect();
         let day = services.entry(checked.date).or_default();
         for s in checked.entry.services.iter() {
             day.insert(s);

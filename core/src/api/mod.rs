@@ -24,15 +24,15 @@ mod conflicts;
 mod import;
 mod maintenance;
 mod peer_adapter;
-mod reports;
 mod relay;
+mod reports;
 mod setup;
 mod team;
 mod types;
 mod visits;
 
-pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
 pub use asik::{AsikStatus, AsikVisitState};
+pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
 pub use maintenance::{ChainReport, CheckReport};
 pub use relay::{COMPACT_AT, RelayReport};
 pub use types::{

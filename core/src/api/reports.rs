@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::output_file::OutputFile;
 use crate::reports::chart::{self, ChartPoint, GrowthChart};
 use crate::reports::export::{self, ColumnSet, RegisterChild, ServiceCounts, Table, WeighedChild};
+use crate::reports::warnings::{self, Warning, WarningChild, WarningVisit};
 use crate::reports::{self, Month, MonthWeighing, Skdn, SkdnChild};
 use crate::store::children::{self, ReportChild};
 use crate::store::projection::VisitRow;
@@ -230,6 +231,64 @@ impl Timbang {
             }
         }
         Ok(export::sip6_table(&s, &counts))
+    }
+
+    /// The early warnings as of today ([`reports::warnings`]).
+    pub fn warnings(&self) -> Result<Vec<Warning>> {
+        self.warnings_as_of(self.today())
+    }
+
+    /// The early warnings as of `today`: every kept child with all its visits up to `today`, and the
+    /// SKDN of each posyandu for the months the posyandu rules compare.
+    pub fn warnings_as_of(&self, today: chrono::NaiveDate) -> Result<Vec<Warning>> {
+        let start = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
+        let kids = self.period_children(start, today)?;
+        let mut inputs = Vec::with_capacity(kids.len());
+        for k in &kids {
+            let identity = self
+                .store
+                .read(|c| children::identity(&self.store, c, &k.child.child_id))?;
+            let (posyandu, _) = self.names_of(&k.child)?;
+            inputs.push(WarningChild {
+                child_id: k.child.child_id.to_string(),
+                name: identity.name,
+                posyandu,
+                birth_date: k.child.birth_date,
+                visits: k
+                    .visits
+                    .iter()
+                    .map(|v| WarningVisit {
+                        date: v.date,
+                        weighed: v.measured.weight_g.is_some(),
+                        measured_length: v.measured.height_mm.is_some(),
+                        status_gizi: v.assessment("", "").status_gizi,
+                        referral: v.referral.clone(),
+                    })
+                    .collect(),
+            });
+        }
+        let months = warnings::warning_rules()
+            .iter()
+            .filter(|r| r.scope == "posyandu")
+            .filter_map(|r| r.months)
+            .max()
+            .unwrap_or(0);
+        let mut first = Month::of(today);
+        for _ in 0..=months {
+            first = first.prev();
+        }
+        let mut series: BTreeMap<String, Vec<Skdn>> = BTreeMap::new();
+        let mut m = first;
+        while m <= Month::of(today) {
+            for s in self.skdn_by_posyandu(m)? {
+                series.entry(s.posyandu.clone()).or_default().push(s);
+            }
+            m = m.next();
+        }
+        // A posyandu missing in a month (no child yet) breaks its run: keep only full series.
+        let want = series.values().map(Vec::len).max().unwrap_or(0);
+        let series: Vec<Vec<Skdn>> = series.into_values().filter(|s| s.len() == want).collect();
+        Ok(warnings::warnings(today, &inputs, &series))
     }
 
     /// Write `table` to `out` as xlsx or CSV, chosen by the file's extension, through [`OutputFile`].

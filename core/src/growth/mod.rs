@@ -44,11 +44,11 @@ pub use assess::{
     Assessment, ChildInfo, ORANGE_LINE_WAZ, VisitInput, age_days, assess_visit, assessment_notes,
     gizi_input, rules_version,
 };
-pub use curves::{CURVE_Z, Curve, curve_values};
 pub use classify::{
     Classes, GiziInput, GiziSign, HfaClass, LILA_AGES_MONTHS, LILA_GIZI_BURUK_BELOW_MM,
     LILA_GIZI_KURANG_BELOW_MM, StatusGizi, WfaClass, WfhClass, classify, status_gizi,
 };
+pub use curves::{CURVE_Z, Curve, curve_values};
 pub use entry::{CheckedEntry, check_entry, entry_concerns, service_ages, service_concerns};
 pub use kms::{KbmTable, KmsStatus, NtRule};
 pub use plausibility::{
