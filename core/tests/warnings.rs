@@ -183,3 +183,48 @@ fn participation_falling_two_months_in_a_row_warns_the_posyandu() {
     let w = p.t.warnings_as_of(d("2025-06-15")).unwrap();
     assert!(w.iter().all(|w| w.code != "DS_TURUN"), "{w:#?}");
 }
+
+#[test]
+fn elsimil_lists_children_at_risk_with_their_reasons_and_no_other() {
+    use timbang_core::reports::Month;
+    use timbang_core::reports::export::Cell;
+    let p = phone("hp-1");
+    // Pendek since April (not new in June), not weighed since March, weighed in April only, healthy.
+    add(
+        &p,
+        "Stunting Lama",
+        &[
+            ("2025-04-10", 8600, Some(690)),
+            ("2025-06-10", 8900, Some(700)),
+        ],
+    );
+    add(&p, "Lupa Timbang", &[("2025-03-10", 9000, None)]);
+    add(&p, "Dua Bulan", &[("2025-04-10", 9000, None)]);
+    add(
+        &p,
+        "Sehat Sekali",
+        &[
+            ("2025-05-10", 9300, Some(750)),
+            ("2025-06-10", 9600, Some(760)),
+        ],
+    );
+    let t =
+        p.t.elsimil_export(Month::parse("2025-06").unwrap())
+            .unwrap();
+    let name = t.headers.iter().position(|h| h == "Nama Anak").unwrap();
+    let why = t.headers.iter().position(|h| h == "Alasan Risiko").unwrap();
+    let text = |c: &Cell| c.as_text();
+    let listed: Vec<(String, String)> = t
+        .rows
+        .iter()
+        .map(|r| (text(&r[name]), text(&r[why])))
+        .collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0].0, "Lupa Timbang");
+    assert!(
+        listed[0].1.contains("Tidak ditimbang 3 bulan"),
+        "{listed:?}"
+    );
+    assert_eq!(listed[1].0, "Stunting Lama");
+    assert!(listed[1].1.contains("Pendek"), "{listed:?}");
+}

@@ -180,6 +180,16 @@ pub enum ExportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The children at risk of stunting in a month, with their family, for the ELSIMIL / TPK hand-over:
+    /// xlsx or csv by extension.
+    Elsimil {
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// The monthly activity report (SIP format 6): xlsx or csv by extension.
     Sip6 {
         #[arg(long, value_name = "YYYY-MM")]
@@ -223,6 +233,7 @@ pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
         } => ("e-PPGBM", month, out, *json),
         ExportCommand::Register { month, out, json } => ("register", month, out, *json),
         ExportCommand::Sip6 { month, out, json } => ("SIP format 6", month, out, *json),
+        ExportCommand::Elsimil { month, out, json } => ("ELSIMIL", month, out, *json),
     };
     let month = Month::parse(month)?;
     let columns = match c {
@@ -236,6 +247,7 @@ pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
         ExportCommand::Eppgbm { .. } => t.eppgbm_export(month, columns.as_ref())?,
         ExportCommand::Register { .. } => t.register_export(month)?,
         ExportCommand::Sip6 { .. } => t.sip6_export(month)?,
+        ExportCommand::Elsimil { .. } => t.elsimil_export(month)?,
     };
     t.write_table(&table, out)?;
     if json {
