@@ -76,9 +76,15 @@ pub enum Command {
     /// Posyandu reports: SKDN.
     #[command(subcommand)]
     Report(reports::ReportCommand),
-    /// Exports for other systems and paper forms: e-PPGBM, the register (SIP 2), SIP format 6.
+    /// Exports for other systems and paper forms: e-PPGBM, the register (SIP 2), SIP format 6, ELSIMIL.
     #[command(subcommand)]
     Export(reports::ExportCommand),
+    /// Early warnings for the bidan: children newly gizi buruk or kurang, newly pendek, 2T, BGM, a weight
+    /// loss over 10 %, not weighed 3 months; a posyandu whose D/S or N/D keeps falling.
+    Warnings {
+        #[arg(long)]
+        json: bool,
+    },
     /// Import an existing register (CSV).
     #[command(subcommand)]
     Import(import::ImportCommand),

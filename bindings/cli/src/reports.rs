@@ -97,6 +97,22 @@ pub fn print_skdn(s: &Skdn) {
     }
 }
 
+/// `warnings [--json]`: the early warnings as of today.
+pub fn warnings(cli: &Cli, as_json: bool) -> Result<(), CliError> {
+    let t = open(cli, false)?;
+    let all = t.warnings()?;
+    if as_json {
+        return output::json(&all);
+    }
+    if all.is_empty() {
+        line("Tidak ada peringatan.");
+    }
+    for w in &all {
+        line(format!("[{}] {}", w.code, w.text));
+    }
+    Ok(())
+}
+
 /// `child kms ID ya|tidak`.
 pub fn child_kms(cli: &Cli, id: &str, value: &str, as_json: bool) -> Result<(), CliError> {
     let id = ChildId::parse(id)?;
@@ -164,6 +180,16 @@ pub enum ExportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The children at risk of stunting in a month, with their family, for the ELSIMIL / TPK hand-over:
+    /// xlsx or csv by extension.
+    Elsimil {
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// The monthly activity report (SIP format 6): xlsx or csv by extension.
     Sip6 {
         #[arg(long, value_name = "YYYY-MM")]
@@ -207,6 +233,7 @@ pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
         } => ("e-PPGBM", month, out, *json),
         ExportCommand::Register { month, out, json } => ("register", month, out, *json),
         ExportCommand::Sip6 { month, out, json } => ("SIP format 6", month, out, *json),
+        ExportCommand::Elsimil { month, out, json } => ("ELSIMIL", month, out, *json),
     };
     let month = Month::parse(month)?;
     let columns = match c {
@@ -220,6 +247,7 @@ pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
         ExportCommand::Eppgbm { .. } => t.eppgbm_export(month, columns.as_ref())?,
         ExportCommand::Register { .. } => t.register_export(month)?,
         ExportCommand::Sip6 { .. } => t.sip6_export(month)?,
+        ExportCommand::Elsimil { .. } => t.elsimil_export(month)?,
     };
     t.write_table(&table, out)?;
     if json {

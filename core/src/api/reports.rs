@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::output_file::OutputFile;
 use crate::reports::chart::{self, ChartPoint, GrowthChart};
 use crate::reports::export::{self, ColumnSet, RegisterChild, ServiceCounts, Table, WeighedChild};
+use crate::reports::warnings::{self, Warning, WarningChild, WarningVisit};
 use crate::reports::{self, Month, MonthWeighing, Skdn, SkdnChild};
 use crate::store::children::{self, ReportChild};
 use crate::store::projection::VisitRow;
@@ -150,6 +151,109 @@ impl Timbang {
         Ok(export::eppgbm_table(columns, month, &rows))
     }
 
+    /// The ELSIMIL hand-over of `month`: one row per target child at risk (the triggers of
+    /// `schema/id/elsimil-triggers.csv`) with its latest visit up to the month's last day, ordered by
+    /// name. A child with no visit at all is not in it.
+    pub fn elsimil_export(&self, month: Month) -> Result<Table> {
+        use crate::growth::{self, HfaClass};
+        let columns = ColumnSet::elsimil_default()?;
+        let triggers = export::elsimil_triggers();
+        let start = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
+        let end = month.last_day();
+        let kids = self.period_children(start, end)?;
+        let mut rows = Vec::new();
+        for k in &kids {
+            let Some(birth) = k.child.birth_date else {
+                continue;
+            };
+            if !reports::is_target(birth, month) {
+                continue;
+            }
+            let Some(last) = k.visits.last() else {
+                continue;
+            };
+            let assessment = last.assessment("", "");
+            let status = k
+                .visits
+                .iter()
+                .rev()
+                .map(|v| v.assessment("", ""))
+                .find(|a| a.status_gizi.is_some());
+            let last_weighing = k
+                .visits
+                .iter()
+                .rev()
+                .find(|v| v.measured.weight_g.is_some())
+                .map(|v| v.date);
+            let reasons = growth::referrals_as_of(
+                last.referral.iter().copied(),
+                status.as_ref().and_then(|a| a.status_gizi),
+                last_weighing,
+                Some(birth),
+                end,
+            );
+            let pendek = k
+                .visits
+                .iter()
+                .rev()
+                .find(|v| v.measured.height_mm.is_some())
+                .map(|v| v.assessment("", ""))
+                .is_some_and(|a| a.classes.hfa == Some(HfaClass::Pendek));
+            let signs = status
+                .as_ref()
+                .map(|a| a.status_gizi_signs.clone())
+                .unwrap_or_default();
+            let mut texts = Vec::new();
+            for (code, text) in &triggers {
+                let hit = if code == "PENDEK" {
+                    pendek && !reasons.contains(&growth::ReferralReason::PendekBaru)
+                } else {
+                    reasons.iter().any(|r| r.code() == code)
+                };
+                if !hit {
+                    continue;
+                }
+                let shown = match code.parse::<growth::ReferralReason>() {
+                    Ok(
+                        r
+                        @ (growth::ReferralReason::GiziBuruk | growth::ReferralReason::GiziKurang),
+                    ) => growth::referral_text(r, &signs),
+                    _ => text.clone(),
+                };
+                texts.push(shown);
+            }
+            if texts.is_empty() {
+                continue;
+            }
+            let identity = self
+                .store
+                .read(|c| children::identity(&self.store, c, &k.child.child_id))?;
+            let (posyandu, village) = self.names_of(&k.child)?;
+            rows.push(export::AtRiskChild {
+                child: WeighedChild {
+                    identity,
+                    posyandu,
+                    village,
+                    date: last.date,
+                    measured: last.measured,
+                    assessment,
+                },
+                status_gizi: status
+                    .and_then(|a| a.status_gizi)
+                    .map(|s| s.label_id().to_owned()),
+                reasons: texts,
+            });
+        }
+        rows.sort_by(|a, b| {
+            a.child
+                .identity
+                .name
+                .to_lowercase()
+                .cmp(&b.child.identity.name.to_lowercase())
+        });
+        Ok(export::elsimil_table(&columns, month, &rows))
+    }
+
     /// The posyandu register of `month` (SIP format 2): every target child of the month with the
     /// weighings of the year up to it, ordered by name.
     pub fn register_export(&self, month: Month) -> Result<Table> {
@@ -230,6 +334,64 @@ impl Timbang {
             }
         }
         Ok(export::sip6_table(&s, &counts))
+    }
+
+    /// The early warnings as of today ([`reports::warnings`]).
+    pub fn warnings(&self) -> Result<Vec<Warning>> {
+        self.warnings_as_of(self.today())
+    }
+
+    /// The early warnings as of `today`: every kept child with all its visits up to `today`, and the
+    /// SKDN of each posyandu for the months the posyandu rules compare.
+    pub fn warnings_as_of(&self, today: chrono::NaiveDate) -> Result<Vec<Warning>> {
+        let start = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
+        let kids = self.period_children(start, today)?;
+        let mut inputs = Vec::with_capacity(kids.len());
+        for k in &kids {
+            let identity = self
+                .store
+                .read(|c| children::identity(&self.store, c, &k.child.child_id))?;
+            let (posyandu, _) = self.names_of(&k.child)?;
+            inputs.push(WarningChild {
+                child_id: k.child.child_id.to_string(),
+                name: identity.name,
+                posyandu,
+                birth_date: k.child.birth_date,
+                visits: k
+                    .visits
+                    .iter()
+                    .map(|v| WarningVisit {
+                        date: v.date,
+                        weighed: v.measured.weight_g.is_some(),
+                        measured_length: v.measured.height_mm.is_some(),
+                        status_gizi: v.assessment("", "").status_gizi,
+                        referral: v.referral.clone(),
+                    })
+                    .collect(),
+            });
+        }
+        let months = warnings::warning_rules()
+            .iter()
+            .filter(|r| r.scope == "posyandu")
+            .filter_map(|r| r.months)
+            .max()
+            .unwrap_or(0);
+        let mut first = Month::of(today);
+        for _ in 0..=months {
+            first = first.prev();
+        }
+        let mut series: BTreeMap<String, Vec<Skdn>> = BTreeMap::new();
+        let mut m = first;
+        while m <= Month::of(today) {
+            for s in self.skdn_by_posyandu(m)? {
+                series.entry(s.posyandu.clone()).or_default().push(s);
+            }
+            m = m.next();
+        }
+        // A posyandu missing in a month (no child yet) breaks its run: keep only full series.
+        let want = series.values().map(Vec::len).max().unwrap_or(0);
+        let series: Vec<Vec<Skdn>> = series.into_values().filter(|s| s.len() == want).collect();
+        Ok(warnings::warnings(today, &inputs, &series))
     }
 
     /// Write `table` to `out` as xlsx or CSV, chosen by the file's extension, through [`OutputFile`].

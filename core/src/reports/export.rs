@@ -143,6 +143,11 @@ impl ColumnSet {
         Self::parse("eppgbm-columns.csv", DEFAULT_EPPGBM_COLUMNS)
     }
 
+    /// The default ELSIMIL column set (`schema/id/elsimil-columns.csv`).
+    pub fn elsimil_default() -> Result<Self> {
+        Self::parse("elsimil-columns.csv", DEFAULT_ELSIMIL_COLUMNS)
+    }
+
     /// Parse a column file (`# id:` line, `#` comments, a `header,field` header, then one column per
     /// line). `name` names the file in errors.
     pub fn parse(name: &str, text: &str) -> Result<Self> {
@@ -570,5 +575,69 @@ mod tests {
             Cell::Text("3273015705230007".into()).as_text(),
             "3273015705230007"
         );
+    }
+}
+
+/// The ELSIMIL column file shipped with Timbang.
+pub const DEFAULT_ELSIMIL_COLUMNS: &str = include_str!("../../../schema/id/elsimil-columns.csv");
+/// What puts a child on the ELSIMIL hand-over (`code,text_id,source`).
+pub const ELSIMIL_TRIGGERS: &str = include_str!("../../../schema/id/elsimil-triggers.csv");
+
+/// The trigger codes and their texts, in the table's order.
+pub fn elsimil_triggers() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut header = false;
+    for line in ELSIMIL_TRIGGERS.lines().map(str::trim) {
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        if !header {
+            header = true;
+            continue;
+        }
+        let Some((code, rest)) = line.split_once(',') else {
+            continue;
+        };
+        let text = rest.rsplit_once(',').map_or(rest, |(t, _)| t);
+        out.push((code.trim().to_owned(), text.trim().to_owned()));
+    }
+    out
+}
+
+/// One child at risk in the month, for the ELSIMIL hand-over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AtRiskChild {
+    pub child: WeighedChild,
+    /// Status gizi label (Bahasa Indonesia) of the latest visit that had one.
+    pub status_gizi: Option<String>,
+    /// Why the child is at risk, in Bahasa Indonesia.
+    pub reasons: Vec<String>,
+}
+
+/// The ELSIMIL hand-over of a month: the columns of `columns`, then "Status Gizi" and "Alasan Risiko".
+pub fn elsimil_table(columns: &ColumnSet, month: Month, children: &[AtRiskChild]) -> Table {
+    let mut headers: Vec<String> = columns.columns.iter().map(|(h, _)| h.clone()).collect();
+    headers.push("Status Gizi".into());
+    headers.push("Alasan Risiko".into());
+    Table {
+        sheet: format!("ELSIMIL {month}"),
+        title: vec![
+            format!("Anak berisiko stunting, {}", month.label_id()),
+            "Untuk Tim Pendamping Keluarga (ELSIMIL)".into(),
+        ],
+        headers,
+        rows: children
+            .iter()
+            .map(|c| {
+                let mut row: Vec<Cell> = columns
+                    .columns
+                    .iter()
+                    .map(|(_, f)| value(*f, &c.child))
+                    .collect();
+                row.push(Cell::opt_text(c.status_gizi.as_deref()));
+                row.push(Cell::text(c.reasons.join("; ")));
+                row
+            })
+            .collect(),
     }
 }

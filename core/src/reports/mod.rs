@@ -5,6 +5,7 @@
 pub mod chart;
 pub mod export;
 mod skdn;
+pub mod warnings;
 
 pub use skdn::{Mismatch, MonthWeighing, Skdn, SkdnChild, is_target, skdn};
 
