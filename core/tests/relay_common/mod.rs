@@ -91,10 +91,20 @@ impl Swift {
         );
         let config = self.config(&name);
         let http = UreqHttp::new();
-        S3Relay::new(&config, &http)
-            .unwrap()
-            .create_bucket()
-            .unwrap();
+        let mut relay = S3Relay::new(&config, &http).unwrap();
+        // Swift answers 503 while a backend server is briefly busy (several tests create buckets at
+        // once on a loaded machine): retry as any S3 client would, then fail loudly.
+        let mut tries = 0;
+        loop {
+            match relay.create_bucket() {
+                Ok(()) => break,
+                Err(e) if e.retryable() && tries < 20 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                }
+                Err(e) => panic!("create bucket {name}: {e:?}"),
+            }
+        }
         config
     }
 
