@@ -5,30 +5,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const TODAY: &str = "2025-06-15";
-
-fn run(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_timbang"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("TIMBANG_TODAY", TODAY)
-        .env_remove("TIMBANG_ASIK_ORG")
-        .output()
-        .unwrap()
-}
-
-fn ok(db: &Path, args: &[&str]) -> String {
-    let o = run(db, args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+use common::{ok, run};
 
 fn setup(dir: &Path) -> PathBuf {
     let db = dir.join("hp.db");

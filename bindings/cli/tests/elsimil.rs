@@ -5,29 +5,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn run(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_timbang"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("TIMBANG_TODAY", "2025-06-15")
-        .env_remove("TIMBANG_KADER")
-        .output()
-        .unwrap()
-}
-
-fn ok(db: &Path, args: &[&str]) -> String {
-    let o = run(db, args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+use common::{ok, run};
 
 fn child(db: &Path, name: &str, extra: &[&str], visits: &[(&str, &str, &str)]) -> String {
     let mut args = vec![

@@ -4,32 +4,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use common::ok;
 
-fn run(db: &PathBuf, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_timbang"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("TIMBANG_TODAY", "2025-06-15")
-        .env_remove("TIMBANG_KADER")
-        .output()
-        .unwrap()
-}
-
-fn ok(db: &PathBuf, args: &[&str]) -> String {
-    let o = run(db, args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn child(db: &PathBuf, name: &str, visits: &[(&str, &str, &str)]) -> String {
+fn child(db: &std::path::Path, name: &str, visits: &[(&str, &str, &str)]) -> String {
     let out = ok(
         db,
         &[
