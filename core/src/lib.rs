@@ -17,6 +17,7 @@ pub mod growth;
 pub mod host;
 #[cfg(feature = "ureq")]
 mod http_ureq;
+pub mod inflate;
 pub mod interrupt;
 pub mod output_file;
 pub mod peer;

@@ -217,6 +217,7 @@ impl SessionInput {
                 batch_docs: 1,
                 frame_budget: 1024,
                 sync_window: 1,
+                ..SessionConfig::default()
             }
         } else {
             SessionConfig::default()

@@ -390,3 +390,59 @@ fn a_sync_state_that_panics_automerge_ends_the_session_with_an_error() {
     }
     fuzz::session_messages(bytes);
 }
+
+/// A paired phone's batch whose chunks would inflate to more than the session's budget (a
+/// compression bomb: each 4 KB chunk inflates to 4 MiB) is refused before automerge inflates any of
+/// it, and this phone keeps what it had.
+#[test]
+fn a_batch_that_would_inflate_past_the_budget_is_refused() {
+    use std::io::Write;
+    let (_, input, _) = seeds::session_recordings()
+        .into_iter()
+        .find(|(n, _, _)| n == "diverged-serve-default")
+        .unwrap();
+    let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    deflate.write_all(&vec![0u8; 4 << 20]).unwrap();
+    let deflated = deflate.finish().unwrap();
+    // A compressed change chunk: magic, checksum, type 2, LEB128 length, data.
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+    let mut len = deflated.len();
+    while len >= 0x80 {
+        chunk.push((len & 0x7f) as u8 | 0x80);
+        len >>= 7;
+    }
+    chunk.push(len as u8);
+    chunk.extend(&deflated);
+    let bombs: Vec<u8> = chunk.repeat(17); // 68 MiB inflated, over the 64 MiB budget
+    assert!(bombs.len() < 200_000, "{} bytes", bombs.len());
+
+    let mut messages = input.messages.clone();
+    let batch = messages
+        .iter_mut()
+        .find(|m| matches!(m.first(), Some(6 | 7)))
+        .expect("the recording has a batch");
+    // One more item, a whole document (tag 1) under a made-up id, whose bytes are the bombs.
+    let id = b"bomb";
+    batch.push(1);
+    batch.push(id.len() as u8);
+    batch.extend(id);
+    let mut len = bombs.len();
+    while len >= 0x80 {
+        batch.push((len & 0x7f) as u8 | 0x80);
+        len >>= 7;
+    }
+    batch.push(len as u8);
+    batch.extend(&bombs);
+
+    let before = fuzz::session_store().clone();
+    let (result, store) = run_session_input(&SessionInput {
+        flags: input.flags,
+        messages,
+    });
+    let err = result.expect_err("the bomb was accepted");
+    assert!(err.to_string().contains("inflate"), "{err}");
+    assert_eq!(store.ids(), before.ids());
+    for id in before.ids() {
+        assert_eq!(store.heads_of(&id), before.heads_of(&id), "{id}");
+    }
+}

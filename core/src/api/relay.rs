@@ -371,7 +371,11 @@ impl Run<'_, '_> {
                         .read(|c| self.store().load_doc(c, id))?
                         .unwrap_or_default(),
                 };
-                match crate::crdt::catch_panic(|| doc.load_incremental(bytes)) {
+                // Bounded before automerge inflates it ([`crate::inflate`]).
+                let within = crate::inflate::check(bytes, crate::inflate::DEFAULT_BUDGET).is_ok();
+                match crate::crdt::catch_panic(|| within.then(|| doc.load_incremental(bytes)))
+                    .flatten()
+                {
                     Some(Ok(_)) => {
                         staged.insert(id.clone(), doc);
                     }

@@ -85,6 +85,9 @@ pub struct SessionConfig {
     pub frame_budget: usize,
     /// How many documents may run automerge sync at the same time (bounds memory).
     pub sync_window: usize,
+    /// How many bytes automerge may inflate from one received frame before the session refuses it
+    /// ([`crate::inflate`]: a compressed chunk can inflate about 1,000 times).
+    pub inflate_budget: u64,
 }
 
 impl Default for SessionConfig {
@@ -93,6 +96,7 @@ impl Default for SessionConfig {
             batch_docs: 200,
             frame_budget: 256 * 1024,
             sync_window: 100,
+            inflate_budget: crate::inflate::DEFAULT_BUDGET,
         }
     }
 }
@@ -761,7 +765,11 @@ impl<S: Read + Write> Session<'_, S> {
             let mut r = Reader::new(&msg);
             let kind = r.u8()?;
             match kind {
-                M_BATCH_LAST | M_BATCH_MORE => {}
+                M_BATCH_LAST | M_BATCH_MORE => {
+                    // Before automerge sees any of it: what the frame's chunks inflate to, bounded.
+                    crate::inflate::check(&msg, self.cfg.inflate_budget)
+                        .map_err(|e| PeerError::Document(e.to_string()))?;
+                }
                 M_FINISH => {
                     r.end()?;
                     self.flush(true)?;
