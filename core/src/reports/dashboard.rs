@@ -352,16 +352,13 @@ fn line_chart(
     for (k, (_, colour, values)) in series.iter().enumerate() {
         let mut path = String::new();
         for (i, v) in values.iter().enumerate() {
-            match v {
-                Some(v) => {
-                    let cmd = if path.is_empty() || values[i - 1].is_none() {
-                        'M'
-                    } else {
-                        'L'
-                    };
-                    let _ = write!(path, "{cmd}{:.1},{:.1} ", x(i), y(*v));
-                }
-                None => {}
+            if let Some(v) = v {
+                let cmd = if path.is_empty() || values[i - 1].is_none() {
+                    'M'
+                } else {
+                    'L'
+                };
+                let _ = write!(path, "{cmd}{:.1},{:.1} ", x(i), y(*v));
             }
         }
         if !path.is_empty() {
