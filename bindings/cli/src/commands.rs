@@ -332,6 +332,7 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Command::Chart { id, out, json } => crate::reports::chart(cli, id, out, *json),
         Command::Export(c) => crate::reports::export(cli, c),
         Command::Warnings { json } => crate::reports::warnings(cli, *json),
+        Command::Dashboard(a) => crate::dashboard::run(cli, a),
         Command::Import(c) => crate::import::import(cli, c),
         Command::Child(ChildCommand::Kms { id, value, json }) => {
             crate::reports::child_kms(cli, id, value, *json)

@@ -3,6 +3,7 @@
 
 mod asik;
 mod commands;
+mod dashboard;
 mod demo;
 mod demo_posyandu;
 mod import;
@@ -85,6 +86,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The bidan's dashboard: one self-contained HTML file (D/S and N/D, status gizi, RT/RW, warnings,
+    /// children to visit) that opens offline.
+    Dashboard(dashboard::DashboardArgs),
     /// Import an existing register (CSV).
     #[command(subcommand)]
     Import(import::ImportCommand),

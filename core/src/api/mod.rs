@@ -11,6 +11,8 @@
 //! * [`team`]: pairing codes and phone-to-phone sessions over a host [`crate::host::ByteStream`].
 //! * [`reports`]: SKDN per posyandu and month, the KMS card flag, the posyandu names a joined phone
 //!   learns.
+//! * [`dashboard`]: the bidan's dashboard (one self-contained HTML page) from SKDN, warnings and the
+//!   village list.
 //! * [`relay`]: sync through an S3-compatible object store, sent through a host [`crate::host::HttpClient`].
 //!
 //! Every change to child documents goes through [`Timbang::commit`]: load the documents, set this
@@ -23,6 +25,7 @@
 mod asik;
 mod children;
 mod conflicts;
+mod dashboard;
 mod import;
 mod maintenance;
 mod peer_adapter;
@@ -34,6 +37,7 @@ mod types;
 mod visits;
 
 pub use asik::{AsikStatus, AsikVisitState};
+pub use dashboard::MAX_MONTHS as DASHBOARD_MAX_MONTHS;
 pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
 pub use maintenance::{ChainReport, CheckReport};
 pub use relay::{COMPACT_AT, RelayReport};

@@ -56,7 +56,7 @@ impl Timbang {
     }
 
     /// The posyandu and village a child belongs to: the names its document carries, else this device's.
-    fn names_of(&self, c: &ReportChild) -> Result<(String, String)> {
+    pub(super) fn names_of(&self, c: &ReportChild) -> Result<(String, String)> {
         let s = self.device()?.settings;
         Ok((
             c.posyandu

@@ -3,6 +3,7 @@
 //! projections; nothing here does I/O, so every rule is tested with hand-computed tables.
 
 pub mod chart;
+pub mod dashboard;
 pub mod export;
 mod skdn;
 pub mod warnings;
