@@ -187,6 +187,7 @@ fn kotlin_story_and_android_library_on_the_jvm() {
         .args(["-nowarn", "-cp", &cp])
         .arg(&generated_kt)
         .arg(root().join("bindings/ffi/tests/kotlin/StoryTest.kt"))
+        .arg(root().join("bindings/ffi/tests/kotlin/AsikTest.kt"))
         .args(kt_in(android.join("main/kotlin/org/timbang/android")))
         .args(kt_in(android.join("test/kotlin/org/timbang/android")))
         .arg("-d")
@@ -194,7 +195,15 @@ fn kotlin_story_and_android_library_on_the_jvm() {
         .status()
         .unwrap();
     assert!(status.success(), "kotlinc failed");
+    // The SATUSEHAT test double for `AsikTest.kt` and the sync job of `ClientTest.kt` (an HTTP client
+    // written in Kotlin).
+    let server = asik_server::start().unwrap();
     let status = Command::new("java")
+        .env("ASIK_BASE_URL", server.base_url())
+        .env("ASIK_AUTH_URL", server.auth_url())
+        .env("ASIK_CLIENT_ID", asik_server::CLIENT_ID)
+        .env("ASIK_CLIENT_SECRET", asik_server::CLIENT_SECRET)
+        .env("ASIK_ORG_ID", asik_server::ORG_ID)
         .arg(format!("-Djna.library.path={}", profile_dir().display()))
         .arg("-cp")
         .arg(format!(
@@ -205,11 +214,18 @@ fn kotlin_story_and_android_library_on_the_jvm() {
         .args([
             "org.junit.runner.JUnitCore",
             "org.timbang.core.StoryTest",
+            "org.timbang.core.AsikTest",
             "org.timbang.android.ClientTest",
         ])
         .status()
         .unwrap();
     assert!(status.success(), "the Kotlin tests failed (output above)");
+    // Seen from the server: AsikTest's four visits and the sync job's one, once each.
+    assert_eq!(
+        server.resources("Encounter").len(),
+        5,
+        "one Encounter per visit"
+    );
 }
 
 /// The Swift side as far as this machine can check it (no Swift compiler here): the generated C header
