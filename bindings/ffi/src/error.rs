@@ -2,8 +2,15 @@
 //! new core variant does not compile until it is mapped here). Every variant carries `message_id`,
 //! the sentence for the kader in Bahasa Indonesia (the core's `message_id()`), and the fields an app
 //! acts on; none carries personal data.
+//!
+//! The core's `Sync` error is one variant for three services: a phone of the team, the ASIK server and
+//! the relay's object store. The call that failed knows which, so [`TimbangError::asik`] and
+//! [`TimbangError::relay`] name the service and give the sentence for it: the core's own sentences
+//! (written for the CLI: `--access-key`, `--bucket`) and the peer-sync one ("HP lain") would point the
+//! kader at the wrong thing on a phone.
 
 use timbang_core::Error;
+use timbang_core::relay::RelayError;
 
 use crate::records::Confirmation;
 
@@ -63,10 +70,12 @@ pub enum TimbangError {
         message_id: String,
         detail: String,
     },
-    /// Another phone or a server failed or refused. `retryable`: the same call later (another session,
-    /// when the signal is back) can succeed; false: someone must change something (pairing, data).
-    #[error("network: {detail}")]
+    /// Another phone or a server failed or refused. `service`: which one. `retryable`: the same call
+    /// later (another session, when the signal is back) can succeed, and nothing was lost; false:
+    /// someone must change something (pairing, the ASIK credentials, the relay's key or bucket).
+    #[error("network ({service:?}): {detail}")]
     Network {
+        service: NetworkService,
         retryable: bool,
         message_id: String,
         detail: String,
@@ -77,6 +86,76 @@ pub enum TimbangError {
     /// Any other storage failure (disk full, read-only, I/O).
     #[error("storage: {detail}")]
     Storage { message_id: String, detail: String },
+}
+
+/// Who a [`TimbangError::Network`] failed to reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum NetworkService {
+    /// Another phone of the team (a peer session).
+    Peer,
+    /// The ASIK/SATUSEHAT server (`asik_sync`).
+    Asik,
+    /// The relay's S3-compatible object store (`relay_sync`).
+    Relay,
+}
+
+impl TimbangError {
+    /// An error of `asik_sync`: its network failures named as ASIK's, with the sentences the CLI shows
+    /// (the core's `Sync` of `asik_sync` is retryable when the server could not be reached and nothing
+    /// was sent, and not when it refused the client id and secret).
+    pub(crate) fn asik(e: Error) -> Self {
+        match e {
+            Error::Sync { message, retryable } => Self::Network {
+                service: NetworkService::Asik,
+                retryable,
+                message_id: if retryable {
+                    "Server ASIK tidak dapat dihubungi; tidak ada data yang hilang, coba lagi saat ada sinyal."
+                } else {
+                    "Server ASIK menolak client ID atau secret; periksa kredensial puskesmas di pengaturan ASIK (tidak ada data yang hilang)."
+                }
+                .to_owned(),
+                detail: message,
+            },
+            other => other.into(),
+        }
+    }
+
+    /// An error of `relay_sync`: its network failures named as the relay's, with a sentence per kind of
+    /// [`RelayError`] (recognised by the core's own texts of them, so a change there fails this crate's
+    /// tests rather than the wording).
+    pub(crate) fn relay(e: Error) -> Self {
+        match e {
+            Error::Sync { message, retryable } => Self::Network {
+                service: NetworkService::Relay,
+                retryable,
+                message_id: relay_message_id(&message, retryable).to_owned(),
+                detail: message,
+            },
+            other => other.into(),
+        }
+    }
+}
+
+/// The kader's sentence for a relay failure whose English text (`RelayError`'s `Display`) is `message`.
+fn relay_message_id(message: &str, retryable: bool) -> &'static str {
+    // The fixed part of each kind's text, taken from the core's `Display` (before the detail).
+    let prefix = |e: RelayError| {
+        let text = e.to_string();
+        let cut = text.find("{}").unwrap_or(text.len());
+        text[..cut].to_owned()
+    };
+    let starts = |e: RelayError| message.starts_with(&prefix(e));
+    if starts(RelayError::Unreachable("{}".into())) {
+        "Penyimpanan relay tidak bisa dihubungi; periksa alamatnya dan sambungan internet, lalu coba lagi (tidak ada data yang hilang)."
+    } else if starts(RelayError::Credentials("{}".into())) {
+        "Penyimpanan relay menolak kunci akses atau kunci rahasianya; periksa pengaturan relay (tidak ada data yang hilang)."
+    } else if message == RelayError::NoBucket.to_string() {
+        "Bucket itu tidak ada di penyimpanan relay; periksa nama bucket di pengaturan relay (tidak ada data yang hilang)."
+    } else if retryable {
+        "Penyimpanan relay sedang bermasalah; coba lagi nanti (tidak ada data yang hilang)."
+    } else {
+        "Penyimpanan relay menolak permintaan atau jawabannya tidak bisa dibaca; periksa pengaturan relay (tidak ada data yang hilang)."
+    }
 }
 
 impl From<Error> for TimbangError {
@@ -119,7 +198,10 @@ impl From<Error> for TimbangError {
                 message_id,
                 detail: message_en,
             },
+            // Only a peer session's, through this conversion: `asik_sync` and `relay_sync` map their
+            // own (`TimbangError::asik`, `TimbangError::relay`).
             Error::Sync { message, retryable } => Self::Network {
+                service: NetworkService::Peer,
                 retryable,
                 message_id,
                 detail: message,
@@ -154,7 +236,8 @@ mod tests {
         .into();
         assert!(matches!(
             &e,
-            TimbangError::Network { retryable: true, message_id, .. } if message_id.contains("coba lagi")
+            TimbangError::Network { service: NetworkService::Peer, retryable: true, message_id, .. }
+                if message_id.contains("HP lain")
         ));
         let e: TimbangError = Error::NotFound {
             what: "child".into(),
@@ -164,5 +247,91 @@ mod tests {
         assert!(
             matches!(&e, TimbangError::NotFound { message_id, .. } if message_id.contains("x"))
         );
+    }
+
+    /// The core's errors of `asik_sync` (api/asik.rs) and of the relay (`RelayError`, as
+    /// api/relay.rs makes them), each with its service and its own sentence, none the peer one.
+    #[test]
+    fn asik_and_relay_failures_have_their_own_wording() {
+        let asik = |message: &str, retryable| {
+            TimbangError::asik(Error::Sync {
+                message: message.into(),
+                retryable,
+            })
+        };
+        let e = asik("ASIK server unreachable: connection refused", true);
+        assert!(matches!(
+            &e,
+            TimbangError::Network { service: NetworkService::Asik, retryable: true, message_id, detail }
+                if message_id.starts_with("Server ASIK tidak dapat dihubungi") && detail.contains("refused")
+        ));
+        let e = asik("the ASIK server refused the client id and secret", false);
+        assert!(matches!(
+            &e,
+            TimbangError::Network { service: NetworkService::Asik, retryable: false, message_id, .. }
+                if message_id.contains("client ID")
+        ));
+        // Not a network failure: passed on as it is.
+        assert!(matches!(
+            TimbangError::asik(Error::Interrupted),
+            TimbangError::Interrupted { .. }
+        ));
+
+        let relay = |e: RelayError| {
+            TimbangError::relay(Error::Sync {
+                retryable: e.retryable(),
+                message: e.to_string(),
+            })
+        };
+        let cases = [
+            (
+                RelayError::Unreachable("connection refused".into()),
+                true,
+                "tidak bisa dihubungi",
+            ),
+            (
+                RelayError::Credentials("403 SignatureDoesNotMatch".into()),
+                false,
+                "kunci akses",
+            ),
+            (RelayError::NoBucket, false, "Bucket itu tidak ada"),
+            (
+                RelayError::Server {
+                    status: 503,
+                    code: "ServiceUnavailable".into(),
+                    op: "list",
+                },
+                true,
+                "sedang bermasalah",
+            ),
+            (
+                RelayError::Server {
+                    status: 400,
+                    code: "InvalidRequest".into(),
+                    op: "put",
+                },
+                false,
+                "menolak permintaan",
+            ),
+            (RelayError::BadAnswer("list"), false, "tidak bisa dibaca"),
+        ];
+        for (e, want_retryable, want) in cases {
+            let en = e.to_string();
+            match relay(e) {
+                TimbangError::Network {
+                    service: NetworkService::Relay,
+                    retryable,
+                    message_id,
+                    detail,
+                } => {
+                    assert_eq!(retryable, want_retryable, "{en}");
+                    assert!(message_id.contains(want), "{en}: {message_id}");
+                    assert!(!message_id.contains("--"), "no CLI flag: {message_id}");
+                    assert!(!message_id.contains("HP lain"), "{message_id}");
+                    assert_eq!(detail, en);
+                }
+                other => panic!("{en}: {other:?}"),
+            }
+        }
     }
 }

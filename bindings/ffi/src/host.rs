@@ -184,3 +184,10 @@ impl core::HttpClient for HostHttp {
         }
     }
 }
+
+/// Told how far a register import is: `done` of `total` children written (after every batch, and
+/// `0` of `total` before the first). On the importing thread; keep it short (post to the UI).
+#[uniffi::export(with_foreign)]
+pub trait ImportProgress: Send + Sync {
+    fn progress(&self, done: u64, total: u64);
+}

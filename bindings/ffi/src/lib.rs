@@ -19,21 +19,28 @@ pub mod asik;
 mod error;
 pub mod host;
 pub mod records;
+pub mod relay;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use timbang_core::crypto::Key;
+use timbang_core::reports::Month;
+use timbang_core::reports::export::{ColumnSet, Table};
 use timbang_core::{Error, FixedDate, SystemClock};
 use zeroize::Zeroize;
 
 use asik::{AsikConfig, AsikStatus, SyncReason, SyncReport};
-pub use error::TimbangError;
-use host::{ByteStream, ChangeListener, HostHttp, HostListener, HostStream, HttpClient};
-use records::{
-    ChildDetail, Conflict, DeviceSettings, DuplicateCandidate, NewChild, PeerReport, PeerRole,
-    Registered, VillageRow, VisitEntry, VisitResult, child_id,
+pub use error::{NetworkService, TimbangError};
+use host::{
+    ByteStream, ChangeListener, HostHttp, HostListener, HostStream, HttpClient, ImportProgress,
 };
+use records::{
+    ChildDetail, Conflict, CurvePoint, DeviceSettings, DuplicateCandidate, EarlyWarning,
+    ExportSummary, GrowthChart, GrowthCurve, ImportReport, NewChild, PeerReport, PeerRole,
+    Registered, Sex, Skdn, VillageRow, VisitEntry, VisitResult, child_id,
+};
+use relay::{RelayConfig, RelayReport};
 
 type Result<T, E = TimbangError> = std::result::Result<T, E>;
 
@@ -192,7 +199,8 @@ impl Timbang {
     /// Upload what is pending to ASIK/SATUSEHAT through the host's `http`, within `budget_ms` (the
     /// host's deadline: WorkManager's, BGTaskScheduler's). Progress is kept after every answer; a run
     /// stopped by the deadline, the interrupt handle or a lost signal says so in `stopped`.
-    /// `Network { retryable: true }` when the server could not be reached and nothing was done.
+    /// `Network { service: Asik, retryable: true }` when the server could not be reached and nothing
+    /// was done; `retryable: false` when it refused the client id and secret.
     pub fn asik_sync(
         &self,
         http: Arc<dyn HttpClient>,
@@ -200,13 +208,147 @@ impl Timbang {
         reason: SyncReason,
         budget_ms: u64,
     ) -> Result<SyncReport> {
-        let report = self.core.asik_sync(
-            &HostHttp(http),
-            &config.into(),
-            reason.into(),
-            std::time::Duration::from_millis(budget_ms),
-        )?;
+        let report = self
+            .core
+            .asik_sync(
+                &HostHttp(http),
+                &config.into(),
+                reason.into(),
+                std::time::Duration::from_millis(budget_ms),
+            )
+            .map_err(TimbangError::asik)?;
         Ok(report.into())
+    }
+
+    /// Push this phone's changes to the team's relay (an S3-compatible bucket, sealed: the store
+    /// reads nothing) through the host's `http`, then pull and apply what the other phones pushed;
+    /// `compact` also writes a snapshot and deletes what it supersedes, whatever the object count.
+    /// Interruptible; what was applied stays and the next sync continues. Failures are
+    /// `Network { service: Relay, retryable }`; a bad URL is `InvalidInput { field: "url" }`.
+    #[uniffi::method(default(compact = false))]
+    pub fn relay_sync(
+        &self,
+        http: Arc<dyn HttpClient>,
+        config: RelayConfig,
+        compact: bool,
+    ) -> Result<RelayReport> {
+        let config = config.into();
+        let http = HostHttp(http);
+        let report = if compact {
+            self.core.relay_sync_compact(&config, &http)
+        } else {
+            self.core.relay_sync(&config, &http)
+        };
+        Ok(report.map_err(TimbangError::relay)?.into())
+    }
+
+    /// SKDN of `month` (`YYYY-MM`) for the children of `posyandu` (by name, as the documents carry
+    /// it), or for every child on this phone when absent.
+    #[uniffi::method(default(posyandu = None))]
+    pub fn skdn(&self, month: String, posyandu: Option<String>) -> Result<Skdn> {
+        Ok(self
+            .core
+            .skdn(Month::parse(&month)?, posyandu.as_deref())?
+            .into())
+    }
+
+    /// SKDN of `month` for each posyandu this phone holds children of, by name.
+    pub fn skdn_by_posyandu(&self, month: String) -> Result<Vec<Skdn>> {
+        Ok(into_all(self.core.skdn_by_posyandu(Month::parse(&month)?)?))
+    }
+
+    /// Record whether a child has a KMS / Buku KIA (the K of SKDN).
+    pub fn set_has_kms(&self, child_id: String, has_kms: bool) -> Result<()> {
+        let id = records::child_id("child_id", &child_id)?;
+        Ok(self.core.set_has_kms(&id, has_kms)?)
+    }
+
+    /// The early warnings as of today (children and posyandu).
+    pub fn warnings(&self) -> Result<Vec<EarlyWarning>> {
+        Ok(into_all(self.core.warnings()?))
+    }
+
+    /// The early warnings as of `today` (`YYYY-MM-DD`).
+    pub fn warnings_as_of(&self, today: String) -> Result<Vec<EarlyWarning>> {
+        let today = timbang_core::domain::parse_date("today", "Tanggal", &today)?;
+        Ok(into_all(self.core.warnings_as_of(today)?))
+    }
+
+    /// The e-PPGBM table of `month` written to `out_path` (`.xlsx` or `.csv`, atomically). `columns`:
+    /// the text of a column file (`header,field`) instead of the default columns.
+    #[uniffi::method(default(columns = None))]
+    pub fn export_eppgbm(
+        &self,
+        month: String,
+        out_path: String,
+        columns: Option<String>,
+    ) -> Result<ExportSummary> {
+        let month = Month::parse(&month)?;
+        let columns = columns
+            .map(|text| ColumnSet::parse("columns", &text))
+            .transpose()?;
+        let table = self.core.eppgbm_export(month, columns.as_ref())?;
+        self.write(table, month, out_path)
+    }
+
+    /// The ELSIMIL hand-over of `month` (children at risk of stunting, with their family) written to
+    /// `out_path` (`.xlsx` or `.csv`).
+    pub fn export_elsimil(&self, month: String, out_path: String) -> Result<ExportSummary> {
+        let month = Month::parse(&month)?;
+        let table = self.core.elsimil_export(month)?;
+        self.write(table, month, out_path)
+    }
+
+    /// The posyandu register of `month` (SIP format 2) written to `out_path` (`.xlsx` or `.csv`).
+    pub fn export_register(&self, month: String, out_path: String) -> Result<ExportSummary> {
+        let month = Month::parse(&month)?;
+        let table = self.core.register_export(month)?;
+        self.write(table, month, out_path)
+    }
+
+    /// The monthly activity report of `month` (SIP format 6) written to `out_path` (`.xlsx` or
+    /// `.csv`).
+    pub fn export_sip6(&self, month: String, out_path: String) -> Result<ExportSummary> {
+        let month = Month::parse(&month)?;
+        let table = self.core.sip6_export(month)?;
+        self.write(table, month, out_path)
+    }
+
+    /// The growth chart of a child (a merged duplicate's id shows the kept child): the SVG, and the
+    /// measurements as data for an app that draws its own.
+    pub fn growth_chart(&self, child_id: String) -> Result<GrowthChart> {
+        let id = records::child_id("child_id", &child_id)?;
+        let chart = self.core.growth_chart(&id)?;
+        Ok(GrowthChart::of(chart, self.core.growth_chart_points(&id)?))
+    }
+
+    /// [`Timbang::growth_chart`], its SVG also written to `out_path` (atomically).
+    pub fn write_growth_chart(&self, child_id: String, out_path: String) -> Result<GrowthChart> {
+        let id = records::child_id("child_id", &child_id)?;
+        let chart = self.core.write_growth_chart(&id, Path::new(&out_path))?;
+        Ok(GrowthChart::of(chart, self.core.growth_chart_points(&id)?))
+    }
+
+    /// Import a register CSV (`csv`, UTF-8; `name` names it in errors): one row per child and visit,
+    /// every row through the checks of a kader's entry; bad rows are reported by line and skipped,
+    /// importing the same file again adds nothing. A file that is not a register is refused whole.
+    /// `progress` is told after every batch. Interruptible between batches.
+    #[uniffi::method(default(progress = None))]
+    pub fn import_register(
+        &self,
+        name: String,
+        csv: Vec<u8>,
+        progress: Option<Arc<dyn ImportProgress>>,
+    ) -> Result<ImportReport> {
+        let mut tell = |done: usize, total: usize| {
+            if let Some(p) = &progress {
+                p.progress(done as u64, total as u64);
+            }
+        };
+        Ok(self
+            .core
+            .import_register(&name, csv.as_slice(), &mut tell)?
+            .into())
     }
 
     /// A consistent, still sealed copy of the database at `out_path`.
@@ -231,6 +373,25 @@ impl Timbang {
                 .map(|l| Arc::new(HostListener(l)) as Arc<dyn timbang_core::host::ChangeListener>),
         );
     }
+}
+
+impl Timbang {
+    fn write(&self, table: Table, month: Month, out_path: String) -> Result<ExportSummary> {
+        self.core.write_table(&table, Path::new(&out_path))?;
+        Ok(ExportSummary::of(out_path, month, &table))
+    }
+}
+
+/// The WHO lines of `curve` for `sex` at each of `xs` (days for the age curves, cm for the others),
+/// for an app that draws its own chart; an x outside the curve's table is left out.
+#[uniffi::export]
+pub fn growth_curve(curve: GrowthCurve, sex: Sex, xs: Vec<f64>) -> Vec<CurvePoint> {
+    let (curve, sex) = (curve.into(), sex.into());
+    xs.into_iter()
+        .filter_map(|x| {
+            timbang_core::growth::curve_values(curve, sex, x).map(|v| CurvePoint::of(x, v))
+        })
+        .collect()
 }
 
 fn into_all<T, U: From<T>>(v: Vec<T>) -> Vec<U> {

@@ -8,6 +8,8 @@ use chrono::NaiveDate;
 use timbang_core::api;
 use timbang_core::domain::{self, ChildId};
 use timbang_core::growth::Assessment as CoreAssessment;
+use timbang_core::reports::chart;
+use timbang_core::reports::export::Table;
 use timbang_core::{Confirmation as CoreConfirmation, Error};
 
 fn date_text(d: NaiveDate) -> String {
@@ -552,6 +554,357 @@ impl From<api::PeerReport> for PeerReport {
             docs_sent: r.docs_sent,
             docs_received: r.docs_received,
             completed: r.completed,
+        }
+    }
+}
+
+/// Why D differs from N + T + O + B, or why children were left out of S.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SkdnMismatch {
+    /// Stable code.
+    pub code: String,
+    pub count: u32,
+    /// The sentence for the bidan (Bahasa Indonesia).
+    pub text: String,
+}
+
+/// The SKDN of one posyandu for one month.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Skdn {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The month as the report prints it (`Juni 2025`).
+    pub month_label: String,
+    pub posyandu: String,
+    pub village: String,
+    /// Target children (balita during the month).
+    pub s: u32,
+    /// Of S, with a KMS / Buku KIA.
+    pub k: u32,
+    /// Of S, weighed in the month.
+    pub d: u32,
+    /// Of D, by the KMS status of the month's last weighing: naik, tidak naik, not weighed the month
+    /// before, first weighing.
+    pub n: u32,
+    pub t: u32,
+    pub o: u32,
+    pub b: u32,
+    /// Of D, below the red line; the second T in a row.
+    pub bgm: u32,
+    pub two_t: u32,
+    /// D = N + T + O + B.
+    pub identity_holds: bool,
+    /// What breaks the identity, and children left out of S; empty when everything adds up.
+    pub mismatch: Vec<SkdnMismatch>,
+    /// D/S, N/D, K/S, D/K (absent when the divisor is 0).
+    pub d_s: Option<f64>,
+    pub n_d: Option<f64>,
+    pub k_s: Option<f64>,
+    pub d_k: Option<f64>,
+}
+
+impl From<timbang_core::reports::Skdn> for Skdn {
+    fn from(s: timbang_core::reports::Skdn) -> Self {
+        Self {
+            month: s.month.to_string(),
+            month_label: s.month.label_id(),
+            posyandu: s.posyandu,
+            village: s.village,
+            s: s.s,
+            k: s.k,
+            d: s.d,
+            n: s.n,
+            t: s.t,
+            o: s.o,
+            b: s.b,
+            bgm: s.bgm,
+            two_t: s.two_t,
+            identity_holds: s.identity_holds,
+            mismatch: s
+                .mismatch
+                .into_iter()
+                .map(|m| SkdnMismatch {
+                    code: m.code,
+                    count: m.count,
+                    text: m.text,
+                })
+                .collect(),
+            d_s: s.d_s,
+            n_d: s.n_d,
+            k_s: s.k_s,
+            d_k: s.d_k,
+        }
+    }
+}
+
+/// One early warning (`schema/id/warning-rules.csv`): about a child, or about a posyandu.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EarlyWarning {
+    /// The rule's code (`GIZI_BURUK`, `2T`, `BGM`, ...).
+    pub code: String,
+    /// Absent for a posyandu warning.
+    pub child_id: Option<String>,
+    pub name: Option<String>,
+    pub posyandu: String,
+    /// When the condition began, `YYYY-MM-DD`.
+    pub since: String,
+    /// The sentence for the kader (Bahasa Indonesia).
+    pub text: String,
+}
+
+impl From<timbang_core::reports::warnings::Warning> for EarlyWarning {
+    fn from(w: timbang_core::reports::warnings::Warning) -> Self {
+        Self {
+            code: w.code,
+            child_id: w.child_id,
+            name: w.name,
+            posyandu: w.posyandu,
+            since: date_text(w.since),
+            text: w.text,
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ExportSummary {
+    /// The file written (xlsx or CSV, by its extension).
+    pub path: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Data rows and columns (the header and the xlsx title lines not counted).
+    pub rows: u32,
+    pub columns: u32,
+}
+
+impl ExportSummary {
+    pub(crate) fn of(path: String, month: timbang_core::reports::Month, table: &Table) -> Self {
+        Self {
+            path,
+            month: month.to_string(),
+            rows: u32::try_from(table.rows.len()).unwrap_or(u32::MAX),
+            columns: u32::try_from(table.headers.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// A WHO growth curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum GrowthCurve {
+    /// Weight (kg) for age (days, 0 to 1856).
+    WeightForAge,
+    /// Length (under 731 days) or height (cm) for age (days).
+    LengthHeightForAge,
+    /// Weight (kg) for length lying (cm, 45 to 110).
+    WeightForLength,
+    /// Weight (kg) for height standing (cm, 65 to 120).
+    WeightForHeight,
+}
+
+impl From<GrowthCurve> for timbang_core::growth::Curve {
+    fn from(c: GrowthCurve) -> Self {
+        use timbang_core::growth::Curve;
+        match c {
+            GrowthCurve::WeightForAge => Curve::WeightForAge,
+            GrowthCurve::LengthHeightForAge => Curve::LengthHeightForAge,
+            GrowthCurve::WeightForLength => Curve::WeightForLength,
+            GrowthCurve::WeightForHeight => Curve::WeightForHeight,
+        }
+    }
+}
+
+impl From<timbang_core::growth::Curve> for GrowthCurve {
+    fn from(c: timbang_core::growth::Curve) -> Self {
+        use timbang_core::growth::Curve;
+        match c {
+            Curve::WeightForAge => GrowthCurve::WeightForAge,
+            Curve::LengthHeightForAge => GrowthCurve::LengthHeightForAge,
+            Curve::WeightForLength => GrowthCurve::WeightForLength,
+            Curve::WeightForHeight => GrowthCurve::WeightForHeight,
+        }
+    }
+}
+
+/// The WHO lines of a curve at one x (days or cm): the values at z = -3, -2, -1, 0, 1, 2, 3.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CurvePoint {
+    pub x: f64,
+    pub sd_minus3: f64,
+    pub sd_minus2: f64,
+    pub sd_minus1: f64,
+    pub median: f64,
+    pub sd1: f64,
+    pub sd2: f64,
+    pub sd3: f64,
+}
+
+impl CurvePoint {
+    pub(crate) fn of(x: f64, v: [f64; 7]) -> Self {
+        let [sd_minus3, sd_minus2, sd_minus1, median, sd1, sd2, sd3] = v;
+        Self {
+            x,
+            sd_minus3,
+            sd_minus2,
+            sd_minus1,
+            median,
+            sd1,
+            sd2,
+            sd3,
+        }
+    }
+}
+
+/// A panel of the growth chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ChartPanelKind {
+    WeightForAge,
+    HeightForAge,
+    WeightForHeight,
+}
+
+impl From<chart::PanelKind> for ChartPanelKind {
+    fn from(k: chart::PanelKind) -> Self {
+        match k {
+            chart::PanelKind::WeightForAge => Self::WeightForAge,
+            chart::PanelKind::HeightForAge => Self::HeightForAge,
+            chart::PanelKind::WeightForHeight => Self::WeightForHeight,
+        }
+    }
+}
+
+/// Where a panel sits in the SVG and the data ranges it shows (x in days or cm; y in kg or cm).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ChartPanel {
+    pub kind: ChartPanelKind,
+    /// The WHO curve it draws (for weight-for-height: length under 2 years, else height).
+    pub curve: GrowthCurve,
+    /// Top of the panel in the picture.
+    pub top: f64,
+    pub x_min: f64,
+    pub x_max: f64,
+    pub y_min: f64,
+    pub y_max: f64,
+}
+
+/// A point as drawn in the SVG (picture units).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ChartMark {
+    pub panel: ChartPanelKind,
+    pub date: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// One measurement of the child as the chart plots it, for an app that draws its own chart (with
+/// `growth_curve` for the WHO lines).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ChartPoint {
+    pub date: String,
+    pub age_days: i64,
+    pub weight_kg: Option<f64>,
+    /// Length/height as WHO uses it (adjusted for the measuring position).
+    pub height_cm: Option<f64>,
+}
+
+impl From<chart::ChartPoint> for ChartPoint {
+    fn from(p: chart::ChartPoint) -> Self {
+        Self {
+            date: date_text(p.date),
+            age_days: p.age_days,
+            weight_kg: p.weight_kg,
+            height_cm: p.height_cm,
+        }
+    }
+}
+
+/// A child's growth chart: the SVG (360 units wide, three panels), where everything was drawn, and
+/// the child's measurements as data.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct GrowthChart {
+    pub svg: String,
+    pub width: f64,
+    pub height: f64,
+    pub panels: Vec<ChartPanel>,
+    pub marks: Vec<ChartMark>,
+    pub points: Vec<ChartPoint>,
+}
+
+impl GrowthChart {
+    pub(crate) fn of(c: chart::GrowthChart, points: Vec<chart::ChartPoint>) -> Self {
+        Self {
+            svg: c.svg,
+            width: c.width,
+            height: c.height,
+            panels: c
+                .panels
+                .into_iter()
+                .map(|p| ChartPanel {
+                    kind: p.kind.into(),
+                    curve: p.curve.into(),
+                    top: p.top,
+                    x_min: p.x_min,
+                    x_max: p.x_max,
+                    y_min: p.y_min,
+                    y_max: p.y_max,
+                })
+                .collect(),
+            marks: c
+                .marks
+                .into_iter()
+                .map(|m| ChartMark {
+                    panel: m.panel.into(),
+                    date: date_text(m.date),
+                    x: m.x,
+                    y: m.y,
+                })
+                .collect(),
+            points: points.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// A register row that was skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BadRow {
+    /// Line in the file (the header is line 1).
+    pub line: u64,
+    pub field: Option<String>,
+    /// One sentence in Bahasa Indonesia naming the field.
+    pub reason: String,
+}
+
+/// What a register import did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ImportReport {
+    /// Children registered by this import.
+    pub children: u64,
+    /// Children of the file already stored (they got only what they lacked).
+    pub existing_children: u64,
+    /// Visits written.
+    pub visits: u64,
+    /// Rows skipped as bad, and the data rows read.
+    pub skipped: u64,
+    pub rows: u64,
+    pub bad_rows: Vec<BadRow>,
+}
+
+impl From<api::ImportReport> for ImportReport {
+    fn from(r: api::ImportReport) -> Self {
+        Self {
+            children: r.children as u64,
+            existing_children: r.existing_children as u64,
+            visits: r.visits as u64,
+            skipped: r.skipped as u64,
+            rows: r.rows as u64,
+            bad_rows: r
+                .bad_rows
+                .into_iter()
+                .map(|b| BadRow {
+                    line: b.line,
+                    field: b.field,
+                    reason: b.reason,
+                })
+                .collect(),
         }
     }
 }

@@ -7,8 +7,13 @@
 //! What they need beyond Rust: `python3`; for Kotlin a JDK, JNA and JUnit 4 (Debian `libjna-java`,
 //! `junit4`) and `kotlinc` (npm `kotlin-compiler`, installed by `.ci/run` into `build/kotlin`; or
 //! `KOTLINC`). When one is missing the test fails under `CI=true` and otherwise passes saying what it
-//! skipped, so a Rust-only machine can still run `cargo test --workspace`.
+//! skipped, so a Rust-only machine can still run `cargo test --workspace`. The Python relay sync
+//! needs OpenStack Swift (`scripts/s3_swift.sh`, as the core's relay tests); without it only its
+//! Swift-free half runs (the typed errors), unless `CI=true` or `TIMBANG_REQUIRE_EXTERNAL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+#[path = "../../../core/tests/relay_common/mod.rs"]
+mod relay_common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -80,8 +85,35 @@ fn python_story() {
     let out = generated();
     // The SATUSEHAT test double for `test_asik.py` (an HTTP client written in Python).
     let server = asik_server::start().unwrap();
-    let status = Command::new("python3")
-        .args(["-m", "unittest", "-v", "test_story", "test_asik"])
+    let mut python = Command::new("python3");
+    // The object store for `test_relay.py`'s sync (its error tests need none): a fresh bucket.
+    match relay_common::swift() {
+        Some(swift) => {
+            let bucket = swift.new_bucket();
+            python
+                .env("RELAY_URL", &swift.url)
+                .env("RELAY_BUCKET", &bucket.bucket)
+                .env("RELAY_ACCESS_KEY", &swift.access_key)
+                .env("RELAY_SECRET", &swift.secret);
+        }
+        None => {
+            assert!(
+                std::env::var_os("TIMBANG_REQUIRE_EXTERNAL").is_none(),
+                "OpenStack Swift is required for the Python relay sync (TIMBANG_REQUIRE_EXTERNAL is set)"
+            );
+            eprintln!("SKIPPED: the Python relay sync through Swift (its error tests still run)");
+        }
+    }
+    let status = python
+        .args([
+            "-m",
+            "unittest",
+            "-v",
+            "test_story",
+            "test_asik",
+            "test_reports",
+            "test_relay",
+        ])
         .current_dir(root().join("bindings/ffi/tests/python"))
         .env("PYTHONPATH", out.join("python"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -155,6 +187,7 @@ fn kotlin_story_and_android_library_on_the_jvm() {
         .args(["-nowarn", "-cp", &cp])
         .arg(&generated_kt)
         .arg(root().join("bindings/ffi/tests/kotlin/StoryTest.kt"))
+        .arg(root().join("bindings/ffi/tests/kotlin/AsikTest.kt"))
         .args(kt_in(android.join("main/kotlin/org/timbang/android")))
         .args(kt_in(android.join("test/kotlin/org/timbang/android")))
         .arg("-d")
@@ -162,7 +195,15 @@ fn kotlin_story_and_android_library_on_the_jvm() {
         .status()
         .unwrap();
     assert!(status.success(), "kotlinc failed");
+    // The SATUSEHAT test double for `AsikTest.kt` and the sync job of `ClientTest.kt` (an HTTP client
+    // written in Kotlin).
+    let server = asik_server::start().unwrap();
     let status = Command::new("java")
+        .env("ASIK_BASE_URL", server.base_url())
+        .env("ASIK_AUTH_URL", server.auth_url())
+        .env("ASIK_CLIENT_ID", asik_server::CLIENT_ID)
+        .env("ASIK_CLIENT_SECRET", asik_server::CLIENT_SECRET)
+        .env("ASIK_ORG_ID", asik_server::ORG_ID)
         .arg(format!("-Djna.library.path={}", profile_dir().display()))
         .arg("-cp")
         .arg(format!(
@@ -173,11 +214,18 @@ fn kotlin_story_and_android_library_on_the_jvm() {
         .args([
             "org.junit.runner.JUnitCore",
             "org.timbang.core.StoryTest",
+            "org.timbang.core.AsikTest",
             "org.timbang.android.ClientTest",
         ])
         .status()
         .unwrap();
     assert!(status.success(), "the Kotlin tests failed (output above)");
+    // Seen from the server: AsikTest's four visits and the sync job's one, once each.
+    assert_eq!(
+        server.resources("Encounter").len(),
+        5,
+        "one Encounter per visit"
+    );
 }
 
 /// The Swift side as far as this machine can check it (no Swift compiler here): the generated C header

@@ -423,8 +423,18 @@ impl Timbang {
         let (Some(sex), Some(birth)) = (identity.sex, identity.birth_date) else {
             return Err(Error::storage("child has no sex or birth date"));
         };
+        let points = self.chart_points_of(&root)?;
+        Ok(chart::growth_chart(&identity.name, sex, birth, &points))
+    }
+
+    /// The points [`Timbang::growth_chart`] plots, as data (for an app that draws its own chart).
+    pub fn growth_chart_points(&self, id: &ChildId) -> Result<Vec<ChartPoint>> {
+        self.chart_points_of(&self.resolve_id(id)?)
+    }
+
+    fn chart_points_of(&self, root: &ChildId) -> Result<Vec<ChartPoint>> {
         let rows = self.store.read(|c| VisitRow::read_all(c, root.as_str()))?;
-        let points: Vec<ChartPoint> = rows
+        Ok(rows
             .iter()
             .map(|r| ChartPoint {
                 date: r.date,
@@ -435,8 +445,7 @@ impl Timbang {
                     .map(|mm| mm as f64 / 10.0)
                     .or_else(|| r.measured.height_cm()),
             })
-            .collect();
-        Ok(chart::growth_chart(&identity.name, sex, birth, &points))
+            .collect())
     }
 
     /// Write the growth chart of a child to `out` (SVG) through [`OutputFile`]: atomically, never over

@@ -8,7 +8,7 @@ public enum BackgroundSync {
     public static let identifier = "org.timbang.sync"  // also in Info.plist BGTaskSchedulerPermittedIdentifiers
 
     /// Call once at launch, before the app finishes launching. `job` runs the ASIK upload and the
-    /// relay (once they are in the bindings) within `deadline`.
+    /// relay (`TimbangStore.asikSync`, `TimbangStore.relaySync`) within `deadline`.
     public static func register(job: @escaping @Sendable (_ deadline: Date) async throws -> Void) {
         BGTaskScheduler.shared.register(forTaskWithIdentifier: identifier, using: nil) { task in
             schedule()
@@ -37,7 +37,7 @@ public enum BackgroundSync {
 
     static func retryable(_ e: TimbangError) -> Bool {
         switch e {
-        case .Network(let retryable, _, _): return retryable
+        case .Network(_, let retryable, _, _): return retryable
         case .Interrupted: return true
         default: return false
         }

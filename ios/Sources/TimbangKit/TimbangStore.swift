@@ -55,6 +55,40 @@ public final class TimbangStore: @unchecked Sendable {
         try await run { try $0.peerSession(stream: stream, role: role) }
     }
 
+    /// Upload what is pending to ASIK within `budgetMs`; cancelling interrupts (progress is kept).
+    public func asikSync(http: HttpClient, config: AsikConfig, reason: SyncReason, budgetMs: UInt64) async throws -> SyncReport {
+        try await run { try $0.asikSync(http: http, config: config, reason: reason, budgetMs: budgetMs) }
+    }
+
+    /// Push to and pull from the team's relay bucket; cancelling interrupts (what was applied stays).
+    public func relaySync(http: HttpClient, config: RelayConfig, compact: Bool = false) async throws -> RelayReport {
+        try await run { try $0.relaySync(http: http, config: config, compact: compact) }
+    }
+
+    /// SKDN of `month` (`YYYY-MM`) for `posyandu` (by name), or for every child on this phone.
+    public func skdn(month: String, posyandu: String? = nil) async throws -> Skdn {
+        try await run { try $0.skdn(month: month, posyandu: posyandu) }
+    }
+
+    /// The early warnings as of today.
+    public func warnings() async throws -> [EarlyWarning] { try await run { try $0.warnings() } }
+
+    /// A child's growth chart: the SVG, and the measurements as data.
+    public func growthChart(childId: String) async throws -> GrowthChart {
+        try await run { try $0.growthChart(childId: childId) }
+    }
+
+    /// The register of `month` written to `outPath` (`.xlsx` or `.csv`); the other exports likewise
+    /// through `run { try $0.exportEppgbm(...) }`.
+    public func exportRegister(month: String, outPath: String) async throws -> ExportSummary {
+        try await run { try $0.exportRegister(month: month, outPath: outPath) }
+    }
+
+    /// Import a register CSV; cancelling interrupts between batches.
+    public func importRegister(name: String, csv: Data, progress: ImportProgress? = nil) async throws -> ImportReport {
+        try await run { try $0.importRegister(name: name, csv: csv, progress: progress) }
+    }
+
     /// The village list now, then after every change (an entry here, a batch from another phone).
     public func villageList() -> AsyncThrowingStream<[VillageRow], Error> {
         AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in

@@ -89,7 +89,11 @@ class AsikSync(unittest.TestCase):
             self.db.asik_sync(UrllibHttp(), config(base_url=closed + "/fhir", auth_url=closed + "/oauth2"),
                               t.SyncReason.CONNECTIVITY, 5_000)
         self.assertTrue(e.exception.retryable)
+        self.assertEqual(e.exception.service, t.NetworkService.ASIK)
         self.assertIn("unreachable", e.exception.detail)
+        # ASIK's own sentence, not the one for a sync with another phone.
+        self.assertIn("Server ASIK tidak dapat dihubungi", e.exception.message_id)
+        self.assertNotIn("HP lain", e.exception.message_id)
         self.assertEqual(self.db.asik_status().pending, 1, "still pending")
 
     def test_three_visits_go_up_once_through_a_python_http_client(self):
@@ -125,6 +129,8 @@ class AsikSync(unittest.TestCase):
         with self.assertRaises(t.TimbangError.Network) as e:
             other.asik_sync(UrllibHttp(), config(client_secret="salah"), t.SyncReason.MANUAL, 30_000)
         self.assertFalse(e.exception.retryable, "someone must fix the credentials")
+        self.assertEqual(e.exception.service, t.NetworkService.ASIK)
+        self.assertIn("client ID", e.exception.message_id)
         self.assertEqual(other.asik_status().pending, 1)
 
 

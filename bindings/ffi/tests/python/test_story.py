@@ -296,6 +296,7 @@ class Story(unittest.TestCase):
         with self.assertRaises(t.TimbangError.Network) as e:
             sync(stranger, self.a)
         self.assertFalse(e.exception.retryable)
+        self.assertEqual(e.exception.service, t.NetworkService.PEER)
         self.assertTrue(e.exception.message_id)
         self.assertEqual(stranger.village_list(), [], "a stranger gets nothing")
 

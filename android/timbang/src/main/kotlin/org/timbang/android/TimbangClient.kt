@@ -16,16 +16,29 @@ import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.onSubscription
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
+import org.timbang.core.AsikConfig
+import org.timbang.core.AsikStatus
 import org.timbang.core.ByteStream
 import org.timbang.core.ChangeListener
 import org.timbang.core.ChildDetail
 import org.timbang.core.Conflict
 import org.timbang.core.DeviceSettings
 import org.timbang.core.DuplicateCandidate
+import org.timbang.core.EarlyWarning
+import org.timbang.core.ExportSummary
+import org.timbang.core.GrowthChart
+import org.timbang.core.HttpClient
+import org.timbang.core.ImportProgress
+import org.timbang.core.ImportReport
 import org.timbang.core.NewChild
 import org.timbang.core.PeerReport
 import org.timbang.core.PeerRole
 import org.timbang.core.Registered
+import org.timbang.core.RelayConfig
+import org.timbang.core.RelayReport
+import org.timbang.core.Skdn
+import org.timbang.core.SyncReason
+import org.timbang.core.SyncReport
 import org.timbang.core.Timbang
 import org.timbang.core.VillageRow
 import org.timbang.core.VisitEntry
@@ -101,6 +114,56 @@ class TimbangClient(
     /** One session with another phone over [stream]. Cancelling the coroutine interrupts the core:
      *  the session ends with `TimbangException.Interrupted`, keeping the batches it stored. */
     suspend fun peerSession(stream: ByteStream, role: PeerRole): PeerReport = interruptible { core.peerSession(stream, role) }
+
+    /** SKDN of [month] (`YYYY-MM`) for [posyandu] (by name), or for every child on this phone. */
+    suspend fun skdn(month: String, posyandu: String? = null): Skdn = withContext(io) { core.skdn(month, posyandu) }
+
+    /** SKDN of [month] for each posyandu this phone holds children of. */
+    suspend fun skdnByPosyandu(month: String): List<Skdn> = withContext(io) { core.skdnByPosyandu(month) }
+
+    /** Record whether a child has a KMS / Buku KIA (the K of SKDN). */
+    suspend fun setHasKms(childId: String, hasKms: Boolean) = withContext(io) { core.setHasKms(childId, hasKms) }
+
+    /** The early warnings as of today. */
+    suspend fun warnings(): List<EarlyWarning> = withContext(io) { core.warnings() }
+
+    /** A child's growth chart: the SVG, and the measurements as data. */
+    suspend fun growthChart(childId: String): GrowthChart = withContext(io) { core.growthChart(childId) }
+
+    /** The exports of [month], written to [outPath] (`.xlsx` or `.csv`, atomically). */
+    suspend fun exportEppgbm(month: String, outPath: String, columns: String? = null): ExportSummary =
+        withContext(io) { core.exportEppgbm(month, outPath, columns) }
+
+    suspend fun exportElsimil(month: String, outPath: String): ExportSummary = withContext(io) { core.exportElsimil(month, outPath) }
+
+    suspend fun exportRegister(month: String, outPath: String): ExportSummary = withContext(io) { core.exportRegister(month, outPath) }
+
+    suspend fun exportSip6(month: String, outPath: String): ExportSummary = withContext(io) { core.exportSip6(month, outPath) }
+
+    /** Import a register CSV ([csv], UTF-8; [name] names it in errors); [progress] gets (done, total)
+     *  children after every batch, on the IO thread. Cancelling interrupts between batches. */
+    suspend fun importRegister(name: String, csv: ByteArray, progress: ((Long, Long) -> Unit)? = null): ImportReport =
+        interruptible {
+            core.importRegister(
+                name,
+                csv,
+                progress?.let { p ->
+                    object : ImportProgress {
+                        override fun progress(done: ULong, total: ULong) = p(done.toLong(), total.toLong())
+                    }
+                },
+            )
+        }
+
+    suspend fun asikStatus(): AsikStatus = withContext(io) { core.asikStatus() }
+
+    /** Upload what is pending to ASIK within [budgetMs]; cancelling interrupts (progress is kept). */
+    suspend fun asikSync(http: HttpClient, config: AsikConfig, reason: SyncReason, budgetMs: Long): SyncReport =
+        interruptible { core.asikSync(http, config, reason, budgetMs.toULong()) }
+
+    /** Push to and pull from the team's relay bucket; cancelling interrupts (what was applied stays). */
+    suspend fun relaySync(http: HttpClient, config: RelayConfig, compact: Boolean = false): RelayReport =
+        interruptible { core.relaySync(http, config, compact) }
 
     /** Run blocking long work on [io]; a cancellation while it runs interrupts it through the core's
      *  handle (only while it runs, so other work started later is not touched). */

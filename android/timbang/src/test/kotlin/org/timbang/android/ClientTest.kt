@@ -24,11 +24,15 @@ import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.After
 import org.junit.Test
+import org.timbang.core.AsikConfig
+import org.timbang.core.NetworkService
 import org.timbang.core.NewChild
 import org.timbang.core.PeerReport
 import org.timbang.core.PeerRole
+import org.timbang.core.RelayConfig
 import org.timbang.core.Sex
 import org.timbang.core.TimbangException
+import org.timbang.core.VisitEntry
 
 class ClientTest {
     private val dir: File = Files.createTempDirectory("timbang-android").toFile()
@@ -146,9 +150,83 @@ class ClientTest {
     @Test
     fun syncDecisions() {
         assertEquals(SyncDecision.SUCCESS, decisionFor(null))
-        assertEquals(SyncDecision.RETRY, decisionFor(TimbangException.Network(true, "coba lagi", "closed")))
-        assertEquals(SyncDecision.FAILURE, decisionFor(TimbangException.Network(false, "bukan tim", "not paired")))
+        assertEquals(SyncDecision.RETRY, decisionFor(TimbangException.Network(NetworkService.PEER, true, "coba lagi", "closed")))
+        assertEquals(SyncDecision.FAILURE, decisionFor(TimbangException.Network(NetworkService.PEER, false, "bukan tim", "not paired")))
         assertEquals(SyncDecision.RETRY, decisionFor(TimbangException.Interrupted("dihentikan")))
         assertEquals(SyncDecision.FAILURE, decisionFor(TimbangException.WrongKey("kunci")))
+        assertEquals(SyncDecision.RETRY, worst(SyncDecision.FAILURE, SyncDecision.RETRY))
+        assertEquals(SyncDecision.FAILURE, worst(SyncDecision.SUCCESS, SyncDecision.FAILURE))
+        assertEquals(SyncDecision.SUCCESS, worst(SyncDecision.SUCCESS, SyncDecision.SUCCESS))
     }
+
+    private fun asik(secret: String = System.getenv("ASIK_CLIENT_SECRET")) =
+        AsikConfig(
+            baseUrl = System.getenv("ASIK_BASE_URL"),
+            authUrl = System.getenv("ASIK_AUTH_URL"),
+            clientId = System.getenv("ASIK_CLIENT_ID"),
+            clientSecret = secret,
+            orgId = System.getenv("ASIK_ORG_ID"),
+        )
+
+    /** The worker's job on the JVM: the ASIK upload through the Kotlin HTTP client, then the relay. */
+    @Test
+    fun theSyncJobUploadsThenAsksForARetryWhenTheRelayIsDown() =
+        runBlocking<Unit>(Dispatchers.IO) {
+            phone("hp1").use { c ->
+                c.init("Posyandu Melati", "Sukamaju", "hp-1")
+                c.teamInvite()
+                val kid = c.registerChild(NewChild("Anak Job", Sex.MALE, "2024-02-02", motherName = "Ibu Job", motherNik = "3301015001900201"), confirm = true).childId
+                c.recordVisit(kid, VisitEntry(date = "2025-06-14", weightKg = "9.0"), confirm = true)
+                val port = ServerSocket(0).use { it.localPort }
+                val down = RelayConfig(url = "http://127.0.0.1:$port", bucket = "timbang", accessKey = "relay:tester", secretKey = "rahasia")
+                var relay: RelayConfig? = null
+                val job = CoreSyncJob(c, UrlConnectionHttp(), { asik() }, { relay })
+                assertEquals(SyncDecision.SUCCESS, job.run(60_000))
+                assertEquals(1u, c.asikStatus().sent)
+                relay = down
+                assertEquals(SyncDecision.RETRY, job.run(60_000), "the relay is unreachable: retry")
+                val e = assertFailsWith<TimbangException.Network> { c.relaySync(UrlConnectionHttp(), down) }
+                assertEquals(NetworkService.RELAY, e.service)
+                assertTrue(e.retryable)
+            }
+            // Wrong ASIK credentials on a fresh phone with something pending, and no relay: a person must act.
+            phone("hp2").use { c ->
+                c.init("Posyandu Mawar", "Sukamaju", "hp-2")
+                val kid = c.registerChild(NewChild("Anak Job Dua", Sex.MALE, "2024-02-03", motherName = "Ibu Job", motherNik = "3301015001900202"), confirm = true).childId
+                c.recordVisit(kid, VisitEntry(date = "2025-06-14", weightKg = "9.1"), confirm = true)
+                assertEquals(SyncDecision.FAILURE, CoreSyncJob(c, UrlConnectionHttp(), { asik("salah") }, { null }).run(60_000))
+                assertEquals(1u, c.asikStatus().pending)
+            }
+        }
+
+    @Test
+    fun reportsAndTheImportThroughTheWrapper() =
+        runBlocking<Unit>(Dispatchers.IO) {
+            phone("hp1").use { c ->
+                c.init("Posyandu Melati", "Sukamaju", "hp-1")
+                val csv =
+                    (
+                        "name,sex,birth_date,nik,kk,mother_name,mother_nik,address,visit_date,weight_kg,height_cm,measured,head_circ_cm,muac_cm\n" +
+                            "Sari Impor,P,2024-01-05,,,,,,2025-05-10,8.1,72.0,lying,,\n" +
+                            "Sari Impor,P,2024-01-05,,,,,,2025-06-10,8.4,73.0,lying,,\n" +
+                            "Tono Impor,L,2024-02-02,,,,,,2025-06-10,8.9,,,,\n"
+                    ).toByteArray()
+                val seen = java.util.concurrent.CopyOnWriteArrayList<Pair<Long, Long>>()
+                val r = c.importRegister("register.csv", csv) { done, total -> seen.add(done to total) }
+                assertEquals(listOf(2uL, 3uL, 0uL), listOf(r.children, r.visits, r.skipped))
+                assertEquals(0L to 2L, seen.first())
+                assertEquals(2L to 2L, seen.last())
+                val s = c.skdn("2025-06")
+                assertEquals(listOf(2u, 2u), listOf(s.s, s.d))
+                assertEquals(1, c.skdnByPosyandu("2025-06").size)
+                val sari = c.villageList().first().first { it.name == "Sari Impor" }.childId
+                val chart = c.growthChart(sari)
+                assertTrue(chart.svg.contains("</svg>"))
+                assertEquals(listOf(8.1, 8.4), chart.points.map { it.weightKg })
+                val out = File(dir, "register.csv")
+                assertEquals(2u, c.exportRegister("2025-06", out.path).rows)
+                assertTrue(out.readText().contains("Tono Impor"))
+                c.warnings()
+            }
+        }
 }

@@ -11,21 +11,24 @@ import androidx.work.OneTimeWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.WorkerParameters
 import java.util.concurrent.TimeUnit
-import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.withTimeoutOrNull
 import org.timbang.android.SyncDecision
+import org.timbang.android.SyncJob
 import org.timbang.android.decisionFor
 
 /**
- * Runs the app's [SyncJob] (ASIK upload, the relay) once the network is back. The job gets the
- * deadline WorkManager allows (the core stops at it and keeps what it finished); cancellation by
- * WorkManager interrupts the core (TimbangClient.interruptible). The result follows [decisionFor]:
- * retryable failures retry with exponential backoff, the rest wait for a person.
+ * Runs the app's [SyncJob] (usually `CoreSyncJob`: the ASIK upload, then the relay) once the network
+ * is back. The job gets the deadline WorkManager allows (the core stops at it and keeps what it
+ * finished); cancellation by WorkManager interrupts the core (TimbangClient.interruptible). The job's
+ * [SyncDecision], or [decisionFor] of what it threw: retryable failures retry with exponential
+ * backoff, the rest wait for a person.
  */
 class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
     override suspend fun doWork(): Result {
         val job = (applicationContext as? SyncJob.Provider)?.syncJob() ?: return Result.failure()
-        val outcome = runCatching { withTimeout(DEADLINE_MS) { job.run(deadlineMs = DEADLINE_MS - 30_000) } }
-        return when (decisionFor(outcome.exceptionOrNull())) {
+        // Past WorkManager's deadline: what was finished is kept; the rest is retried.
+        val outcome = runCatching { withTimeoutOrNull(DEADLINE_MS) { job.run(deadlineMs = DEADLINE_MS - 30_000) } ?: SyncDecision.RETRY }
+        return when (outcome.getOrElse { decisionFor(it) }) {
             SyncDecision.SUCCESS -> Result.success()
             SyncDecision.RETRY -> Result.retry()
             SyncDecision.FAILURE -> Result.failure()
@@ -44,14 +47,5 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
                     .build()
             WorkManager.getInstance(context).enqueueUniqueWork("timbang-sync", ExistingWorkPolicy.KEEP, request)
         }
-    }
-}
-
-/** What the worker runs; the Application provides it. */
-fun interface SyncJob {
-    suspend fun run(deadlineMs: Long)
-
-    interface Provider {
-        fun syncJob(): SyncJob
     }
 }
