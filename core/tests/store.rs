@@ -292,7 +292,8 @@ fn a_schema_1_database_with_rows_upgrades_keeping_every_row() {
     assert_eq!(migrations::version(&conn).unwrap(), migrations::LATEST);
     let after = rows_of_columns(&conn, &columns);
     // Schema 8 moves the team from `meta` into `teams` (`check_team` above found it there).
-    let moved = |l: &str| l.starts_with("Text(\"team_id\")|") || l.starts_with("Text(\"team_secret\")|");
+    let moved =
+        |l: &str| l.starts_with("Text(\"team_id\")|") || l.starts_with("Text(\"team_secret\")|");
     assert_eq!(rows_v1.lines().filter(|l| moved(l)).count(), 2);
     let lost: Vec<&str> = rows_v1
         .lines()

@@ -345,7 +345,9 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
             line(code);
             Ok(())
         }
-        Command::Team(TeamCommand::Join { code, device }) => team_join(cli, code, device.as_deref()),
+        Command::Team(TeamCommand::Join { code, device }) => {
+            team_join(cli, code, device.as_deref())
+        }
         Command::Team(TeamCommand::List { json }) => {
             let t = open(cli, false)?;
             let teams = t.team_list()?;

@@ -401,7 +401,16 @@ fn init_as(p: &Phone, posyandu: &str, device: &str) -> String {
 }
 
 fn add(p: &Phone, name: &str, extra: &[&str]) -> String {
-    let mut args = vec!["child", "add", "--name", name, "--sex", "P", "--dob", "2024-03-03"];
+    let mut args = vec![
+        "child",
+        "add",
+        "--name",
+        name,
+        "--sex",
+        "P",
+        "--dob",
+        "2024-03-03",
+    ];
     args.extend_from_slice(extra);
     last(&ok(p, &args))
 }
@@ -433,7 +442,11 @@ fn a_bidan_phone_in_two_teams_gets_each_posyandu_from_its_own_phones_only() {
     // A database set up already adds the second team.
     ok(&bidan, &["team", "join", &code_b]);
     let again = run(&bidan, &["team", "join", &code_b]);
-    assert_eq!(again.status.code(), Some(2), "joining a team twice is refused");
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "joining a team twice is refused"
+    );
     let teams = json(&bidan, &["team", "list", "--json"]);
     assert_eq!(teams.as_array().unwrap().len(), 2, "{teams}");
     assert!(!teams.to_string().contains(&code_a.replace('-', "")[..20]));
@@ -463,7 +476,16 @@ fn a_bidan_phone_in_two_teams_gets_each_posyandu_from_its_own_phones_only() {
     // A new child on the bidan's phone needs its posyandu, then goes to that team only.
     let o = run(
         &bidan,
-        &["child", "add", "--name", "Citra", "--sex", "P", "--dob", "2024-01-01"],
+        &[
+            "child",
+            "add",
+            "--name",
+            "Citra",
+            "--sex",
+            "P",
+            "--dob",
+            "2024-01-01",
+        ],
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--posyandu"));
@@ -471,7 +493,11 @@ fn a_bidan_phone_in_two_teams_gets_each_posyandu_from_its_own_phones_only() {
     sync(&bidan, &b);
     sync(&bidan, &a);
     assert_eq!(names(&b, &[]), ["Bunga Mawar", "Citra Mawar"]);
-    assert_eq!(names(&a, &[]), ["Ani Melati"], "kader A never gets posyandu B's children");
+    assert_eq!(
+        names(&a, &[]),
+        ["Ani Melati"],
+        "kader A never gets posyandu B's children"
+    );
 
     // The bidan dials: she presents each of her teams in turn until the kader phone accepts one.
     add(&a, "Dewi Melati", &[]);

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    ChildDetail, DuplicateCandidate, ListFilter, Registered, Timbang, VillageRow,
-};
+use super::{ChildDetail, DuplicateCandidate, ListFilter, Registered, Timbang, VillageRow};
 use crate::crdt;
 use crate::domain::{
     self, ChildId, FieldValue, NewChild, Registration, VisitEntry, completed_months,

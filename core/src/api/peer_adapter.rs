@@ -9,8 +9,8 @@ use automerge::{Automerge, ChangeHash};
 use super::Timbang;
 use crate::interrupt::InterruptScope;
 use crate::peer::{PeerError, SyncStore};
-use crate::store::teams::{self, TeamNo};
 use crate::store::peers;
+use crate::store::teams::{self, TeamNo};
 
 /// Received documents stored per write transaction.
 const WRITE_CHUNK_DOCS: usize = 4;

@@ -114,7 +114,10 @@ impl Timbang {
                 .ok_or_else(|| {
                     Error::invalid(
                         "posyandu",
-                        format!("Posyandu '{want}' tidak ada di HP ini; pilihan: {}.", choices()),
+                        format!(
+                            "Posyandu '{want}' tidak ada di HP ini; pilihan: {}.",
+                            choices()
+                        ),
                         "no team of this device has that posyandu",
                     )
                 }),
@@ -134,7 +137,9 @@ impl Timbang {
                 let (posyandu, village) = names
                     .get(&r.team_no)
                     .cloned()
-                    .map_or((None, None), |(p, v)| (Some(p), Some(v).filter(|v| !v.is_empty())));
+                    .map_or((None, None), |(p, v)| {
+                        (Some(p), Some(v).filter(|v| !v.is_empty()))
+                    });
                 TeamInfo {
                     team: r
                         .team
@@ -217,7 +222,13 @@ impl Timbang {
         }
         let team = TeamSecret::make()?;
         self.store.write(|tx| {
-            teams::set(&self.store, tx, teams::FIRST, &team.team_id, team.secret.as_bytes())?;
+            teams::set(
+                &self.store,
+                tx,
+                teams::FIRST,
+                &team.team_id,
+                team.secret.as_bytes(),
+            )?;
             self.store.audit(
                 tx,
                 &device.settings.device_name,
@@ -244,7 +255,15 @@ impl Timbang {
         )?;
         self.set_up(
             &device,
-            |tx| teams::set(&self.store, tx, teams::FIRST, &team.team_id, team.secret.as_bytes()),
+            |tx| {
+                teams::set(
+                    &self.store,
+                    tx,
+                    teams::FIRST,
+                    &team.team_id,
+                    team.secret.as_bytes(),
+                )
+            },
             "team_join",
         )?;
         self.settings()
@@ -287,10 +306,7 @@ impl Timbang {
         let (mut ch, peer_device, team_no) = match role {
             PeerRole::Dial => {
                 let want = dial_team.unwrap_or(all[0].0);
-                let (n, team) = all
-                    .iter()
-                    .find(|(n, _)| *n == want)
-                    .ok_or_else(no_team)?;
+                let (n, team) = all.iter().find(|(n, _)| *n == want).ok_or_else(no_team)?;
                 let (ch, peer) = SecureChannel::connect(io, team, id)?;
                 (ch, peer, *n)
             }

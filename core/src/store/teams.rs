@@ -41,7 +41,9 @@ pub fn all(store: &Store, conn: &Connection) -> Res<Vec<TeamRow>> {
     for row in rows {
         let (team_no, id, sealed) = row?;
         let team = match (id, sealed) {
-            (Some(id), Some(sealed)) => Some((id_of(id)?, store.open_secret("team_secret", &sealed)?)),
+            (Some(id), Some(sealed)) => {
+                Some((id_of(id)?, store.open_secret("team_secret", &sealed)?))
+            }
             _ => None,
         };
         out.push(TeamRow { team_no, team });
@@ -58,19 +60,33 @@ pub fn number_of(conn: &Connection, team_id: &[u8; 16]) -> Res<Option<TeamNo>> {
 }
 
 /// Give team `team_no` (made when absent) its id and sealed secret.
-pub fn set(store: &Store, tx: &Transaction<'_>, team_no: TeamNo, id: &[u8; 16], secret: &[u8]) -> Res<()> {
+pub fn set(
+    store: &Store,
+    tx: &Transaction<'_>,
+    team_no: TeamNo,
+    id: &[u8; 16],
+    secret: &[u8],
+) -> Res<()> {
     let sealed = store.seal_secret("team_secret", secret)?;
     tx.prepare_cached(
         "INSERT INTO teams(team_no, team_id, secret, added_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(team_no) DO UPDATE SET team_id = excluded.team_id, secret = excluded.secret",
     )?
-    .execute(params![team_no, id.as_slice(), sealed, chrono::Utc::now().to_rfc3339()])?;
+    .execute(params![
+        team_no,
+        id.as_slice(),
+        sealed,
+        chrono::Utc::now().to_rfc3339()
+    ])?;
     Ok(())
 }
 
 /// Add a team under the next number; returns it.
 pub fn add(store: &Store, tx: &Transaction<'_>, id: &[u8; 16], secret: &[u8]) -> Res<TeamNo> {
-    let next: TeamNo = tx.query_row("SELECT COALESCE(MAX(team_no), 0) + 1 FROM teams", [], |r| r.get(0))?;
+    let next: TeamNo =
+        tx.query_row("SELECT COALESCE(MAX(team_no), 0) + 1 FROM teams", [], |r| {
+            r.get(0)
+        })?;
     set(store, tx, next, id, secret)?;
     Ok(next)
 }
