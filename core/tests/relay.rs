@@ -438,3 +438,55 @@ fn an_interrupted_pull_applies_nothing_half_and_the_next_sync_finishes() {
     assert_eq!((again.pulled, again.refused.len()), (3, 0), "{again:?}");
     assert_eq!(shown(&b.t), shown(&a.t));
 }
+
+#[test]
+fn a_bidan_in_two_teams_moves_each_teams_changes_only_to_that_teams_phones() {
+    let Some(sw) = swift() else { return };
+    let bucket = sw.new_bucket();
+    let a = first("hp-a");
+    register(&a.t, distinctive(0), &[("2025-05-15", 9_800)]);
+    let b = {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("timbang.db");
+        let key = Key::make_random().unwrap();
+        let t = open(&path, &key);
+        t.init("Posyandu Mawar", "Sukamaju", "hp-b").unwrap();
+        t.team_invite().unwrap();
+        Phone { dir, path, key, t }
+    };
+    register(&b.t, distinctive(1), &[("2025-05-15", 6_500)]);
+    let bidan = second(&a, "hp-bidan");
+    bidan.t.team_add(&b.t.team_invite().unwrap()).unwrap();
+    assert_eq!(bidan.t.team_list().unwrap().len(), 2);
+
+    sync(&a.t, &bucket);
+    sync(&b.t, &bucket);
+    let r = sync(&bidan.t, &bucket);
+    assert_eq!(r.pulled, 2, "{r:?}");
+    assert_eq!(bidan.t.village_list().unwrap().len(), 2);
+    let reg = timbang_core::domain::Registration {
+        posyandu: Some("Posyandu Mawar".into()),
+        ..Default::default()
+    };
+    bidan
+        .t
+        .register_child_with(distinctive(2), reg, true)
+        .unwrap();
+    let r = sync(&bidan.t, &bucket);
+    assert_eq!(r.pushed, 1, "{r:?}");
+    assert_eq!(
+        sync(&a.t, &bucket).pulled,
+        0,
+        "team A gets nothing of team B"
+    );
+    assert_eq!(a.t.village_list().unwrap().len(), 1);
+    assert_eq!(sync(&b.t, &bucket).pulled, 1);
+    let mut got: Vec<String> =
+        b.t.village_list()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+    got.sort();
+    assert_eq!(got, [NAMES[1], NAMES[2]]);
+}

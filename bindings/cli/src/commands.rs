@@ -347,21 +347,84 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Team(TeamCommand::Join { code, device }) => {
-            Timbang::validate_join(code, device)?;
-            let t = open(cli, true)?;
-            let s = t.team_join(code, device)?;
-            line(format!("Perangkat {} bergabung dengan tim.", s.device_name));
-            line(s.device_id);
+            team_join(cli, code, device.as_deref())
+        }
+        Command::Team(TeamCommand::List { json }) => {
+            let t = open(cli, false)?;
+            let teams = t.team_list()?;
+            if *json {
+                return output::json(&teams);
+            }
+            for x in &teams {
+                line(format!(
+                    "tim {}  posyandu {}  {} anak",
+                    x.team.as_deref().unwrap_or("(belum diundang)"),
+                    x.posyandu.as_deref().unwrap_or("(belum diketahui)"),
+                    x.children
+                ));
+            }
             Ok(())
         }
         Command::Peer(PeerCommand::Serve { listen, once, json }) => {
             peer_serve(cli, listen, *once, *json)
         }
         Command::Relay(c) => crate::relay::run(cli, c),
-        Command::Peer(PeerCommand::Sync { connect, json }) => {
+        Command::Peer(PeerCommand::Sync {
+            connect,
+            posyandu,
+            json,
+        }) => {
             let t = open(cli, false)?;
-            let r = t.peer_sync_tcp(connect)?;
+            let r = t.peer_sync_tcp_in(connect, posyandu.as_deref())?;
             print_peer(&r, *json)
+        }
+    }
+}
+
+/// `team join`: a fresh database joins as a new phone (`--device` needed); a database set up already
+/// adds the team.
+fn team_join(cli: &Cli, code: &str, device: Option<&str>) -> Result<(), CliError> {
+    let set_up = match device {
+        Some(d) => Timbang::validate_join(code, d).map(|_| ()),
+        None => Timbang::validate_join(code, "hp").map(|_| ()),
+    };
+    set_up?;
+    let t = open(cli, true)?;
+    match t.settings() {
+        Err(Error::NotInitialized) => {
+            let Some(device) = device else {
+                return Err(CliError::Core(Error::invalid(
+                    "device",
+                    "HP baru perlu nama: tambahkan --device NAMA.",
+                    "a fresh database needs --device",
+                )));
+            };
+            let s = t.team_join(code, device)?;
+            line(format!("Perangkat {} bergabung dengan tim.", s.device_name));
+            line(s.device_id);
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+        Ok(s) => {
+            if let Some(d) = device
+                && d.trim() != s.device_name
+            {
+                return Err(CliError::Core(Error::invalid(
+                    "device",
+                    format!(
+                        "HP ini sudah bernama {}; tambah tim tanpa --device.",
+                        s.device_name
+                    ),
+                    "the device has a name already",
+                )));
+            }
+            let info = t.team_add(code)?;
+            line(format!(
+                "HP {} sekarang juga anggota tim {}.",
+                s.device_name,
+                info.team.as_deref().unwrap_or("-")
+            ));
+            Ok(())
         }
     }
 }
@@ -403,6 +466,7 @@ fn child_add(cli: &Cli, a: &ChildAddArgs) -> Result<(), CliError> {
         has_kms: !a.no_kms,
         rt: a.rt.clone(),
         rw: a.rw.clone(),
+        posyandu: a.posyandu.clone(),
     };
     match t.register_child_with(c.clone(), reg, a.yes) {
         Ok(r) => {

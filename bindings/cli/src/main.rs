@@ -132,11 +132,18 @@ pub struct JsonArg {
 pub enum TeamCommand {
     /// Print the pairing code (alone on the last line) that lets another phone join.
     Invite,
-    /// Set up a fresh database as another phone of the team (instead of `init`).
+    /// Set up a fresh database as another phone of the team (instead of `init`); on a database set up
+    /// already, add that team (a bidan's phone in several posyandu).
     Join {
         code: String,
+        /// The device's name (needed for a fresh database).
         #[arg(long)]
-        device: String,
+        device: Option<String>,
+    },
+    /// The teams of this device: team id (short), posyandu, number of children (no secrets).
+    List {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -156,6 +163,10 @@ pub enum PeerCommand {
     Sync {
         #[arg(long, value_name = "HOST:PORT")]
         connect: String,
+        /// On a device in several teams: sync the team of this posyandu (default: the one the other
+        /// phone is in).
+        #[arg(long, value_name = "NAME")]
+        posyandu: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -232,6 +243,9 @@ pub struct ChildAddArgs {
     /// RW of the address (a number, e.g. 001).
     #[arg(long)]
     pub rw: Option<String>,
+    /// The posyandu the child is registered in (needed on a device in several teams).
+    #[arg(long, value_name = "NAME")]
+    pub posyandu: Option<String>,
     /// Register even if a possible duplicate or a NIK disagreement is found.
     #[arg(long)]
     pub yes: bool,

@@ -383,3 +383,128 @@ fn a_silent_client_does_not_block_a_real_sync() {
     );
     drop(silent);
 }
+
+fn init_as(p: &Phone, posyandu: &str, device: &str) -> String {
+    ok(
+        p,
+        &[
+            "init",
+            "--posyandu",
+            posyandu,
+            "--village",
+            "Sukamaju",
+            "--device",
+            device,
+        ],
+    );
+    last(&ok(p, &["team", "invite"]))
+}
+
+fn add(p: &Phone, name: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "child",
+        "add",
+        "--name",
+        name,
+        "--sex",
+        "P",
+        "--dob",
+        "2024-03-03",
+    ];
+    args.extend_from_slice(extra);
+    last(&ok(p, &args))
+}
+
+fn names(p: &Phone, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["list", "--json"];
+    args.extend_from_slice(extra);
+    let mut v: Vec<String> = json(p, &args)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_bidan_phone_in_two_teams_gets_each_posyandu_from_its_own_phones_only() {
+    let a = phone();
+    let code_a = init_as(&a, "Melati", "hp-a");
+    add(&a, "Ani Melati", &[]);
+    let b = phone();
+    let code_b = init_as(&b, "Mawar", "hp-b");
+    add(&b, "Bunga Mawar", &[]);
+
+    let bidan = phone();
+    ok(&bidan, &["team", "join", &code_a, "--device", "hp-bidan"]);
+    // A database set up already adds the second team.
+    ok(&bidan, &["team", "join", &code_b]);
+    let again = run(&bidan, &["team", "join", &code_b]);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "joining a team twice is refused"
+    );
+    let teams = json(&bidan, &["team", "list", "--json"]);
+    assert_eq!(teams.as_array().unwrap().len(), 2, "{teams}");
+    assert!(!teams.to_string().contains(&code_a.replace('-', "")[..20]));
+
+    // The bidan serves; each kader phone dials with its own team.
+    sync(&bidan, &a);
+    assert_eq!(names(&bidan, &[]), ["Ani Melati"]);
+    sync(&bidan, &b);
+    assert_eq!(names(&bidan, &[]), ["Ani Melati", "Bunga Mawar"]);
+    assert_eq!(names(&bidan, &["--posyandu", "Mawar"]), ["Bunga Mawar"]);
+    assert_eq!(names(&bidan, &["--posyandu", "melati"]), ["Ani Melati"]);
+    let teams = json(&bidan, &["team", "list", "--json"]);
+    let mut shown: Vec<(String, i64)> = teams
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["posyandu"].as_str().unwrap().to_owned(),
+                t["children"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    shown.sort();
+    assert_eq!(shown, [("Mawar".to_owned(), 1), ("Melati".to_owned(), 1)]);
+
+    // A new child on the bidan's phone needs its posyandu, then goes to that team only.
+    let o = run(
+        &bidan,
+        &[
+            "child",
+            "add",
+            "--name",
+            "Citra",
+            "--sex",
+            "P",
+            "--dob",
+            "2024-01-01",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--posyandu"));
+    add(&bidan, "Citra Mawar", &["--posyandu", "Mawar"]);
+    sync(&bidan, &b);
+    sync(&bidan, &a);
+    assert_eq!(names(&b, &[]), ["Bunga Mawar", "Citra Mawar"]);
+    assert_eq!(
+        names(&a, &[]),
+        ["Ani Melati"],
+        "kader A never gets posyandu B's children"
+    );
+
+    // The bidan dials: she presents each of her teams in turn until the kader phone accepts one.
+    add(&a, "Dewi Melati", &[]);
+    sync(&a, &bidan);
+    assert_eq!(
+        names(&bidan, &["--posyandu", "Melati"]),
+        ["Ani Melati", "Dewi Melati"]
+    );
+    assert_eq!(names(&a, &[]), ["Ani Melati", "Dewi Melati"]);
+}

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    ChildDetail, DeviceSettings, DuplicateCandidate, ListFilter, Registered, Timbang, VillageRow,
-};
+use super::{ChildDetail, DuplicateCandidate, ListFilter, Registered, Timbang, VillageRow};
 use crate::crdt;
 use crate::domain::{
     self, ChildId, FieldValue, NewChild, Registration, VisitEntry, completed_months,
@@ -18,9 +16,10 @@ use crate::store::projection::VisitRow;
 /// The identity fields a new child's document gets beside the [`NewChild`] ones: `has_kms` when the
 /// child has no KMS (absent means yes), and the registering posyandu's names when this device has them.
 fn registration_fields(
-    settings: &DeviceSettings,
+    names: &(String, String),
     reg: &Registration,
 ) -> Result<Vec<(&'static str, FieldValue)>> {
+    let (posyandu, village) = names;
     let mut out = Vec::new();
     if !reg.has_kms {
         out.push(("has_kms", FieldValue::Bool(false)));
@@ -30,13 +29,26 @@ fn registration_fields(
             out.push((field, FieldValue::Str(domain::parse_rt_rw(field, t)?)));
         }
     }
-    if !settings.posyandu.is_empty() {
-        out.push(("posyandu", FieldValue::Str(settings.posyandu.clone())));
+    if !posyandu.is_empty() {
+        out.push(("posyandu", FieldValue::Str(posyandu.clone())));
     }
-    if !settings.village.is_empty() {
-        out.push(("village", FieldValue::Str(settings.village.clone())));
+    if !village.is_empty() {
+        out.push(("village", FieldValue::Str(village.clone())));
     }
     Ok(out)
+}
+
+impl Timbang {
+    /// The team a new child belongs to (by `posyandu` on a device in several teams) and the posyandu
+    /// and village names its document carries.
+    fn registration_team(
+        &self,
+        posyandu: Option<&str>,
+    ) -> Result<(crate::store::teams::TeamNo, (String, String))> {
+        let team = self.team_for(posyandu)?;
+        let names = self.team_names()?.remove(&team).unwrap_or_default();
+        Ok((team, names))
+    }
 }
 
 /// Birth dates within this many days of each other make a similar name a possible duplicate.
@@ -114,11 +126,13 @@ impl Timbang {
         confirm: bool,
     ) -> Result<Registered> {
         let device = self.device()?;
-        let extra = registration_fields(&device.settings, &reg)?;
+        let (team, names) = self.registration_team(reg.posyandu.as_deref())?;
+        let extra = registration_fields(&names, &reg)?;
         let (c, mut confirmations) = domain::validate_new_child(&c, self.today())?;
         let id = ChildId::make();
         let now = self.now_ms();
         self.commit("register_child", |e| {
+            e.team = team;
             let dups = self.duplicates_in(e.tx, &c)?;
             if !dups.is_empty() {
                 let ids: Vec<String> = dups.iter().map(|d| d.child_id.to_string()).collect();
@@ -387,7 +401,8 @@ impl Timbang {
     pub(super) fn import_items(&self, items: &[ImportItem]) -> Result<ImportOutcome> {
         let scope = self.interrupt.begin();
         let device = self.device()?;
-        let extra = registration_fields(&device.settings, &Registration::default())?;
+        let (team, names) = self.registration_team(None)?;
+        let extra = registration_fields(&names, &Registration::default())?;
         let today = self.today();
         let now = self.now_ms();
         let mut docs: Vec<(ChildId, automerge::Automerge)> = Vec::with_capacity(items.len());
@@ -436,6 +451,7 @@ impl Timbang {
         let created: Vec<ChildId> = docs.iter().map(|(id, _)| id.clone()).collect();
         let added = self.commit("import_batch", |e| {
             e.detail = Some(n.to_string());
+            e.team = team;
             for (id, doc) in docs {
                 e.create(&id, doc)?;
             }

@@ -41,6 +41,7 @@ pub use dashboard::MAX_MONTHS as DASHBOARD_MAX_MONTHS;
 pub use import::{BadRow, ImportReport, REGISTER_COLUMNS};
 pub use maintenance::{ChainReport, CheckReport};
 pub use relay::{COMPACT_AT, RelayReport};
+pub use team::TeamInfo;
 pub use types::{
     ChildDetail, ConflictView, DeviceSettings, DuplicateCandidate, ListFilter, PeerReport,
     PeerRole, Registered, VillageRow, VisitResult, VisitView,
@@ -235,6 +236,7 @@ impl Timbang {
                 changed: Vec::new(),
                 child: None,
                 detail: None,
+                team: crate::store::teams::FIRST,
             };
             let out = change(&mut edit)?;
             let refs: Vec<(&str, &Automerge)> =
@@ -277,6 +279,8 @@ struct Edit<'a, 'c> {
     child: Option<ChildId>,
     /// The audit row's detail (ids, dates, counts; never personal data).
     detail: Option<String>,
+    /// The team new documents belong to, and the only team received documents may be merged into.
+    team: crate::store::teams::TeamNo,
 }
 
 impl Edit<'_, '_> {
@@ -304,6 +308,7 @@ impl Edit<'_, '_> {
     /// Store a new document.
     fn create(&mut self, id: &ChildId, doc: Automerge) -> Result<(), StoreError> {
         self.store.save_doc(self.tx, id.as_str(), &doc, None)?;
+        crate::store::teams::set_doc_team(self.tx, id.as_str(), self.team)?;
         self.changed.push((id.as_str().to_owned(), doc));
         Ok(())
     }
@@ -311,6 +316,13 @@ impl Edit<'_, '_> {
     /// Merge a document received from another device into what is stored now (a local edit may have
     /// landed since the session loaded it), appending only what is new.
     fn merge_in(&mut self, id: &str, incoming: &mut Automerge) -> Result<(), StoreError> {
+        let team = crate::store::teams::of_doc(self.tx, id)?;
+        if team.is_some_and(|t| t != self.team) {
+            // Documents travel only within their team; this one arrived through another.
+            return Err(StoreError::Other(
+                "a received document belongs to another team of this device".into(),
+            ));
+        }
         let doc = match self.store.load_doc(self.tx, id)? {
             Some(mut current) => {
                 let before = current.get_heads();
@@ -322,6 +334,7 @@ impl Edit<'_, '_> {
             }
             None => {
                 self.store.save_doc(self.tx, id, incoming, None)?;
+                crate::store::teams::set_doc_team(self.tx, id, self.team)?;
                 incoming.clone()
             }
         };

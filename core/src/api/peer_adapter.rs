@@ -9,7 +9,8 @@ use automerge::{Automerge, ChangeHash};
 use super::Timbang;
 use crate::interrupt::InterruptScope;
 use crate::peer::{PeerError, SyncStore};
-use crate::store::{Store, peers};
+use crate::store::peers;
+use crate::store::teams::{self, TeamNo};
 
 /// Received documents stored per write transaction.
 const WRITE_CHUNK_DOCS: usize = 4;
@@ -18,11 +19,13 @@ const WRITE_CHUNK_DOCS: usize = 4;
 pub(super) struct PeerStore<'a> {
     api: &'a Timbang,
     scope: InterruptScope,
+    /// The team of the session: only its documents are offered, loaded or written.
+    team: TeamNo,
 }
 
 impl<'a> PeerStore<'a> {
-    pub(super) fn new(api: &'a Timbang, scope: InterruptScope) -> Self {
-        Self { api, scope }
+    pub(super) fn new(api: &'a Timbang, scope: InterruptScope, team: TeamNo) -> Self {
+        Self { api, scope, team }
     }
 
     fn check(&self) -> Result<(), PeerError> {
@@ -41,13 +44,20 @@ fn store_err(e: impl std::error::Error + Send + Sync + 'static) -> PeerError {
 impl SyncStore for PeerStore<'_> {
     fn heads(&mut self) -> Result<Vec<(String, Vec<ChangeHash>)>, PeerError> {
         self.check()?;
-        self.api.store.read(Store::all_heads).map_err(store_err)
+        self.api
+            .store
+            .read(|c| teams::heads(c, self.team))
+            .map_err(store_err)
     }
 
     fn load(&mut self, doc_id: &str) -> Result<Option<Automerge>, PeerError> {
+        // A document of another team is not there for this session.
         self.api
             .store
-            .read(|c| self.api.store.load_doc(c, doc_id))
+            .read(|c| match teams::of_doc(c, doc_id)? {
+                Some(t) if t == self.team => self.api.store.load_doc(c, doc_id),
+                _ => Ok(None),
+            })
             .map_err(store_err)
     }
 
@@ -73,6 +83,7 @@ impl SyncStore for PeerStore<'_> {
             self.api
                 .commit_bulk("sync_received", |e| {
                     e.detail = Some(n.to_string());
+                    e.team = self.team;
                     for (id, incoming) in chunk.iter_mut() {
                         e.merge_in(id, incoming)?;
                     }

@@ -18,7 +18,7 @@ use crate::peer::SyncStore;
 use crate::relay::keys::make_device_id;
 use crate::relay::s3::Listed;
 use crate::relay::{Bundle, BundleKind, ObjectName, RelayError, RelayKeys, S3Config, S3Relay};
-use crate::store::{Store, relay as rs, sorted_heads};
+use crate::store::{Store, relay as rs, sorted_heads, teams};
 
 /// The largest plaintext of one object: larger pushes and snapshots are split.
 const MAX_OBJECT: usize = 4 * 1024 * 1024;
@@ -103,6 +103,8 @@ struct Run<'a, 'h> {
     report: RelayReport,
     /// Objects this run wrote (they are applied here by construction).
     written: Vec<Entry>,
+    /// The team of this run: only its documents are pushed, pulled into and compacted.
+    team: crate::store::teams::TeamNo,
 }
 
 impl Timbang {
@@ -129,8 +131,37 @@ impl Timbang {
         force_compact: bool,
     ) -> Result<RelayReport> {
         self.device()?;
-        let team = self.team()?;
-        let keys = RelayKeys::new(&team);
+        let all = self.teams()?;
+        if all.is_empty() {
+            self.check_team()?;
+        }
+        // A device in several teams syncs each team in turn, under that team's prefix and keys.
+        let mut total = RelayReport::default();
+        for (team_no, team) in all {
+            let r = self.relay_run_team(config, http, force_compact, team_no, &team)?;
+            total.pushed += r.pushed;
+            total.pulled += r.pulled;
+            total.objects += r.objects;
+            total.bytes += r.bytes;
+            total.requests += r.requests;
+            total.lists += r.lists;
+            total.refused.extend(r.refused);
+            total.compacted |= r.compacted;
+            total.deleted += r.deleted;
+        }
+        self.adopt_posyandu_names()?;
+        Ok(total)
+    }
+
+    fn relay_run_team(
+        &self,
+        config: &S3Config,
+        http: &dyn HttpClient,
+        force_compact: bool,
+        team_no: crate::store::teams::TeamNo,
+        team: &crate::peer::TeamSecret,
+    ) -> Result<RelayReport> {
+        let keys = RelayKeys::new(team);
         let s3 = S3Relay::new(config, http).map_err(relay_err)?;
         let tag = keys.team_tag().to_owned();
         let fresh = make_device_id()?;
@@ -145,6 +176,7 @@ impl Timbang {
             scope: self.interrupt.begin(),
             report: RelayReport::default(),
             written: Vec::new(),
+            team: team_no,
         };
         let result = run.sync(force_compact);
         let stats = run.s3.stats;
@@ -251,7 +283,7 @@ impl Run<'_, '_> {
     fn push(&mut self, listed: &[Entry]) -> Result<()> {
         let (heads, relay_heads) = self
             .store()
-            .read(|c| Ok((Store::all_heads(c)?, rs::doc_heads(c, &self.tag)?)))?;
+            .read(|c| Ok((teams::heads(c, self.team)?, rs::doc_heads(c, &self.tag)?)))?;
         let mut bundles = Vec::new();
         let mut docs = Vec::new();
         let mut size = 0usize;
@@ -424,7 +456,7 @@ impl Run<'_, '_> {
             }
         }
         let n = changed.len() as u64;
-        PeerStore::new(self.api, self.scope.clone()).store(&mut changed)?;
+        PeerStore::new(self.api, self.scope.clone(), self.team).store(&mut changed)?;
         self.report.pulled += n;
         let mut upto: HashMap<&str, u64> = HashMap::new();
         for e in group {
@@ -454,7 +486,7 @@ impl Run<'_, '_> {
             .collect();
         let ids: Vec<String> = self
             .store()
-            .read(Store::all_heads)?
+            .read(|c| teams::heads(c, self.team))?
             .into_iter()
             .map(|(id, _)| id)
             .collect();

@@ -494,11 +494,13 @@ impl Timbang {
         if !device.posyandu.is_empty() {
             return Ok(false);
         }
-        let Some((posyandu, village, _)) = self
+        // The device's own names are its first team's (a device in several teams keeps the others'
+        // names with their documents).
+        let Some((_, posyandu, village, _)) = self
             .store
-            .read(children::posyandu_names)?
+            .read(crate::store::teams::posyandu_names)?
             .into_iter()
-            .next()
+            .find(|(team, ..)| *team == crate::store::teams::FIRST)
         else {
             return Ok(false);
         };

@@ -9,7 +9,17 @@ use crate::error::{Error, Result};
 use crate::growth::KbmTable;
 use crate::host::{ByteStream, StreamIo};
 use crate::peer::{self, Invite, Role, SecureChannel, SessionConfig, TeamSecret};
-use crate::store::{peers, settings};
+use crate::store::peers;
+use crate::store::teams::{self, TeamNo};
+use std::collections::BTreeMap;
+
+fn no_team() -> Error {
+    Error::invalid(
+        "team",
+        "Perangkat ini belum punya tim: jalankan `timbang team invite` di HP pertama.",
+        "this device has no team yet: run `team invite` on the first phone",
+    )
+}
 
 fn parse_invite(code: &str) -> Result<Invite> {
     peer::parse_invite_code(code).map_err(|e| {
@@ -21,24 +31,177 @@ fn parse_invite(code: &str) -> Result<Invite> {
     })
 }
 
+/// One team of this device as `team list` shows it (no secret).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TeamInfo {
+    /// The first 8 hex digits of the team id (None: the first team before `team invite`).
+    pub team: Option<String>,
+    /// The posyandu's name once known (from `init` or the team's documents).
+    pub posyandu: Option<String>,
+    pub village: Option<String>,
+    /// Kept children of this team on this device.
+    pub children: i64,
+}
+
 impl Timbang {
-    pub(super) fn team(&self) -> Result<TeamSecret> {
-        match self.store.read(|c| settings::team(&self.store, c))? {
-            Some((team_id, secret)) => Ok(TeamSecret {
-                team_id,
-                secret: Key::from_bytes(&secret)?,
-            }),
-            None => Err(Error::invalid(
-                "team",
-                "Perangkat ini belum punya tim: jalankan `timbang team invite` di HP pertama.",
-                "this device has no team yet: run `team invite` on the first phone",
-            )),
+    /// Every team of this device that has an id and secret, with its local number.
+    pub(super) fn teams(&self) -> Result<Vec<(TeamNo, TeamSecret)>> {
+        let rows = self.store.read(|c| teams::all(&self.store, c))?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some((team_id, secret)) = r.team {
+                out.push((
+                    r.team_no,
+                    TeamSecret {
+                        team_id,
+                        secret: Key::from_bytes(&secret)?,
+                    },
+                ));
+            }
         }
+        Ok(out)
+    }
+
+    /// The first team (the one `init` set up or the first join), or the team error.
+    pub(super) fn team(&self) -> Result<TeamSecret> {
+        match self.teams()?.into_iter().find(|(n, _)| *n == teams::FIRST) {
+            Some((_, t)) => Ok(t),
+            None => Err(no_team()),
+        }
+    }
+
+    /// Per team number, its posyandu and village names: the first team's are this device's own (else
+    /// what its documents carry), another team's are the names most of its documents carry.
+    pub(super) fn team_names(&self) -> Result<BTreeMap<TeamNo, (String, String)>> {
+        let s = self.device()?.settings;
+        let mut out: BTreeMap<TeamNo, (String, String)> = BTreeMap::new();
+        if !s.posyandu.is_empty() {
+            out.insert(teams::FIRST, (s.posyandu, s.village));
+        }
+        for (team, p, v, _) in self.store.read(teams::posyandu_names)? {
+            out.entry(team).or_insert((p, v.unwrap_or_default()));
+        }
+        Ok(out)
+    }
+
+    /// The team a new child registered at `posyandu` belongs to. A device in one team needs no name;
+    /// a device in several needs one of its teams' posyandu names.
+    pub(super) fn team_for(&self, posyandu: Option<&str>) -> Result<TeamNo> {
+        let rows = self.store.read(|c| teams::all(&self.store, c))?;
+        let names = self.team_names()?;
+        let choices = || {
+            names
+                .values()
+                .map(|(p, _)| p.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match posyandu.map(str::trim).filter(|p| !p.is_empty()) {
+            None if rows.len() <= 1 => Ok(teams::FIRST),
+            None => Err(Error::invalid(
+                "posyandu",
+                format!(
+                    "HP ini ikut beberapa posyandu ({}); sebutkan posyandunya dengan --posyandu NAMA.",
+                    choices()
+                ),
+                "this device is in several teams: name the posyandu",
+            )),
+            Some(want) => names
+                .iter()
+                .find(|(_, (p, _))| p.eq_ignore_ascii_case(want))
+                .map(|(n, _)| *n)
+                .or_else(|| (rows.len() <= 1 && names.is_empty()).then_some(teams::FIRST))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "posyandu",
+                        format!(
+                            "Posyandu '{want}' tidak ada di HP ini; pilihan: {}.",
+                            choices()
+                        ),
+                        "no team of this device has that posyandu",
+                    )
+                }),
+        }
+    }
+
+    /// The teams of this device with their posyandu names and numbers of children (no secrets).
+    pub fn team_list(&self) -> Result<Vec<TeamInfo>> {
+        self.device()?;
+        let rows = self.store.read(|c| teams::all(&self.store, c))?;
+        let counts: BTreeMap<TeamNo, i64> =
+            self.store.read(teams::child_counts)?.into_iter().collect();
+        let names = self.team_names()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let (posyandu, village) = names
+                    .get(&r.team_no)
+                    .cloned()
+                    .map_or((None, None), |(p, v)| {
+                        (Some(p), Some(v).filter(|v| !v.is_empty()))
+                    });
+                TeamInfo {
+                    team: r
+                        .team
+                        .map(|(id, _)| data_encoding::HEXLOWER.encode(&id[..4])),
+                    posyandu,
+                    village,
+                    children: counts.get(&r.team_no).copied().unwrap_or(0),
+                }
+            })
+            .collect())
+    }
+
+    /// Add the team whose pairing code is `code` to this database, already set up (a bidan's phone in
+    /// several posyandu). Its documents arrive through its phones; nothing else changes.
+    pub fn team_add(&self, code: &str) -> Result<TeamInfo> {
+        let invite = parse_invite(code)?;
+        let device = self.device()?;
+        if let Some(k) = invite.kbm_table
+            && k != device.settings.kbm_table
+        {
+            return Err(Error::invalid(
+                "code",
+                format!(
+                    "Tim itu memakai tabel KBM {k}, HP ini {}; satu HP memakai satu tabel KBM.",
+                    device.settings.kbm_table
+                ),
+                "the team uses another KBM table than this device",
+            ));
+        }
+        let team = invite.team;
+        self.store.write(|tx| {
+            if teams::number_of(tx, &team.team_id)?.is_some() {
+                return Err(Error::invalid(
+                    "code",
+                    "HP ini sudah anggota tim itu.",
+                    "this device is in that team already",
+                ));
+            }
+            teams::add(&self.store, tx, &team.team_id, team.secret.as_bytes())?;
+            self.store.audit(
+                tx,
+                &device.settings.device_name,
+                self.kader().as_deref(),
+                "team_add",
+                None,
+                None,
+            )?;
+            Ok(())
+        })?;
+        let short = data_encoding::HEXLOWER.encode(&team.team_id[..4]);
+        self.team_list()?
+            .into_iter()
+            .find(|t| t.team.as_deref() == Some(short.as_str()))
+            .ok_or_else(|| Error::storage("the added team is missing"))
     }
 
     /// Ok when this device belongs to a team (so it can sync), the team error otherwise.
     pub fn check_team(&self) -> Result<()> {
-        self.team().map(|_| ())
+        if self.teams()?.is_empty() {
+            return Err(no_team());
+        }
+        Ok(())
     }
 
     /// Check what `team_join` would be given, without a database.
@@ -59,7 +222,13 @@ impl Timbang {
         }
         let team = TeamSecret::make()?;
         self.store.write(|tx| {
-            settings::set_team(&self.store, tx, &team.team_id, team.secret.as_bytes())?;
+            teams::set(
+                &self.store,
+                tx,
+                teams::FIRST,
+                &team.team_id,
+                team.secret.as_bytes(),
+            )?;
             self.store.audit(
                 tx,
                 &device.settings.device_name,
@@ -86,7 +255,15 @@ impl Timbang {
         )?;
         self.set_up(
             &device,
-            |tx| settings::set_team(&self.store, tx, &team.team_id, team.secret.as_bytes()),
+            |tx| {
+                teams::set(
+                    &self.store,
+                    tx,
+                    teams::FIRST,
+                    &team.team_id,
+                    team.secret.as_bytes(),
+                )
+            },
             "team_join",
         )?;
         self.settings()
@@ -97,15 +274,49 @@ impl Timbang {
     /// session that breaks off (or is interrupted through the handle, checked after every batch) keeps
     /// what arrived and the next session fetches only the rest.
     pub fn peer_session(&self, stream: &dyn ByteStream, role: PeerRole) -> Result<PeerReport> {
+        self.peer_session_in(stream, role, None)
+    }
+
+    /// [`Timbang::peer_session`] for one team: the dialling phone presents the team of `posyandu`
+    /// (None: its first team); the accepting phone serves a phone of any of its teams. Only that team's
+    /// documents cross.
+    pub fn peer_session_in(
+        &self,
+        stream: &dyn ByteStream,
+        role: PeerRole,
+        posyandu: Option<&str>,
+    ) -> Result<PeerReport> {
+        let team = posyandu.map(|p| self.team_for(Some(p))).transpose()?;
+        self.peer_session_team(stream, role, team)
+    }
+
+    fn peer_session_team(
+        &self,
+        stream: &dyn ByteStream,
+        role: PeerRole,
+        dial_team: Option<TeamNo>,
+    ) -> Result<PeerReport> {
         let device = self.device()?;
-        let team = self.team()?;
-        let mut store = PeerStore::new(self, self.interrupt.begin());
+        let all = self.teams()?;
+        if all.is_empty() {
+            return Err(no_team());
+        }
         let io = StreamIo(stream);
         let id = &device.settings.device_id;
-        let (mut ch, peer_device) = match role {
-            PeerRole::Dial => SecureChannel::connect(io, &team, id)?,
-            PeerRole::Accept => SecureChannel::accept(io, &team, id)?,
+        let (mut ch, peer_device, team_no) = match role {
+            PeerRole::Dial => {
+                let want = dial_team.unwrap_or(all[0].0);
+                let (n, team) = all.iter().find(|(n, _)| *n == want).ok_or_else(no_team)?;
+                let (ch, peer) = SecureChannel::connect(io, team, id)?;
+                (ch, peer, *n)
+            }
+            PeerRole::Accept => {
+                let secrets: Vec<TeamSecret> = all.iter().map(|(_, t)| t.clone()).collect();
+                let (ch, peer, i) = SecureChannel::accept_any(io, &secrets, id)?;
+                (ch, peer, all[i].0)
+            }
         };
+        let mut store = PeerStore::new(self, self.interrupt.begin(), team_no);
         stream.paired();
         let role = match role {
             PeerRole::Dial => Role::Client,
@@ -142,11 +353,29 @@ impl Timbang {
         })
     }
 
-    /// One sync session as the dialling phone, over TCP to `addr` (`HOST:PORT`).
+    /// One sync session as the dialling phone, over TCP to `addr` (`HOST:PORT`). A phone in several
+    /// teams presents the team of `posyandu`, or (None) each of its teams in turn until the other
+    /// phone accepts one.
     pub fn peer_sync_tcp(&self, addr: &str) -> Result<PeerReport> {
+        self.peer_sync_tcp_in(addr, None)
+    }
+
+    /// [`Timbang::peer_sync_tcp`] for the team of `posyandu` (None: the one the other phone is in).
+    pub fn peer_sync_tcp_in(&self, addr: &str, posyandu: Option<&str>) -> Result<PeerReport> {
         self.device()?;
         self.check_team()?;
-        let stream = crate::host::TcpStream::connect(addr).map_err(peer::PeerError::from)?;
-        self.peer_session(&stream, PeerRole::Dial)
+        let tries: Vec<TeamNo> = match posyandu {
+            Some(p) => vec![self.team_for(Some(p))?],
+            None => self.teams()?.into_iter().map(|(n, _)| n).collect(),
+        };
+        let mut last = None;
+        for n in tries {
+            let stream = crate::host::TcpStream::connect(addr).map_err(peer::PeerError::from)?;
+            match self.peer_session_team(&stream, PeerRole::Dial, Some(n)) {
+                Err(e) if e.to_string().contains("not paired") => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(no_team))
     }
 }

@@ -169,6 +169,9 @@ pub struct Registration {
     /// RT and RW as typed (`2`, `02`, `RT 02`); checked and kept as three digits.
     pub rt: Option<String>,
     pub rw: Option<String>,
+    /// The posyandu the child is registered in, by name: picks the team on a device in several
+    /// teams (needed there; a device in one team needs none).
+    pub posyandu: Option<String>,
 }
 
 impl Default for Registration {
@@ -177,6 +180,7 @@ impl Default for Registration {
             has_kms: true,
             rt: None,
             rw: None,
+            posyandu: None,
         }
     }
 }

@@ -306,10 +306,21 @@ impl<S: Read + Write> SecureChannel<S> {
     /// Open a channel as the device that was dialled. Returns the channel and the other device's id
     /// once both sides proved they hold the team secret.
     pub fn accept(
-        mut stream: S,
+        stream: S,
         team: &TeamSecret,
         my_device_id: &str,
     ) -> Result<(Self, String), PeerError> {
+        Self::accept_any(stream, std::slice::from_ref(team), my_device_id).map(|(c, p, _)| (c, p))
+    }
+
+    /// [`SecureChannel::accept`] for a device in several teams: the client's hello names its team (by
+    /// the team id it has always sent), and the handshake runs with that team's secret. Returns also
+    /// the index in `teams` of the team the other device proved. The wire is unchanged.
+    pub fn accept_any(
+        mut stream: S,
+        teams: &[TeamSecret],
+        my_device_id: &str,
+    ) -> Result<(Self, String, usize), PeerError> {
         check_device_id(my_device_id)?;
         let mut c = Counters::default();
         let (kind, body) = read_frame(&mut stream, &mut c)?;
@@ -329,7 +340,7 @@ impl<S: Read + Write> SecureChannel<S> {
             return Err(PeerError::Version(hello.version));
         }
         check_device_id(&hello.device_id)?;
-        if hello.team_id != team.team_id {
+        let Some(index) = teams.iter().position(|t| t.team_id == hello.team_id) else {
             let _ = write_frame(
                 &mut stream,
                 T_REFUSE,
@@ -337,7 +348,8 @@ impl<S: Read + Write> SecureChannel<S> {
                 &mut c,
             );
             return Err(PeerError::NotPaired);
-        }
+        };
+        let team = &teams[index];
         let my_nonce = crypto::make_random_bytes::<NONCE_LEN>()?;
         let keys = derive_session_keys(
             team,
@@ -371,6 +383,7 @@ impl<S: Read + Write> SecureChannel<S> {
         Ok((
             Self::new(stream, &keys.s2c, &keys.c2s, DIR_S2C, c),
             hello.device_id,
+            index,
         ))
     }
 

@@ -285,15 +285,3 @@ pub fn report_children(conn: &Connection) -> Res<Vec<ReportChild>> {
     }
     Ok(out)
 }
-
-/// The posyandu and village names the children's documents carry, most frequent first (what a phone
-/// that joined a team learns its names from).
-pub fn posyandu_names(conn: &Connection) -> Res<Vec<(String, Option<String>, i64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT posyandu, village, COUNT(*) AS n FROM children
-         WHERE posyandu IS NOT NULL AND posyandu <> '' AND deleted = 0
-         GROUP BY posyandu, village ORDER BY n DESC, posyandu, village",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}

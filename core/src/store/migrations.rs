@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/sqlite/0005_asik.sql"),
     include_str!("../../../schema/sqlite/0006_relay.sql"),
     include_str!("../../../schema/sqlite/0007_rt_rw.sql"),
+    include_str!("../../../schema/sqlite/0008_teams.sql"),
 ];
 
 /// `PRAGMA application_id` of every Timbang database: the ASCII bytes of "TMBG".

@@ -15,6 +15,7 @@ pub mod peers;
 pub mod projection;
 pub mod relay;
 pub mod settings;
+pub mod teams;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

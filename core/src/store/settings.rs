@@ -1,11 +1,11 @@
-//! The `meta` table: this device's settings and the team secret, under typed keys.
+//! The `meta` table: this device's settings, under typed keys (the teams are in `teams`, schema 8).
 //!
 //! Every key the code reads or writes is a [`MetaKey`]; no key is spelled as a string anywhere else.
-//! The team secret is sealed; the other values are plain (they are not personal data).
+//! The ASIK token is sealed; the other values are plain (they are not personal data).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Res, Store, StoreError};
+use super::Res;
 
 /// A key of the `meta` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,10 +20,6 @@ pub enum MetaKey {
     Actor,
     /// The id of the deployment's KBM table.
     KbmTable,
-    /// The team id (16 bytes), once the team exists.
-    TeamId,
-    /// The team secret (32 bytes), sealed.
-    TeamSecret,
     /// Set by a migration that added projection columns: the projections are rebuilt from the
     /// documents at the next open with the key, then the key is removed.
     ProjectionsStale,
@@ -42,8 +38,6 @@ impl MetaKey {
             MetaKey::Village => "village",
             MetaKey::Actor => "actor",
             MetaKey::KbmTable => "kbm_table",
-            MetaKey::TeamId => "team_id",
-            MetaKey::TeamSecret => "team_secret",
             MetaKey::ProjectionsStale => "projections_stale",
             MetaKey::AsikToken => "asik_token",
             MetaKey::AsikConfig => "asik_config",
@@ -125,27 +119,4 @@ pub fn set_device(conn: &Connection, d: &DeviceRow) -> Res<()> {
         }
     }
     Ok(())
-}
-
-/// The team this device belongs to: (team id, opened secret), or None.
-pub fn team(store: &Store, conn: &Connection) -> Res<Option<([u8; 16], Vec<u8>)>> {
-    let (Some(id), Some(sealed)) = (get(conn, MetaKey::TeamId)?, get(conn, MetaKey::TeamSecret)?)
-    else {
-        return Ok(None);
-    };
-    let id: [u8; 16] = id
-        .as_slice()
-        .try_into()
-        .map_err(|_| StoreError::Other("the stored team id is not 16 bytes".into()))?;
-    Ok(Some((id, store.open_secret("team_secret", &sealed)?)))
-}
-
-/// Store the team id and its secret (sealed).
-pub fn set_team(store: &Store, conn: &Connection, id: &[u8; 16], secret: &[u8]) -> Res<()> {
-    set(conn, MetaKey::TeamId, id)?;
-    set(
-        conn,
-        MetaKey::TeamSecret,
-        &store.seal_secret("team_secret", secret)?,
-    )
 }
