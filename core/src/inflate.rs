@@ -144,6 +144,7 @@ fn leb128(b: &[u8]) -> Option<(u64, &[u8])> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use automerge::transaction::Transactable;
     use automerge::{AutoCommit, ROOT};

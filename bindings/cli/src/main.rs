@@ -190,7 +190,7 @@ pub struct InitArgs {
 #[derive(Debug, Subcommand)]
 pub enum ChildCommand {
     /// Register a child; prints the new id alone on the last line.
-    Add(ChildAddArgs),
+    Add(Box<ChildAddArgs>),
     /// Show a child with all visits.
     Show {
         id: String,

@@ -131,8 +131,11 @@ pub fn child_counts(conn: &Connection) -> Res<Vec<(TeamNo, i64)>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// One posyandu and village name a team's children carry, with how many children carry it.
+pub type PosyanduName = (TeamNo, String, Option<String>, i64);
+
 /// Per team, the posyandu and village names its children's documents carry, most frequent first.
-pub fn posyandu_names(conn: &Connection) -> Res<Vec<(TeamNo, String, Option<String>, i64)>> {
+pub fn posyandu_names(conn: &Connection) -> Res<Vec<PosyanduName>> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.team, c.posyandu, c.village, COUNT(*) AS n FROM children c
          JOIN docs d ON d.child_id = c.child_id
