@@ -308,9 +308,18 @@ fn export_agregat(
     Ok(())
 }
 
+/// The table exports (xlsx or csv by extension).
+#[derive(Debug, Clone, Copy)]
+enum TableExport {
+    Eppgbm,
+    Register,
+    Sip6,
+    Elsimil,
+}
+
 /// Run an `export` command.
 pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
-    let (what, month, out, json) = match c {
+    let (kind, what, month, out, json) = match c {
         ExportCommand::Kohort { year, out, json } => return export_kohort(cli, year, out, *json),
         ExportCommand::Agregat {
             month,
@@ -330,10 +339,16 @@ pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
         }
         ExportCommand::Eppgbm {
             month, out, json, ..
-        } => ("e-PPGBM", month, out, *json),
-        ExportCommand::Register { month, out, json } => ("register", month, out, *json),
-        ExportCommand::Sip6 { month, out, json } => ("SIP format 6", month, out, *json),
-        ExportCommand::Elsimil { month, out, json } => ("ELSIMIL", month, out, *json),
+        } => (TableExport::Eppgbm, "e-PPGBM", month, out, *json),
+        ExportCommand::Register { month, out, json } => {
+            (TableExport::Register, "register", month, out, *json)
+        }
+        ExportCommand::Sip6 { month, out, json } => {
+            (TableExport::Sip6, "SIP format 6", month, out, *json)
+        }
+        ExportCommand::Elsimil { month, out, json } => {
+            (TableExport::Elsimil, "ELSIMIL", month, out, *json)
+        }
     };
     let month = Month::parse(month)?;
     let columns = match c {
@@ -343,14 +358,11 @@ pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
         _ => None,
     };
     let t = open(cli, false)?;
-    let table = match c {
-        ExportCommand::Eppgbm { .. } => t.eppgbm_export(month, columns.as_ref())?,
-        ExportCommand::Register { .. } => t.register_export(month)?,
-        ExportCommand::Sip6 { .. } => t.sip6_export(month)?,
-        ExportCommand::Elsimil { .. } => t.elsimil_export(month)?,
-        ExportCommand::Kohort { .. } | ExportCommand::Agregat { .. } => {
-            unreachable!("handled above")
-        }
+    let table = match kind {
+        TableExport::Eppgbm => t.eppgbm_export(month, columns.as_ref())?,
+        TableExport::Register => t.register_export(month)?,
+        TableExport::Sip6 => t.sip6_export(month)?,
+        TableExport::Elsimil => t.elsimil_export(month)?,
     };
     t.write_table(&table, out)?;
     if json {

@@ -240,7 +240,10 @@ pub struct AgregatChild {
     pub visits: Vec<AgregatVisit>,
 }
 
+/// The age band of a measurement at `age` completed months. A target child can turn 60 during the
+/// month (S counts it: under 60 on the first day), so 60 is counted in the last band.
 fn band(age: u32) -> Option<usize> {
+    let age = age.min(59);
     AGE_BANDS
         .iter()
         .position(|(_, lo, hi)| (*lo..=*hi).contains(&age))

@@ -237,9 +237,9 @@ pub fn kohort_child(identity: Identity, year: i32, visits: &[KohortVisit]) -> Ko
     }
 }
 
+/// "Feb 2025": the round's month as the month columns name it, and its year.
 fn round_label(r: Round) -> String {
-    const SHORT: [&str; 12] = MONTHS_SHORT;
-    SHORT
+    MONTHS_SHORT
         .get(r.month.saturating_sub(1) as usize)
         .map_or_else(|| r.to_string(), |m| format!("{m} {}", r.year))
 }
