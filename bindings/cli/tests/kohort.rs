@@ -495,6 +495,33 @@ fn the_aggregate_holds_no_personal_data_and_suppresses_small_cells() {
         .map(|t| t["index"].as_str().unwrap())
         .collect();
     assert_eq!(status, ["status_gizi", "bb_u", "tb_u", "bb_tb"]);
+
+    // --posyandu: the same children by name (any case); another posyandu's month is all zeros.
+    let same = dir.path().join("melati.json");
+    let other = dir.path().join("mawar.json");
+    for (name, path) in [("melati", &same), ("Mawar", &other)] {
+        ok(
+            &db,
+            &[
+                "export",
+                "agregat",
+                "--month",
+                "2025-06",
+                "--out",
+                s(path),
+                "--kode-wilayah",
+                "3273011001",
+                "--posyandu",
+                name,
+            ],
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&same).unwrap(), text);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).unwrap();
+    let mut cs = Vec::new();
+    counts(&v, &mut cs);
+    assert!(cs.iter().all(|c| c["n"] == 0), "{v}");
 }
 
 fn refused(o: &std::process::Output, words: &[&str]) {
