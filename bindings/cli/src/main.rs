@@ -77,7 +77,8 @@ pub enum Command {
     /// Posyandu reports: SKDN.
     #[command(subcommand)]
     Report(reports::ReportCommand),
-    /// Exports for other systems and paper forms: e-PPGBM, the register (SIP 2), SIP format 6, ELSIMIL.
+    /// Exports for other systems and paper forms: e-PPGBM, the register (SIP 2), SIP format 6, ELSIMIL,
+    /// the kohort anak balita, the federated aggregate.
     #[command(subcommand)]
     Export(reports::ExportCommand),
     /// Early warnings for the bidan: children newly gizi buruk or kurang, newly pendek, 2T, BGM, a weight

@@ -199,6 +199,34 @@ pub enum ExportCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The kohort anak balita of a year for the puskesmas (schema/id/kohort-columns.csv): one row per
+    /// child, the twelve months' weighings (kg and N/T/O/B), vitamin A rounds, latest status; xlsx or
+    /// csv by extension.
+    Kohort {
+        #[arg(long, value_name = "YYYY")]
+        year: String,
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A month as counts only, small counts suppressed, for the puskesmas or district to combine
+    /// across posyandu (schema/id/agregat-format.md): no name, no id. A .json file.
+    Agregat {
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        #[arg(long, value_name = "FILE.json")]
+        out: std::path::PathBuf,
+        /// Only the children of this posyandu (by name); default: every child on this device.
+        #[arg(long, value_name = "NAME")]
+        posyandu: Option<String>,
+        /// Kemendagri region code (2, 4, 6 or 10 digits) written into the file; default: the village
+        /// code of the saved ASIK settings, if any.
+        #[arg(long, value_name = "KODE")]
+        kode_wilayah: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Read a column file named on the command line (at most 64 KiB, a regular file).
@@ -225,15 +253,102 @@ fn read_columns(
     )?)
 }
 
+/// `export kohort --year YYYY --out FILE`.
+fn export_kohort(cli: &Cli, year: &str, out: &std::path::Path, json: bool) -> Result<(), CliError> {
+    let year = timbang_core::reports::parse_year(year)?;
+    let t = open(cli, false)?;
+    let table = t.kohort_export(year)?;
+    t.write_table(&table, out)?;
+    if json {
+        return output::json(&json!({
+            "out": out,
+            "year": year,
+            "rows": table.rows.len(),
+            "columns": table.headers.len(),
+        }));
+    }
+    line(format!(
+        "Kohort anak balita {year} ditulis ke {} ({} anak).",
+        out.display(),
+        table.rows.len()
+    ));
+    Ok(())
+}
+
+/// `export agregat --month YYYY-MM --out FILE.json`.
+fn export_agregat(
+    cli: &Cli,
+    month: &str,
+    out: &std::path::Path,
+    posyandu: Option<&str>,
+    region: Option<&str>,
+    json: bool,
+) -> Result<(), CliError> {
+    let month = Month::parse(month)?;
+    if let Some(r) = region {
+        timbang_core::reports::agregat::parse_region_code(r)?;
+    }
+    let t = open(cli, false)?;
+    let a = t.agregat(month, posyandu, region)?;
+    t.write_agregat(&a, out)?;
+    if json {
+        return output::json(&json!({
+            "out": out,
+            "month": month,
+            "format": a.format,
+            "version": a.version,
+        }));
+    }
+    line(format!(
+        "Agregat {} ditulis ke {} (hanya jumlah; angka 1 sampai {} disamarkan).",
+        month.label_id(),
+        out.display(),
+        timbang_core::reports::agregat::MIN_SHOWN - 1
+    ));
+    Ok(())
+}
+
+/// The table exports (xlsx or csv by extension).
+#[derive(Debug, Clone, Copy)]
+enum TableExport {
+    Eppgbm,
+    Register,
+    Sip6,
+    Elsimil,
+}
+
 /// Run an `export` command.
 pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
-    let (what, month, out, json) = match c {
+    let (kind, what, month, out, json) = match c {
+        ExportCommand::Kohort { year, out, json } => return export_kohort(cli, year, out, *json),
+        ExportCommand::Agregat {
+            month,
+            out,
+            posyandu,
+            kode_wilayah,
+            json,
+        } => {
+            return export_agregat(
+                cli,
+                month,
+                out,
+                posyandu.as_deref(),
+                kode_wilayah.as_deref(),
+                *json,
+            );
+        }
         ExportCommand::Eppgbm {
             month, out, json, ..
-        } => ("e-PPGBM", month, out, *json),
-        ExportCommand::Register { month, out, json } => ("register", month, out, *json),
-        ExportCommand::Sip6 { month, out, json } => ("SIP format 6", month, out, *json),
-        ExportCommand::Elsimil { month, out, json } => ("ELSIMIL", month, out, *json),
+        } => (TableExport::Eppgbm, "e-PPGBM", month, out, *json),
+        ExportCommand::Register { month, out, json } => {
+            (TableExport::Register, "register", month, out, *json)
+        }
+        ExportCommand::Sip6 { month, out, json } => {
+            (TableExport::Sip6, "SIP format 6", month, out, *json)
+        }
+        ExportCommand::Elsimil { month, out, json } => {
+            (TableExport::Elsimil, "ELSIMIL", month, out, *json)
+        }
     };
     let month = Month::parse(month)?;
     let columns = match c {
@@ -243,11 +358,11 @@ pub fn export(cli: &Cli, c: &ExportCommand) -> Result<(), CliError> {
         _ => None,
     };
     let t = open(cli, false)?;
-    let table = match c {
-        ExportCommand::Eppgbm { .. } => t.eppgbm_export(month, columns.as_ref())?,
-        ExportCommand::Register { .. } => t.register_export(month)?,
-        ExportCommand::Sip6 { .. } => t.sip6_export(month)?,
-        ExportCommand::Elsimil { .. } => t.elsimil_export(month)?,
+    let table = match kind {
+        TableExport::Eppgbm => t.eppgbm_export(month, columns.as_ref())?,
+        TableExport::Register => t.register_export(month)?,
+        TableExport::Sip6 => t.sip6_export(month)?,
+        TableExport::Elsimil => t.elsimil_export(month)?,
     };
     t.write_table(&table, out)?;
     if json {

@@ -10,8 +10,10 @@ use crate::domain::{ChildId, FieldValue};
 use crate::error::Error;
 use crate::error::Result;
 use crate::output_file::OutputFile;
+use crate::reports::agregat::{self, Agregat, AgregatChild, AgregatVisit};
 use crate::reports::chart::{self, ChartPoint, GrowthChart};
 use crate::reports::export::{self, ColumnSet, RegisterChild, ServiceCounts, Table, WeighedChild};
+use crate::reports::kohort::{self, KohortColumns, KohortVisit};
 use crate::reports::warnings::{self, Warning, WarningChild, WarningVisit};
 use crate::reports::{self, Month, MonthWeighing, Skdn, SkdnChild};
 use crate::store::children::{self, ReportChild};
@@ -311,6 +313,151 @@ impl Timbang {
             month,
             &rows,
         ))
+    }
+
+    /// The kohort anak balita of `year` (`schema/id/kohort-columns.csv`): every kept child who was a
+    /// balita in some month of the year (and every child with no birth date), ordered by name, with the
+    /// weighings of each month, the vitamin A rounds of the year and the latest status of the year.
+    pub fn kohort_export(&self, year: i32) -> Result<Table> {
+        let columns = KohortColumns::default_set()?;
+        let device = self.device()?.settings;
+        let bad = || Error::invalid("year", format!("Tahun {year} tidak sah."), "bad year");
+        let from = chrono::NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(bad)?;
+        // A capsule of the year's last round can be given early the next year.
+        let to = chrono::NaiveDate::from_ymd_opt(year + 1, 12, 31).ok_or_else(bad)?;
+        let kids = self.period_children(from, to)?;
+        let mut rows = Vec::new();
+        for k in &kids {
+            if !kohort::in_kohort(k.child.birth_date, year) {
+                continue;
+            }
+            let identity = self
+                .store
+                .read(|c| children::identity(&self.store, c, &k.child.child_id))?;
+            let visits: Vec<KohortVisit> = k
+                .visits
+                .iter()
+                .map(|v| {
+                    let a = v.assessment("", "");
+                    KohortVisit {
+                        date: v.date,
+                        weight_kg: v.measured.weight_kg(),
+                        kms: v.kms,
+                        services: v.services.clone(),
+                        status_gizi: a.status_gizi,
+                        hfa: a.classes.hfa,
+                        wfa: a.classes.wfa,
+                    }
+                })
+                .collect();
+            rows.push(kohort::kohort_child(identity, year, &visits));
+        }
+        rows.sort_by(|a, b| {
+            a.identity
+                .name
+                .to_lowercase()
+                .cmp(&b.identity.name.to_lowercase())
+        });
+        Ok(kohort::kohort_table(
+            &columns,
+            &device.posyandu,
+            &device.village,
+            year,
+            &rows,
+        ))
+    }
+
+    /// The federated aggregate of `month` ([`crate::reports::agregat`]): counts only, suppressed, for
+    /// the children of `posyandu` (by name) or every child on this device. The region code is
+    /// `region_code` if given, else the village code of the saved ASIK settings, else none.
+    pub fn agregat(
+        &self,
+        month: Month,
+        posyandu: Option<&str>,
+        region_code: Option<&str>,
+    ) -> Result<Agregat> {
+        let region = match region_code {
+            Some(c) => Some(agregat::parse_region_code(c)?),
+            None => self
+                .asik_saved_config()?
+                .and_then(|c| c.map.village_code.clone())
+                .and_then(|c| agregat::parse_region_code(&c).ok()),
+        };
+        let s = self.skdn(month, posyandu)?;
+        let kids = self.period_children(month.first_day(), month.last_day())?;
+        let mut inputs = Vec::with_capacity(kids.len());
+        for k in &kids {
+            if let Some(want) = posyandu {
+                let (p, _) = self.names_of(&k.child)?;
+                if !p.eq_ignore_ascii_case(want.trim()) {
+                    continue;
+                }
+            }
+            inputs.push(AgregatChild {
+                sex: k.child.sex,
+                birth_date: k.child.birth_date,
+                visits: k
+                    .visits
+                    .iter()
+                    .map(|v| {
+                        let a = v.assessment("", "");
+                        AgregatVisit {
+                            date: v.date,
+                            age_months: v.age_months,
+                            status_gizi: a.status_gizi,
+                            wfa: a.classes.wfa,
+                            hfa: a.classes.hfa,
+                            wfh: a.classes.wfh,
+                            services: v.services.clone(),
+                        }
+                    })
+                    .collect(),
+            });
+        }
+        Ok(agregat::agregat(
+            month,
+            region,
+            self.agregat_source()?,
+            &s,
+            &inputs,
+        ))
+    }
+
+    /// The `source` of an aggregate: the first 16 hex digits of SHA-256 over a label and the team id
+    /// (this device's id before it has a team), so every phone of a team writes the same code and the
+    /// code says nothing about anyone.
+    fn agregat_source(&self) -> Result<String> {
+        let team = self
+            .store
+            .read(|c| settings::get(c, MetaKey::TeamId))?
+            .unwrap_or_else(|| {
+                self.device()
+                    .map(|d| d.settings.device_id.into_bytes())
+                    .unwrap_or_default()
+            });
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(b"timbang-agregat/1\0");
+        ctx.update(&team);
+        let hex = data_encoding::HEXLOWER.encode(ctx.finish().as_ref());
+        Ok(hex[..16].to_owned())
+    }
+
+    /// Write an aggregate to `out` (must end in `.json`) through [`OutputFile`].
+    pub fn write_agregat(&self, a: &Agregat, out: &std::path::Path) -> Result<()> {
+        let is_json = out
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        if !is_json {
+            return Err(Error::invalid(
+                "out",
+                format!("Berkas {} harus berakhiran .json.", out.display()),
+                format!("{} does not end in .json", out.display()),
+            ));
+        }
+        let mut bytes = serde_json::to_vec_pretty(a)
+            .map_err(|e| Error::storage(format!("agregat json: {e}")))?;
+        bytes.push(b'\n');
+        self.write_output(out, &bytes)
     }
 
     /// SIP format 6, the monthly activity report of this device's children for `month`.

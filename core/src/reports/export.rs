@@ -21,13 +21,13 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn text(s: impl Into<String>) -> Self {
+    pub(crate) fn text(s: impl Into<String>) -> Self {
         Cell::Text(s.into())
     }
-    fn opt_text(s: Option<&str>) -> Self {
+    pub(crate) fn opt_text(s: Option<&str>) -> Self {
         s.map_or(Cell::Empty, |s| Cell::Text(s.to_owned()))
     }
-    fn opt_num(v: Option<f64>) -> Self {
+    pub(crate) fn opt_num(v: Option<f64>) -> Self {
         v.map_or(Cell::Empty, Cell::Number)
     }
     /// The cell as CSV text.
@@ -151,71 +151,81 @@ impl ColumnSet {
     /// Parse a column file (`# id:` line, `#` comments, a `header,field` header, then one column per
     /// line). `name` names the file in errors.
     pub fn parse(name: &str, text: &str) -> Result<Self> {
-        let bad = |line: usize, what: String, en: String| {
-            Error::invalid(
-                "columns",
-                format!("Berkas kolom {name} baris {line}: {what}"),
-                format!("column file {name} line {line}: {en}"),
-            )
-        };
-        let mut id = None;
-        let mut columns = Vec::new();
-        let mut header_seen = false;
-        for (i, raw) in text.lines().enumerate() {
-            let n = i + 1;
-            let line = raw.trim().trim_start_matches('\u{feff}');
-            if let Some(c) = line.strip_prefix('#') {
-                if let Some(v) = c.trim().strip_prefix("id:") {
-                    id = Some(v.trim().to_owned());
-                }
-                continue;
+        let (id, columns) = parse_columns(name, text, Field::parse)?;
+        Ok(Self { id, columns })
+    }
+}
+
+/// Parse a column file of any export: a `# id:` line, `#` comments, a `header,field` header, then one
+/// `header,code` per line, each code turned into a field by `field`. `name` names the file in errors,
+/// which name the field `columns`. Returns the id (the file name when there is no `# id:` line) and
+/// the columns in order.
+pub fn parse_columns<F>(
+    name: &str,
+    text: &str,
+    field: impl Fn(&str) -> Option<F>,
+) -> Result<(String, Vec<(String, F)>)> {
+    let bad = |line: usize, what: String, en: String| {
+        Error::invalid(
+            "columns",
+            format!("Berkas kolom {name} baris {line}: {what}"),
+            format!("column file {name} line {line}: {en}"),
+        )
+    };
+    let mut id = None;
+    let mut columns = Vec::new();
+    let mut header_seen = false;
+    for (i, raw) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = raw.trim().trim_start_matches('\u{feff}');
+        if let Some(c) = line.strip_prefix('#') {
+            if let Some(v) = c.trim().strip_prefix("id:") {
+                id = Some(v.trim().to_owned());
             }
-            if line.is_empty() {
-                continue;
-            }
-            if !header_seen {
-                if line.replace(' ', "") != "header,field" {
-                    return Err(bad(
-                        n,
-                        "judul kolom harus 'header,field'.".into(),
-                        "the header must be 'header,field'".into(),
-                    ));
-                }
-                header_seen = true;
-                continue;
-            }
-            let Some((header, code)) = line.rsplit_once(',') else {
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        if !header_seen {
+            if line.replace(' ', "") != "header,field" {
                 return Err(bad(
                     n,
-                    "harus berisi judul dan kode, dipisah koma.".into(),
-                    "expected header,field".into(),
+                    "judul kolom harus 'header,field'.".into(),
+                    "the header must be 'header,field'".into(),
                 ));
-            };
-            let field = Field::parse(code).ok_or_else(|| {
-                bad(
-                    n,
-                    format!("kode '{}' tidak dikenal.", code.trim()),
-                    format!("unknown field code '{}'", code.trim()),
-                )
-            })?;
-            let header = header.trim().trim_matches('"').to_owned();
-            if header.is_empty() {
-                return Err(bad(n, "judul kolom kosong.".into(), "empty header".into()));
             }
-            columns.push((header, field));
+            header_seen = true;
+            continue;
         }
-        if columns.is_empty() {
+        let Some((header, code)) = line.rsplit_once(',') else {
             return Err(bad(
-                text.lines().count().max(1),
-                "tidak ada kolom.".into(),
-                "no columns".into(),
+                n,
+                "harus berisi judul dan kode, dipisah koma.".into(),
+                "expected header,field".into(),
             ));
+        };
+        let f = field(code.trim()).ok_or_else(|| {
+            bad(
+                n,
+                format!("kode '{}' tidak dikenal.", code.trim()),
+                format!("unknown field code '{}'", code.trim()),
+            )
+        })?;
+        let header = header.trim().trim_matches('"').to_owned();
+        if header.is_empty() {
+            return Err(bad(n, "judul kolom kosong.".into(), "empty header".into()));
         }
-        Ok(Self {
-            id: id.unwrap_or_else(|| name.to_owned()),
-            columns,
-        })
+        columns.push((header, f));
     }
+    if columns.is_empty() {
+        return Err(bad(
+            text.lines().count().max(1),
+            "tidak ada kolom.".into(),
+            "no columns".into(),
+        ));
+    }
+    Ok((id.unwrap_or_else(|| name.to_owned()), columns))
 }
 
 /// One child weighed in the month, as the e-PPGBM export needs it.
@@ -229,7 +239,7 @@ pub struct WeighedChild {
     pub assessment: Assessment,
 }
 
-fn sex_code(s: Option<Sex>) -> Cell {
+pub(crate) fn sex_code(s: Option<Sex>) -> Cell {
     Cell::opt_text(s.map(|s| s.code()))
 }
 
@@ -303,7 +313,7 @@ pub struct RegisterChild {
     pub referral: Vec<ReferralReason>,
 }
 
-const MONTHS_SHORT: [&str; 12] = [
+pub(crate) const MONTHS_SHORT: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
 ];
 

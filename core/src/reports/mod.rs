@@ -2,9 +2,11 @@
 //! sibling modules. Pure functions over plain inputs that the facade (`api/reports.rs`) reads from the
 //! projections; nothing here does I/O, so every rule is tested with hand-computed tables.
 
+pub mod agregat;
 pub mod chart;
 pub mod dashboard;
 pub mod export;
+pub mod kohort;
 mod skdn;
 pub mod warnings;
 
@@ -14,6 +16,26 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+
+/// Parse a year (`YYYY`) typed by a person; the error names the field `year`.
+pub fn parse_year(text: &str) -> Result<i32> {
+    let t = text.trim();
+    let bad = || {
+        Error::invalid(
+            "year",
+            format!("Tahun '{t}' tidak sah; tulis empat angka seperti 2025."),
+            format!("year '{t}' is not YYYY"),
+        )
+    };
+    if t.len() != 4 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let year: i32 = t.parse().map_err(|_| bad())?;
+    if !(1900..=2200).contains(&year) {
+        return Err(bad());
+    }
+    Ok(year)
+}
 
 /// A calendar month (`YYYY-MM`), the period of every posyandu report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -169,6 +191,16 @@ mod tests {
         ] {
             let e = Month::parse(bad).unwrap_err();
             assert_eq!(e.field(), Some("month"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn years_parse_and_bad_ones_name_the_field() {
+        assert_eq!(parse_year(" 2025 ").unwrap(), 2025);
+        for bad in ["25", "2025-01", "", "abcd", "+202", "1899", "20255"] {
+            let e = parse_year(bad).unwrap_err();
+            assert_eq!(e.field(), Some("year"), "{bad}");
+            assert!(e.message_id().contains("Tahun"), "{bad}");
         }
     }
 }
