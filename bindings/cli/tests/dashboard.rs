@@ -463,7 +463,31 @@ fn acceptance_issue_18_november_of_a_posyandu_of_eight() {
         assert!(!text.contains(k.name) && !text.contains(k.kk), "{text}");
     }
 
-    // kohort: added on merge (the kohort has one row per child: 8 rows for the year 2025).
+    // The kohort has one row per child: the 8 children, each once, for the year 2025.
+    let kohort_path = dir.path().join("kohort.csv");
+    ok(
+        &db,
+        &[
+            "export",
+            "kohort",
+            "--year",
+            "2025",
+            "--out",
+            kohort_path.to_str().unwrap(),
+        ],
+    );
+    let mut r = csv::Reader::from_path(&kohort_path).unwrap();
+    let name = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "Nama Anak")
+        .unwrap();
+    let mut names: Vec<String> = r.records().map(|x| x.unwrap()[name].to_owned()).collect();
+    names.sort();
+    let mut expected: Vec<String> = KIDS.iter().map(|k| k.name.to_owned()).collect();
+    expected.sort();
+    assert_eq!(names, expected);
 }
 
 #[test]

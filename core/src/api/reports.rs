@@ -417,24 +417,24 @@ impl Timbang {
         Ok(agregat::agregat(
             month,
             region,
-            self.agregat_source()?,
+            self.agregat_source(posyandu)?,
             &s,
             &inputs,
         ))
     }
 
-    /// The `source` of an aggregate: the first 16 hex digits of SHA-256 over a label and the team id
-    /// (this device's id before it has a team), so every phone of a team writes the same code and the
-    /// code says nothing about anyone.
-    fn agregat_source(&self) -> Result<String> {
-        let team = self
-            .store
-            .read(|c| settings::get(c, MetaKey::TeamId))?
-            .unwrap_or_else(|| {
-                self.device()
-                    .map(|d| d.settings.device_id.into_bytes())
-                    .unwrap_or_default()
-            });
+    /// The `source` of an aggregate: the first 16 hex digits of SHA-256 over a label and the id of the
+    /// team of `posyandu` (the first team without one; this device's id before it has a team), so every
+    /// phone of a team writes the same code and the code says nothing about anyone.
+    fn agregat_source(&self, posyandu: Option<&str>) -> Result<String> {
+        let teams = self.teams()?;
+        let want = posyandu
+            .and_then(|p| self.team_for(Some(p)).ok())
+            .unwrap_or(crate::store::teams::FIRST);
+        let team = match teams.iter().find(|(n, _)| *n == want).or(teams.first()) {
+            Some((_, t)) => t.team_id.to_vec(),
+            None => self.device()?.settings.device_id.into_bytes(),
+        };
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         ctx.update(b"timbang-agregat/1\0");
         ctx.update(&team);
