@@ -507,4 +507,28 @@ fn a_bidan_phone_in_two_teams_gets_each_posyandu_from_its_own_phones_only() {
         ["Ani Melati", "Dewi Melati"]
     );
     assert_eq!(names(&a, &[]), ["Ani Melati", "Dewi Melati"]);
+
+    // The aggregate for one posyandu carries its team's source code, the one that posyandu's own
+    // phone writes, so a district sees two posyandu, not three.
+    let source = |p: &Phone, extra: &[&str]| {
+        let out = p.db.with_extension("agregat.json");
+        let mut args = vec![
+            "export",
+            "agregat",
+            "--month",
+            "2025-06",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ok(p, &args);
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        v["source"].as_str().unwrap().to_owned()
+    };
+    let mawar = source(&bidan, &["--posyandu", "Mawar"]);
+    let melati = source(&bidan, &["--posyandu", "Melati"]);
+    assert_ne!(mawar, melati);
+    assert_eq!(mawar, source(&b, &[]));
+    assert_eq!(melati, source(&a, &[]));
 }
