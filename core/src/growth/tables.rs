@@ -1,5 +1,7 @@
-//! The WHO 2006 LMS tables, embedded at build time (`include_str!`) and parsed once into flat arrays.
+//! The WHO 2006 LMS tables, embedded at build time and parsed once into flat arrays.
 //!
+//! `core/build.rs` deflates `schema/who-2006/*.csv` (the files as WHO published them) and the library
+//! embeds those bytes, a quarter of the text's size; each table is inflated and parsed at first use.
 //! Nothing here reads a file at run time. A malformed embedded table is a build defect: the parser
 //! panics on first use and the table tests (`growth::tables::tests`) catch it before release.
 
@@ -121,22 +123,40 @@ fn parse(text: &str, scale: f64) -> Table {
     }
 }
 
-pub(crate) static WFA: LazyLock<Table> =
-    LazyLock::new(|| parse(include_str!("../../../schema/who-2006/weianthro.csv"), 1.0));
-pub(crate) static LHFA: LazyLock<Table> =
-    LazyLock::new(|| parse(include_str!("../../../schema/who-2006/lenanthro.csv"), 1.0));
-pub(crate) static BFA: LazyLock<Table> =
-    LazyLock::new(|| parse(include_str!("../../../schema/who-2006/bmianthro.csv"), 1.0));
-pub(crate) static HCFA: LazyLock<Table> =
-    LazyLock::new(|| parse(include_str!("../../../schema/who-2006/hcanthro.csv"), 1.0));
-pub(crate) static ACFA: LazyLock<Table> =
-    LazyLock::new(|| parse(include_str!("../../../schema/who-2006/acanthro.csv"), 1.0));
+/// The text of one embedded WHO table (deflated by `core/build.rs`).
+macro_rules! who_table {
+    ($name:literal) => {
+        inflate(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/",
+            $name,
+            ".csv.deflate"
+        )))
+    };
+}
+
+#[allow(
+    clippy::expect_used,
+    reason = "embedded data; a defect must fail loudly in tests"
+)]
+fn inflate(deflated: &[u8]) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .read_to_string(&mut text)
+        .expect("WHO table: the embedded table does not inflate");
+    text
+}
+
+pub(crate) static WFA: LazyLock<Table> = LazyLock::new(|| parse(&who_table!("weianthro"), 1.0));
+pub(crate) static LHFA: LazyLock<Table> = LazyLock::new(|| parse(&who_table!("lenanthro"), 1.0));
+pub(crate) static BFA: LazyLock<Table> = LazyLock::new(|| parse(&who_table!("bmianthro"), 1.0));
+pub(crate) static HCFA: LazyLock<Table> = LazyLock::new(|| parse(&who_table!("hcanthro"), 1.0));
+pub(crate) static ACFA: LazyLock<Table> = LazyLock::new(|| parse(&who_table!("acanthro"), 1.0));
 /// Weight-for-length, keyed by tenths of a cm (450 = 45.0 cm).
-pub(crate) static WFL: LazyLock<Table> =
-    LazyLock::new(|| parse(include_str!("../../../schema/who-2006/wflanthro.csv"), 10.0));
+pub(crate) static WFL: LazyLock<Table> = LazyLock::new(|| parse(&who_table!("wflanthro"), 10.0));
 /// Weight-for-height, keyed by tenths of a cm (650 = 65.0 cm).
-pub(crate) static WFH: LazyLock<Table> =
-    LazyLock::new(|| parse(include_str!("../../../schema/who-2006/wfhanthro.csv"), 10.0));
+pub(crate) static WFH: LazyLock<Table> = LazyLock::new(|| parse(&who_table!("wfhanthro"), 10.0));
 
 /// Forces every table to be parsed now (for example at app start), so the first z-score does not pay
 /// for it.
