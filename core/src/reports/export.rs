@@ -512,46 +512,31 @@ pub fn to_csv(t: &Table) -> Result<Vec<u8>> {
 /// The table as an xlsx workbook of one sheet: the title lines, a bold header, then the rows; text
 /// cells with the text number format `@`, so NIK, KK and dates stay text when edited.
 pub fn to_xlsx(t: &Table) -> Result<Vec<u8>> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let fail = |e: rust_xlsxwriter::XlsxError| Error::storage(format!("xlsx: {e}"));
-    let mut wb = Workbook::new();
-    let text = Format::new().set_num_format("@");
-    let bold = Format::new().set_bold();
-    let ws = wb.add_worksheet();
-    ws.set_name(&t.sheet).map_err(fail)?;
-    let mut row: u32 = 0;
+    use super::xlsx::{Sheet, Style, Value};
+    let mut ws = Sheet::new(&t.sheet);
     for line in &t.title {
-        ws.write_string_with_format(row, 0, line, &bold)
-            .map_err(fail)?;
-        row += 1;
+        ws.row([Some((Value::Text(line), Style::Bold))]);
     }
     if !t.title.is_empty() {
-        row += 1;
+        ws.skip_row();
     }
+    ws.row(
+        t.headers
+            .iter()
+            .map(|h| Some((Value::Text(h), Style::Bold))),
+    );
     for (c, h) in t.headers.iter().enumerate() {
-        ws.write_string_with_format(row, c as u16, h, &bold)
-            .map_err(fail)?;
-        ws.set_column_width(c as u16, (h.chars().count() as f64 + 2.0).clamp(6.0, 40.0))
-            .map_err(fail)?;
+        ws.set_width(c, (h.chars().count() as f64 + 2.0).clamp(6.0, 40.0));
     }
-    row += 1;
     for r in &t.rows {
-        for (c, cell) in r.iter().enumerate() {
-            let col = c as u16;
-            match cell {
-                Cell::Empty => {}
-                Cell::Text(s) => {
-                    ws.write_string_with_format(row, col, s, &text)
-                        .map_err(fail)?;
-                }
-                Cell::Number(n) => {
-                    ws.write_number(row, col, *n).map_err(fail)?;
-                }
-            }
-        }
-        row += 1;
+        ws.row(r.iter().map(|cell| match cell {
+            Cell::Empty => None,
+            Cell::Text(s) => Some((Value::Text(s), Style::Text)),
+            Cell::Number(n) => Some((Value::Number(*n), Style::Normal)),
+        }));
     }
-    wb.save_to_buffer().map_err(fail)
+    ws.finish()
+        .map_err(|e| Error::storage(format!("xlsx: {e}")))
 }
 
 #[cfg(test)]

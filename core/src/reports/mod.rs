@@ -9,6 +9,7 @@ pub mod export;
 pub mod kohort;
 mod skdn;
 pub mod warnings;
+pub mod xlsx;
 
 pub use skdn::{Mismatch, MonthWeighing, Skdn, SkdnChild, is_target, skdn};
 
