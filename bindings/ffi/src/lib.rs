@@ -36,9 +36,10 @@ use host::{
     ByteStream, ChangeListener, HostHttp, HostListener, HostStream, HttpClient, ImportProgress,
 };
 use records::{
-    ChildDetail, Conflict, CurvePoint, DeviceSettings, DuplicateCandidate, EarlyWarning,
-    ExportSummary, GrowthChart, GrowthCurve, ImportReport, NewChild, PeerReport, PeerRole,
-    Registered, Sex, Skdn, VillageRow, VisitEntry, VisitResult, child_id,
+    ChildDetail, Conflict, CurvePoint, DashboardSummary, DeviceSettings, DuplicateCandidate,
+    EarlyWarning, ExportSummary, GrowthChart, GrowthCurve, ImportReport, NewChild, PeerReport,
+    PeerRole, Registered, Sex, Skdn, TeamInfo, VillageFilter, VillageRow, VisitEntry, VisitResult,
+    child_id,
 };
 use relay::{RelayConfig, RelayReport};
 
@@ -127,7 +128,11 @@ impl Timbang {
     /// Register a child. `NeedsConfirmation` (possible duplicates, a NIK that disagrees with the birth
     /// date) writes nothing: ask the kader, then call again with `confirm = true`.
     pub fn register_child(&self, child: NewChild, confirm: bool) -> Result<Registered> {
-        Ok(self.core.register_child(child.try_into()?, confirm)?.into())
+        let registration = child.registration();
+        Ok(self
+            .core
+            .register_child_with(child.try_into()?, registration, confirm)?
+            .into())
     }
 
     /// Record (add to or correct) the visit of `entry.date`. `NeedsConfirmation` carries the reasons
@@ -164,6 +169,24 @@ impl Timbang {
         Ok(into_all(self.core.village_list()?))
     }
 
+    /// The village list of one posyandu, RT/RW, or the children not weighed in a month.
+    pub fn village_list_filtered(&self, filter: VillageFilter) -> Result<Vec<VillageRow>> {
+        Ok(into_all(
+            self.core.village_list_filtered(&filter.try_into()?)?,
+        ))
+    }
+
+    /// The teams of this phone: a bidan's phone is in one team per posyandu (no secrets).
+    pub fn team_list(&self) -> Result<Vec<TeamInfo>> {
+        Ok(into_all(self.core.team_list()?))
+    }
+
+    /// Add the team of another posyandu to this phone, already set up, by its pairing code (a bidan's
+    /// phone). Its children arrive through that team's phones.
+    pub fn team_add(&self, code: String) -> Result<TeamInfo> {
+        Ok(self.core.team_add(&code)?.into())
+    }
+
     /// Merge `duplicate_id` into `keep_id` (replicated to every phone); returns the kept id.
     pub fn merge_children(&self, keep_id: String, duplicate_id: String) -> Result<String> {
         let keep = child_id("keep_id", &keep_id)?;
@@ -183,10 +206,19 @@ impl Timbang {
 
     /// One sync session with another phone of the team over the host's `stream`, both directions.
     /// Blocks until the session ends; interruptible.
-    pub fn peer_session(&self, stream: Arc<dyn ByteStream>, role: PeerRole) -> Result<PeerReport> {
+    ///
+    /// On a phone in several teams, `posyandu` names the team a dialling phone presents (absent: its
+    /// first); an accepting phone serves a phone of any of its teams. Only that team's children cross.
+    #[uniffi::method(default(posyandu = None))]
+    pub fn peer_session(
+        &self,
+        stream: Arc<dyn ByteStream>,
+        role: PeerRole,
+        posyandu: Option<String>,
+    ) -> Result<PeerReport> {
         Ok(self
             .core
-            .peer_session(&HostStream(stream), role.into())?
+            .peer_session_in(&HostStream(stream), role.into(), posyandu.as_deref())?
             .into())
     }
 
@@ -312,6 +344,51 @@ impl Timbang {
         let month = Month::parse(&month)?;
         let table = self.core.sip6_export(month)?;
         self.write(table, month, out_path)
+    }
+
+    /// The kohort balita of `year` for the puskesmas (one row per child, twelve months) written to
+    /// `out_path` (`.xlsx` or `.csv`); the summary's `month` is the year.
+    pub fn export_kohort(&self, year: i32, out_path: String) -> Result<ExportSummary> {
+        let table = self.core.kohort_export(year)?;
+        self.core.write_table(&table, Path::new(&out_path))?;
+        Ok(ExportSummary::of_period(out_path, year.to_string(), &table))
+    }
+
+    /// The federated aggregate of `month` (counts only, small cells suppressed; no names or ids)
+    /// written to `out_path` (`.json`): what may leave the village. `posyandu` by name (absent: every
+    /// child on this phone); `region_code` a Kemendagri code (absent: the ASIK village code, if set).
+    #[uniffi::method(default(posyandu = None, region_code = None))]
+    pub fn export_agregat(
+        &self,
+        month: String,
+        out_path: String,
+        posyandu: Option<String>,
+        region_code: Option<String>,
+    ) -> Result<()> {
+        let a = self.core.agregat(
+            Month::parse(&month)?,
+            posyandu.as_deref(),
+            region_code.as_deref(),
+        )?;
+        Ok(self.core.write_agregat(&a, Path::new(&out_path))?)
+    }
+
+    /// The bidan's dashboard (one self-contained HTML page that opens offline) of the last `months`
+    /// months, written to `out_path` (`.html`): every posyandu together and each one, or `posyandu`.
+    #[uniffi::method(default(months = 12, posyandu = None))]
+    pub fn write_dashboard(
+        &self,
+        out_path: String,
+        months: u32,
+        posyandu: Option<String>,
+    ) -> Result<DashboardSummary> {
+        let d = self
+            .core
+            .write_dashboard(Path::new(&out_path), months, posyandu.as_deref())?;
+        Ok(DashboardSummary {
+            path: out_path,
+            sections: d.sections.into_iter().map(|s| s.posyandu).collect(),
+        })
     }
 
     /// The growth chart of a child (a merged duplicate's id shows the kept child): the SVG, and the

@@ -169,6 +169,30 @@ pub struct NewChild {
     pub mother_nik: Option<String>,
     #[uniffi(default = None)]
     pub address: Option<String>,
+    /// The child has a KMS / Buku KIA (the K of SKDN).
+    #[uniffi(default = true)]
+    pub has_kms: bool,
+    /// RT and RW as typed (`2`, `02`, `RT 02`).
+    #[uniffi(default = None)]
+    pub rt: Option<String>,
+    #[uniffi(default = None)]
+    pub rw: Option<String>,
+    /// The posyandu the child is registered in, by name: needed on a phone in several teams (a
+    /// bidan's), where it picks the team; a phone in one team needs none.
+    #[uniffi(default = None)]
+    pub posyandu: Option<String>,
+}
+
+impl NewChild {
+    /// What registration records beside the identity.
+    pub(crate) fn registration(&self) -> domain::Registration {
+        domain::Registration {
+            has_kms: self.has_kms,
+            rt: self.rt.clone(),
+            rw: self.rw.clone(),
+            posyandu: self.posyandu.clone(),
+        }
+    }
 }
 
 impl TryFrom<NewChild> for domain::NewChild {
@@ -670,7 +694,7 @@ impl From<timbang_core::reports::warnings::Warning> for EarlyWarning {
 pub struct ExportSummary {
     /// The file written (xlsx or CSV, by its extension).
     pub path: String,
-    /// `YYYY-MM`.
+    /// `YYYY-MM` (the year `YYYY` for the kohort).
     pub month: String,
     /// Data rows and columns (the header and the xlsx title lines not counted).
     pub rows: u32,
@@ -679,9 +703,13 @@ pub struct ExportSummary {
 
 impl ExportSummary {
     pub(crate) fn of(path: String, month: timbang_core::reports::Month, table: &Table) -> Self {
+        Self::of_period(path, month.to_string(), table)
+    }
+
+    pub(crate) fn of_period(path: String, month: String, table: &Table) -> Self {
         Self {
             path,
-            month: month.to_string(),
+            month,
             rows: u32::try_from(table.rows.len()).unwrap_or(u32::MAX),
             columns: u32::try_from(table.headers.len()).unwrap_or(u32::MAX),
         }
@@ -907,4 +935,66 @@ impl From<api::ImportReport> for ImportReport {
                 .collect(),
         }
     }
+}
+
+/// One team of this phone (a bidan's phone is in one team per posyandu); no secret.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TeamInfo {
+    /// The first 8 hex digits of the team id (None: the first team before `team_invite`).
+    pub team: Option<String>,
+    /// The posyandu's name once known (from `init` or the team's documents).
+    pub posyandu: Option<String>,
+    pub village: Option<String>,
+    /// Children registered in this team.
+    pub children: u64,
+}
+
+impl From<timbang_core::api::TeamInfo> for TeamInfo {
+    fn from(t: timbang_core::api::TeamInfo) -> Self {
+        Self {
+            team: t.team,
+            posyandu: t.posyandu,
+            village: t.village,
+            children: u64::try_from(t.children).unwrap_or(0),
+        }
+    }
+}
+
+/// Which children the village list shows (every child when all are absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct VillageFilter {
+    /// Only the children of this posyandu (by name, any case).
+    #[uniffi(default = None)]
+    pub posyandu: Option<String>,
+    /// Only this RT / RW (as typed: `2`, `02`, `RT 02`).
+    #[uniffi(default = None)]
+    pub rt: Option<String>,
+    #[uniffi(default = None)]
+    pub rw: Option<String>,
+    /// Only children not weighed in this month (`YYYY-MM`) who were balita in it.
+    #[uniffi(default = None)]
+    pub not_weighed_in: Option<String>,
+}
+
+impl TryFrom<VillageFilter> for timbang_core::api::ListFilter {
+    type Error = Error;
+    fn try_from(f: VillageFilter) -> Result<Self, Error> {
+        Ok(Self {
+            posyandu: f.posyandu,
+            rt: f.rt,
+            rw: f.rw,
+            not_weighed_in: f
+                .not_weighed_in
+                .map(|m| timbang_core::reports::Month::parse(&m))
+                .transpose()?,
+        })
+    }
+}
+
+/// A dashboard written to a file.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DashboardSummary {
+    pub path: String,
+    /// The posyandu it shows, one section each (None: a section of every posyandu together).
+    pub sections: Vec<Option<String>>,
 }

@@ -4,6 +4,7 @@ Run by bindings/ffi/tests/bindings.rs. Synthetic people only.
 """
 
 import csv
+import json
 import os
 import tempfile
 import unittest
@@ -135,6 +136,39 @@ class Reports(unittest.TestCase):
             self.db.export_register(MONTH, self.path("register.txt"))
         self.assertEqual(err.exception.field, "out")
         self.assertFalse(os.path.exists(self.path("register.txt")), "nothing written")
+
+    def test_kohort_aggregate_and_dashboard_files(self):
+        out = self.path("kohort.csv")
+        k = self.db.export_kohort(2025, out)
+        self.assertEqual((k.path, k.month, k.rows), (out, "2025", 3), "one row per child")
+        with open(out, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+        names = sorted(r[rows[0].index("Nama Anak")] for r in rows[1:])
+        self.assertEqual(names, sorted(self.kids))
+
+        out = self.path("agregat.json")
+        self.db.export_agregat(MONTH, out)
+        with open(out, encoding="utf-8") as f:
+            text = f.read()
+        self.assertEqual(json.loads(text)["format"], "timbang-agregat")
+        for name, kid in self.kids.items():
+            self.assertNotIn(name, text)
+            self.assertNotIn(kid, text)
+        with self.assertRaises(t.TimbangError.InvalidInput) as err:
+            self.db.export_agregat(MONTH, self.path("agregat.csv"))
+        self.assertEqual(err.exception.field, "out")
+
+        out = self.path("dasbor.html")
+        d = self.db.write_dashboard(out)
+        self.assertEqual(d.path, out)
+        self.assertTrue(d.sections)
+        with open(out, encoding="utf-8") as f:
+            html = f.read()
+        self.assertIn("Dimas Uji", html, "the children to visit are listed")
+        self.assertNotIn("http://", html.replace("http://www.w3.org/2000/svg", ""))
+        with self.assertRaises(t.TimbangError.InvalidInput) as err:
+            self.db.write_dashboard(self.path("dasbor.txt"))
+        self.assertEqual(err.exception.field, "out")
 
     def test_growth_chart_svg_and_data(self):
         joko = self.kids["Joko Uji"]

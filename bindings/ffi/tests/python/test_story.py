@@ -62,8 +62,9 @@ def duplex():
     return PipeEnd(b_to_a, a_to_b), PipeEnd(a_to_b, b_to_a), (a_to_b, b_to_a)
 
 
-def sync(dialer, acceptor):
-    """One session over the in-memory pipe: `acceptor` on a thread, `dialer` here. (dial, accept)."""
+def sync(dialer, acceptor, posyandu=None):
+    """One session over the in-memory pipe: `acceptor` on a thread, `dialer` here (presenting the team
+    of `posyandu` when it is in several). Returns (dial, accept, ends)."""
     x, y, pipes = duplex()
     served = {}
 
@@ -79,7 +80,7 @@ def sync(dialer, acceptor):
     th = threading.Thread(target=serve)
     th.start()
     try:
-        pulled = dialer.peer_session(x, t.PeerRole.DIAL)
+        pulled = dialer.peer_session(x, t.PeerRole.DIAL, posyandu)
     finally:
         for p in pipes:
             p.close()
@@ -285,6 +286,37 @@ class Story(unittest.TestCase):
         self.assertEqual(self.a.child(dup).child_id, kid)
         self.assertEqual(self.a.child(kid).merged_ids, [dup])
         self.assertEqual(len(self.a.village_list()), 1)
+
+    def test_a_bidan_phone_in_two_teams_keeps_each_posyandu_to_its_own_phones(self):
+        self.a.register_child(child("Ani Melati", "2024-01-01"), False)
+        mawar = t.Timbang.open(os.path.join(self.dir.name, "mawar.db"), os.urandom(32), TODAY)
+        mawar.init("Posyandu Mawar", "Sukamaju", "hp-m")
+        mawar.register_child(child("Bunga Mawar", "2024-02-02"), False)
+        bidan = t.Timbang.open(os.path.join(self.dir.name, "bidan.db"), os.urandom(32), TODAY)
+        bidan.team_join(self.a.team_invite(), "hp-bidan")
+        added = bidan.team_add(mawar.team_invite())
+        self.assertEqual(added.children, 0)
+        with self.assertRaises(t.TimbangError.InvalidInput) as e:
+            bidan.team_add(mawar.team_invite())
+        self.assertEqual(e.exception.field, "code")
+
+        sync(self.a, bidan)
+        sync(mawar, bidan)
+        teams = sorted((x.posyandu, x.children) for x in bidan.team_list())
+        self.assertEqual(teams, [("Posyandu Mawar", 1), ("Posyandu Melati", 1)])
+        names = lambda db, **f: sorted(r.name for r in db.village_list_filtered(t.VillageFilter(**f)))
+        self.assertEqual(names(bidan), ["Ani Melati", "Bunga Mawar"])
+        self.assertEqual(names(bidan, posyandu="posyandu mawar"), ["Bunga Mawar"])
+
+        # On her phone a new child needs its posyandu; it then reaches that posyandu's phone only.
+        with self.assertRaises(t.TimbangError.InvalidInput) as e:
+            bidan.register_child(child("Citra", "2024-03-03"), False)
+        self.assertEqual(e.exception.field, "posyandu")
+        bidan.register_child(child("Citra Mawar", "2024-03-03", posyandu="Posyandu Mawar"), False)
+        sync(bidan, mawar, posyandu="Posyandu Mawar")  # she dials Mawar's phone with Mawar's team
+        sync(self.a, bidan)
+        self.assertEqual(names(mawar), ["Bunga Mawar", "Citra Mawar"])
+        self.assertEqual(names(self.a), ["Ani Melati"], "Melati's phone never gets Mawar's children")
 
     def test_a_stranger_is_refused_and_the_error_says_not_retryable(self):
         self.a.register_child(child("Agus Salim", "2024-04-04", t.Sex.MALE), False)
