@@ -269,3 +269,138 @@ fn a_phone_only_behind_gets_a_morning_of_changes_cheaply() {
     assert!(c.sent_bytes < 12 * 1024, "{c:?}");
     assert!(s.sent_bytes < 16 * 1024, "{s:?}");
 }
+
+/// Session version 3 deflates messages: a fresh pull of 200 children moves far fewer bytes than their
+/// saved documents (version 2 moved about 1.03 times them).
+#[test]
+fn a_fresh_pull_travels_deflated() {
+    let team = TeamSecret::make().unwrap();
+    let mut source = store_with(0..200, 24);
+    let mut fresh = MemoryStore::default();
+    let (c, _) = sync_pair(&mut fresh, &mut source, &team);
+    assert_converged(&fresh, &source);
+    let saved = source.saved_bytes() as u64;
+    eprintln!("received {} of {saved} saved", c.received_bytes);
+    assert!(c.received_bytes < saved * 3 / 4, "{c:?} vs {saved}");
+}
+
+/// Run the first steps of a session by hand against a real server holding 300 children, as a phone
+/// speaking session `version`: summary (no documents), every bucket differs, no heads, an empty turn.
+/// Returns the messages the server sent (as they came, deflated or not) and how the server ended.
+fn raw_client(
+    version: u8,
+    after_summary: Option<Vec<u8>>,
+) -> (Vec<Vec<u8>>, Result<SyncStats, PeerError>) {
+    let team = TeamSecret::make().unwrap();
+    let mut server = store_with(0..300, 6);
+    let (a, b) = pipe::duplex();
+    std::thread::scope(|s| {
+        let srv = s.spawn(|| {
+            let (mut ch, peer) = SecureChannel::accept(b, &team, "phone-server")?;
+            run_session(
+                &mut ch,
+                &mut server,
+                &peer,
+                Role::Server,
+                &SessionConfig::default(),
+            )
+        });
+        let (mut ch, _) = SecureChannel::connect(a, &team, "old-phone").unwrap();
+        let mut got = Vec::new();
+        let mut summary = vec![1, version, 0];
+        summary.extend([0u8; 32]);
+        ch.send(&summary).unwrap();
+        got.push(ch.recv().unwrap()); // buckets
+        if let Some(msg) = after_summary {
+            ch.send(&msg).unwrap();
+        } else {
+            let n = match got[0][..] {
+                [3, n, ..] => n,
+                _ => panic!("no buckets: {:?}", &got[0][..4]),
+            };
+            if version >= 2 {
+                let mut differ = vec![11, n];
+                differ.extend(0..n);
+                ch.send(&differ).unwrap();
+                got.push(ch.recv().unwrap()); // fine bucket hashes
+            }
+            // Heads: every fine bucket (every bucket for version 1) differs; no document here.
+            let buckets = if version >= 2 {
+                u64::from(n) * 16
+            } else {
+                u64::from(n)
+            };
+            let mut heads = vec![4];
+            leb(&mut heads, buckets);
+            for b in 0..buckets {
+                leb(&mut heads, b);
+            }
+            heads.push(0);
+            ch.send(&heads).unwrap();
+            got.push(ch.recv().unwrap()); // plan
+            ch.send(&[6]).unwrap(); // an empty turn
+            while let Ok(m) = ch.recv() {
+                let last = m[0] & 0x7f != 7;
+                got.push(m);
+                if last {
+                    break;
+                }
+            }
+        }
+        drop(ch);
+        (got, srv.join().unwrap())
+    })
+}
+
+#[test]
+fn a_phone_of_session_version_2_is_served_plain_and_version_3_deflated() {
+    for version in [2, 3] {
+        let (got, _) = raw_client(version, None);
+        let batches: Vec<&Vec<u8>> = got
+            .iter()
+            .filter(|m| matches!(m[0] & 0x7f, 6 | 7))
+            .collect();
+        assert!(!batches.is_empty(), "version {version}: no documents came");
+        let deflated = batches.iter().filter(|m| m[0] & 0x80 != 0).count();
+        if version == 2 {
+            assert_eq!(
+                deflated, 0,
+                "a version 2 phone cannot read deflated messages"
+            );
+        } else {
+            assert_eq!(deflated, batches.len(), "version 3: documents came plain");
+        }
+    }
+}
+
+fn leb(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v & 0x7f) as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn deflated(kind: u8, body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::DeflateEncoder::new(vec![kind | 0x80], flate2::Compression::best());
+    z.write_all(body).unwrap();
+    z.finish().unwrap()
+}
+
+#[test]
+fn a_deflated_message_that_inflates_past_the_largest_frame_is_refused() {
+    // Naming bucket 0 over and over: 5 MiB once inflated, from a few kilobytes.
+    let bomb = deflated(11, &vec![0u8; 5 << 20]);
+    assert!(bomb.len() < 16 * 1024, "{}", bomb.len());
+    let (_, server) = raw_client(3, Some(bomb));
+    let err = server.expect_err("the bomb was inflated");
+    assert!(err.to_string().contains("inflates past"), "{err}");
+}
+
+#[test]
+fn a_deflated_message_from_a_phone_that_cannot_deflate_is_refused() {
+    let (_, server) = raw_client(2, Some(deflated(11, &[1, 0])));
+    let err = server.expect_err("a version 2 phone's deflated message was read");
+    assert!(err.to_string().contains("unexpected deflated"), "{err}");
+}

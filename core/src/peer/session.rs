@@ -17,6 +17,13 @@
 //! | 9    | ack       | both   | nothing: I stored everything too; the session completed            |
 //! | 10   | abort     | both   | nothing: the sender failed locally (its store); no detail crosses   |
 //!
+//! From version 3 (the client's summary says which), any message after the summary may travel deflated:
+//! bit 7 of its kind byte set and its body raw DEFLATE, sent so whenever that is shorter. It is inflated
+//! to at most [`MAX_MESSAGE`] bytes, the bound of a plain message, before it is read. The client deflates
+//! only once the server has answered (a server older than version 3 refuses the summary); a server
+//! deflates only for a client of version 3. Deflating under the channel's encryption lets an eavesdropper
+//! see compressed sizes; what is compressed comes from the two paired phones, never from them.
+//!
 //! The summary costs a few hundred bytes whatever the size of the stores, so phones that agree are
 //! done in one round trip. Otherwise the server sends bucket hashes (documents spread over buckets by
 //! the hash of their id), the client names the buckets that differ, the server splits each into finer
@@ -57,7 +64,14 @@ const ITEM_DOC: u8 = 1;
 const ITEM_SYNC: u8 = 2;
 const ITEM_CHANGES: u8 = 3;
 /// 2: the server sends changes directly where the client is only behind (item 3).
-const SESSION_VERSION: u8 = 2;
+/// 3: messages after the summary may travel deflated (kind byte with [`DEFLATED`] set).
+const SESSION_VERSION: u8 = 3;
+/// First version whose messages may be deflated.
+const DEFLATE_VERSION: u8 = 3;
+/// Set in the kind byte of a message whose body (everything after the kind byte) is raw DEFLATE.
+const DEFLATED: u8 = 0x80;
+/// Messages shorter than this travel as they are: deflate would gain a few bytes at best.
+const DEFLATE_MIN: usize = 256;
 /// The oldest client a server still serves (version 1: one level of buckets, no changes item).
 const OLDEST_SESSION_VERSION: u8 = 1;
 const MAX_BUCKETS: usize = 4096;
@@ -175,6 +189,10 @@ pub fn run_session<S: Read + Write>(
         sent_changes: HashSet::new(),
         received_changes: HashSet::new(),
         stats: SyncStats::default(),
+        // The client sent version 3: it reads deflated messages from the start, and deflates its own
+        // once the server has answered (a server too old for version 3 refuses the summary).
+        inflate_in: role == Role::Client,
+        deflate_out: false,
     };
     let result = match role {
         Role::Client => s.client(),
@@ -277,6 +295,33 @@ fn fine_of(coarse: &[usize], n: usize) -> Vec<usize> {
         .collect()
 }
 
+/// `msg` with its body deflated and [`DEFLATED`] set in its kind byte.
+fn deflate(msg: &[u8]) -> Option<Vec<u8>> {
+    use flate2::{Compression, write::DeflateEncoder};
+    let (&kind, body) = msg.split_first()?;
+    let mut out = Vec::with_capacity(body.len() / 2 + 64);
+    out.push(kind | DEFLATED);
+    let mut z = DeflateEncoder::new(out, Compression::default());
+    z.write_all(body).ok()?;
+    z.finish().ok()
+}
+
+/// A deflated message's kind byte and inflated body, refused past [`MAX_MESSAGE`].
+fn inflate(kind: u8, body: &[u8]) -> Result<Vec<u8>, PeerError> {
+    let mut out = Vec::with_capacity(body.len().saturating_mul(3).min(MAX_MESSAGE));
+    out.push(kind);
+    flate2::read::DeflateDecoder::new(body)
+        .take(MAX_MESSAGE as u64)
+        .read_to_end(&mut out)
+        .map_err(|_| PeerError::Protocol("a deflated message does not inflate"))?;
+    if out.len() > MAX_MESSAGE {
+        return Err(PeerError::Protocol(
+            "a deflated message inflates past the largest message",
+        ));
+    }
+    Ok(out)
+}
+
 fn bucket_count(docs: usize) -> usize {
     (docs / DOCS_PER_BUCKET)
         .next_power_of_two()
@@ -313,6 +358,10 @@ struct Session<'a, S> {
     sent_changes: HashSet<String>,
     received_changes: HashSet<String>,
     stats: SyncStats,
+    /// The other side may send deflated messages (both speak version 3).
+    inflate_in: bool,
+    /// This side deflates the messages it sends where that makes them shorter.
+    deflate_out: bool,
 }
 
 fn unexpected(kind: Option<&u8>) -> PeerError {
@@ -323,8 +372,31 @@ fn unexpected(kind: Option<&u8>) -> PeerError {
 }
 
 impl<S: Read + Write> Session<'_, S> {
+    /// Send one message, deflated when both sides speak version 3 and that makes it shorter.
     fn send(&mut self, msg: &[u8]) -> Result<(), PeerError> {
+        if self.deflate_out
+            && msg.len() >= DEFLATE_MIN
+            && let Some(z) = deflate(msg)
+            && z.len() < msg.len()
+        {
+            return self.ch.send(&z);
+        }
         self.ch.send(msg)
+    }
+
+    /// Receive one message, inflated when it came deflated (at most [`MAX_MESSAGE`] bytes, as a
+    /// message sent as it is).
+    fn recv(&mut self) -> Result<Vec<u8>, PeerError> {
+        let msg = self.ch.recv()?;
+        match msg.first() {
+            Some(&kind) if kind & DEFLATED != 0 => {
+                if !self.inflate_in {
+                    return Err(PeerError::Protocol("unexpected deflated message"));
+                }
+                inflate(kind & !DEFLATED, &msg[1..])
+            }
+            _ => Ok(msg),
+        }
     }
 
     fn client(&mut self) -> Result<(), PeerError> {
@@ -336,7 +408,9 @@ impl<S: Read + Write> Session<'_, S> {
         self.send(&w.buf)?;
         self.stats.rounds += 1;
 
-        let msg = self.ch.recv()?;
+        let msg = self.recv()?;
+        // An answer means the server took version 3.
+        self.deflate_out = true;
         let mut r = Reader::new(&msg);
         match r.u8()? {
             M_IN_SYNC => {
@@ -364,7 +438,7 @@ impl<S: Read + Write> Session<'_, S> {
         self.send(&w.buf)?;
         self.stats.rounds += 1;
 
-        let msg = self.ch.recv()?;
+        let msg = self.recv()?;
         let mut r = Reader::new(&msg);
         match r.u8()? {
             M_FINE => {}
@@ -400,7 +474,7 @@ impl<S: Read + Write> Session<'_, S> {
         self.send(&w.buf)?;
         self.stats.rounds += 1;
 
-        let msg = self.ch.recv()?;
+        let msg = self.recv()?;
         let mut r = Reader::new(&msg);
         match r.u8()? {
             M_PLAN => {}
@@ -417,7 +491,7 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     fn server(&mut self) -> Result<(), PeerError> {
-        let msg = self.ch.recv()?;
+        let msg = self.recv()?;
         let mut r = Reader::new(&msg);
         match r.u8()? {
             M_SUMMARY => {}
@@ -430,6 +504,8 @@ impl<S: Read + Write> Session<'_, S> {
         let their_count = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("count"))?;
         let their_total = r.raw(32)?;
         r.end()?;
+        self.inflate_in = version >= DEFLATE_VERSION;
+        self.deflate_out = version >= DEFLATE_VERSION;
         let summary = Summary::new(self.store.heads()?);
         if summary.entries.len() == their_count && summary.total() == their_total {
             self.send(&[M_IN_SYNC])?;
@@ -452,7 +528,7 @@ impl<S: Read + Write> Session<'_, S> {
             self.fine_buckets(&summary, n)?
         };
 
-        let msg = self.ch.recv()?;
+        let msg = self.recv()?;
         let mut r = Reader::new(&msg);
         match r.u8()? {
             M_HEADS => {}
@@ -522,7 +598,7 @@ impl<S: Read + Write> Session<'_, S> {
         summary: &Summary,
         n: usize,
     ) -> Result<(usize, Vec<Vec<usize>>), PeerError> {
-        let msg = self.ch.recv()?;
+        let msg = self.recv()?;
         let mut r = Reader::new(&msg);
         match r.u8()? {
             M_DIFFER => {}
@@ -560,7 +636,7 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     fn expect_ack(&mut self) -> Result<(), PeerError> {
-        let msg = self.ch.recv()?;
+        let msg = self.recv()?;
         match msg.first() {
             Some(&M_ACK) if msg.len() == 1 => Ok(()),
             k => Err(unexpected(k)),
@@ -761,7 +837,7 @@ impl<S: Read + Write> Session<'_, S> {
     fn recv_turn(&mut self) -> Result<TurnEnd, PeerError> {
         let mut items = 0usize;
         loop {
-            let msg = self.ch.recv()?;
+            let msg = self.recv()?;
             let mut r = Reader::new(&msg);
             let kind = r.u8()?;
             match kind {
