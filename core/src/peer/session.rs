@@ -295,22 +295,23 @@ fn fine_of(coarse: &[usize], n: usize) -> Vec<usize> {
         .collect()
 }
 
-/// `msg` with its body deflated and [`DEFLATED`] set in its kind byte.
+/// `msg` with its body deflated and [`DEFLATED`] set in its kind byte. (The same encoder automerge
+/// uses for its columns: no second copy of the code in the phone library.)
 fn deflate(msg: &[u8]) -> Option<Vec<u8>> {
-    use flate2::{Compression, write::DeflateEncoder};
     let (&kind, body) = msg.split_first()?;
     let mut out = Vec::with_capacity(body.len() / 2 + 64);
     out.push(kind | DEFLATED);
-    let mut z = DeflateEncoder::new(out, Compression::default());
-    z.write_all(body).ok()?;
-    z.finish().ok()
+    flate2::bufread::DeflateEncoder::new(body, flate2::Compression::default())
+        .read_to_end(&mut out)
+        .ok()?;
+    Some(out)
 }
 
 /// A deflated message's kind byte and inflated body, refused past [`MAX_MESSAGE`].
 fn inflate(kind: u8, body: &[u8]) -> Result<Vec<u8>, PeerError> {
     let mut out = Vec::with_capacity(body.len().saturating_mul(3).min(MAX_MESSAGE));
     out.push(kind);
-    flate2::read::DeflateDecoder::new(body)
+    flate2::bufread::DeflateDecoder::new(body)
         .take(MAX_MESSAGE as u64)
         .read_to_end(&mut out)
         .map_err(|_| PeerError::Protocol("a deflated message does not inflate"))?;
