@@ -13,6 +13,8 @@
 //! | `session_messages` | sealed messages from a paired phone into a real sync session             |
 //! | `document`         | a stored or received child document, as the store and projections read it |
 //! | `anthro_csv`       | a CSV given to `timbang anthro`                                          |
+//! | `register_csv`     | a posyandu register given to `timbang import`, into a real phone         |
+//! | `asik_responses`   | what a SATUSEHAT server answers to a phone uploading (status, headers, body) |
 //!
 //! Every harness is deterministic given its input (the channel's nonces are random, but no path
 //! depends on them) and single-threaded once the handshake is done.
@@ -41,6 +43,8 @@ pub const TARGETS: &[&str] = &[
     "session_messages",
     "document",
     "anthro_csv",
+    "register_csv",
+    "asik_responses",
 ];
 
 /// Run target `name` on `data`; false when there is no such target.
@@ -51,6 +55,8 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "session_messages" => session_messages(data),
         "document" => document(data),
         "anthro_csv" => anthro_csv(data),
+        "register_csv" => register_csv(data),
+        "asik_responses" => asik_responses(data),
         _ => return false,
     }
     true
@@ -506,4 +512,270 @@ pub fn anthro_csv(data: &[u8]) {
     if let Ok(summary) = result {
         assert_eq!(summary.rows, rows_seen);
     }
+}
+
+/// The key of every phone the harnesses open: fixed, so the template phone can be copied.
+fn phone_key() -> Key {
+    Key::from_bytes(&sha256(b"timbang fuzz phone: synthetic key")).expect("32 bytes are a key")
+}
+
+/// Open (creating if need be) the phone at `path` on the fixed date of the harnesses.
+pub fn open_phone(path: &std::path::Path) -> timbang_core::Timbang {
+    timbang_core::Timbang::open(path, &phone_key(), crate::crash::clock())
+        .expect("a phone in a fresh folder opens")
+}
+
+/// One phone the register harness imports into, renewed every [`REGISTER_INPUTS_PER_PHONE`] inputs so
+/// the database stays small.
+struct RegisterPhone {
+    _dir: tempfile::TempDir,
+    t: timbang_core::Timbang,
+    inputs: usize,
+}
+
+const REGISTER_INPUTS_PER_PHONE: usize = 200;
+
+/// 6. A register CSV given to `timbang import`, imported into a real phone (SQLite file, sealed
+///    values): refused whole with an error naming the file, or imported with a report that adds up
+///    (every row read is imported or skipped with its line and reason).
+pub fn register_csv(data: &[u8]) {
+    static PHONE: Mutex<Option<RegisterPhone>> = Mutex::new(None);
+    let mut slot = PHONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if slot
+        .as_ref()
+        .is_none_or(|p| p.inputs >= REGISTER_INPUTS_PER_PHONE)
+    {
+        *slot = None;
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let t = open_phone(&dir.path().join("hp.db"));
+        t.init("Melati", "Sukamaju", "hp-fuzz")
+            .expect("a new phone initialises");
+        *slot = Some(RegisterPhone {
+            _dir: dir,
+            t,
+            inputs: 0,
+        });
+    }
+    let Some(phone) = slot.as_mut() else {
+        return;
+    };
+    phone.inputs += 1;
+    let mut calls = 0usize;
+    match phone.t.import_register("fuzz.csv", data, &mut |done, all| {
+        assert!(done <= all, "progress {done} of {all}");
+        calls += 1;
+    }) {
+        Ok(r) => {
+            assert_eq!(r.skipped, r.bad_rows.len(), "{r:?}");
+            assert!(r.skipped <= r.rows, "{r:?}");
+            assert!(r.bad_rows.iter().all(|b| b.line >= 2), "{r:?}");
+        }
+        Err(e) => assert!(
+            e.field().is_some() || matches!(e, timbang_core::Error::Storage { .. }),
+            "an import error names no field: {e}"
+        ),
+    }
+}
+
+/// The phone the ASIK harness uploads from: two babies found through their mothers' NIK and a child
+/// with a NIK of its own, two visits each, nothing sent yet. Made once; every input gets a copy.
+pub fn asik_template() -> &'static std::path::Path {
+    static TEMPLATE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            use timbang_core::domain::{Measurements, NewChild, Position, Sex, VisitEntry};
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let t = open_phone(&dir.path().join("hp.db"));
+            t.init("Melati", "Sukamaju", "hp-fuzz")
+                .expect("a new phone initialises");
+            for i in 0..3u32 {
+                let child = NewChild {
+                    name: format!("Anak Uji {i}"),
+                    sex: if i % 2 == 0 { Sex::Female } else { Sex::Male },
+                    birth_date: chrono::NaiveDate::from_ymd_opt(2024, 1 + i, 10).expect("a date"),
+                    nik: (i == 2).then(|| CHILD_NIK.to_owned()),
+                    kk: None,
+                    mother_name: Some(format!("Ibu Uji {i}")),
+                    mother_nik: Some(format!("33010141019000{:02}", 10 + i)),
+                    address: Some("Dusun Uji".into()),
+                };
+                let id = t.register_child(child, true).expect("a child").child_id;
+                for m in 0..2u32 {
+                    let entry = VisitEntry {
+                        date: chrono::NaiveDate::from_ymd_opt(2025, 4 + m, 10),
+                        measured: Measurements {
+                            weight_g: Some(8_000 + 300 * m),
+                            height_mm: Some(700 + 10 * m),
+                            position: Some(Position::Lying),
+                            muac_mm: Some(140),
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    };
+                    t.record_visit(&id, entry, true).expect("a visit");
+                }
+            }
+            drop(t);
+            dir
+        })
+        .path()
+}
+
+/// The NIK of the template's third child (a girl born 2024-03-10), which the server must know.
+pub const CHILD_NIK: &str = "3301015003240002";
+
+/// Where the ASIK harness's phone thinks the server is; nothing listens (the answers come from the input).
+pub const ASIK_BASE: &str = "http://127.0.0.1:9/fhir-r4/v1";
+/// The OAuth base of [`ASIK_BASE`].
+pub const ASIK_AUTH: &str = "http://127.0.0.1:9/oauth2/v1";
+
+/// The configuration the ASIK harness uploads with (small Bundles, so several requests run).
+pub fn asik_config(base: &str, auth: &str) -> timbang_core::asik::AsikConfig {
+    let mut c = timbang_core::asik::AsikConfig::new(
+        base,
+        auth,
+        asik_server::CLIENT_ID,
+        asik_server::CLIENT_SECRET,
+        timbang_core::asik::MapConfig::for_org(asik_server::ORG_ID),
+    );
+    c.max_visits_per_request = 2;
+    c.request_timeout_ms = 1_000;
+    c
+}
+
+/// One answer in an `asik_responses` input: `[u16 BE status][u8 Retry-After seconds, 0xFF for none]
+/// [u16 BE body length][body]` (a last answer cut short keeps what is there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsikAnswer {
+    pub status: u16,
+    pub retry_after: Option<u8>,
+    pub body: Vec<u8>,
+}
+
+/// The input of `asik_responses`: a flags byte (bit 0: once the answers run out the requests time out
+/// instead of finding the server unreachable), then the server's answers in the order the phone asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsikInput {
+    pub flags: u8,
+    pub answers: Vec<AsikAnswer>,
+}
+
+impl AsikInput {
+    /// Split fuzz bytes into flags and answers.
+    pub fn decode(data: &[u8]) -> Self {
+        let (flags, mut rest) = match data.split_first() {
+            Some((f, r)) => (*f, r),
+            None => (0, data),
+        };
+        let mut answers = Vec::new();
+        while rest.len() >= 5 {
+            let status = u16::from_be_bytes([rest[0], rest[1]]);
+            let retry_after = (rest[2] != 0xFF).then_some(rest[2]);
+            let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+            let body = &rest[5..];
+            let take = len.min(body.len());
+            answers.push(AsikAnswer {
+                status,
+                retry_after,
+                body: body[..take].to_vec(),
+            });
+            rest = &body[take..];
+        }
+        Self { flags, answers }
+    }
+
+    /// The fuzz bytes of this input (bodies longer than 65,535 bytes are cut).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![self.flags];
+        for a in &self.answers {
+            let len = a.body.len().min(usize::from(u16::MAX));
+            out.extend(a.status.to_be_bytes());
+            out.push(a.retry_after.unwrap_or(0xFF));
+            out.extend((len as u16).to_be_bytes());
+            out.extend(&a.body[..len]);
+        }
+        out
+    }
+}
+
+/// A server that answers from a script, then stops answering.
+#[derive(Debug)]
+struct Scripted {
+    answers: Mutex<std::collections::VecDeque<AsikAnswer>>,
+    time_out: bool,
+}
+
+impl timbang_core::host::HttpClient for Scripted {
+    fn send(
+        &self,
+        _request: timbang_core::host::HttpRequest,
+    ) -> Result<timbang_core::host::HttpResponse, timbang_core::host::HttpError> {
+        use timbang_core::host::{HttpError, HttpHeader, HttpResponse};
+        let next = self
+            .answers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop_front();
+        match next {
+            Some(a) => {
+                let mut headers = vec![HttpHeader::new("Content-Type", "application/json")];
+                if let Some(s) = a.retry_after {
+                    headers.push(HttpHeader::new("Retry-After", s.to_string()));
+                }
+                Ok(HttpResponse {
+                    status: a.status,
+                    headers,
+                    body: a.body,
+                })
+            }
+            None if self.time_out => Err(HttpError::TimedOut),
+            None => Err(HttpError::Unreachable {
+                message: "connection refused".into(),
+            }),
+        }
+    }
+}
+
+/// 7. What a SATUSEHAT server answers a phone uploading (tokens, Patient searches and creations,
+///    transaction-responses, OperationOutcomes, any status): the upload ends with a report or an
+///    error, never a panic, and leaves the phone's database whole (`check` finds nothing wrong) with
+///    its upload state readable.
+pub fn asik_responses(data: &[u8]) {
+    let _ = asik_replay(data);
+}
+
+/// The `asik_responses` harness: a copy of the template phone uploads to a server answering from
+/// `data`. Returns the run's result and the upload state after it; panics when the database is not
+/// whole afterwards.
+pub fn asik_replay(
+    data: &[u8],
+) -> (
+    timbang_core::Result<timbang_core::asik::SyncReport>,
+    timbang_core::api::AsikStatus,
+) {
+    let input = AsikInput::decode(data);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let db = dir.path().join("hp.db");
+    std::fs::copy(asik_template().join("hp.db"), &db).expect("the template copies");
+    let t = open_phone(&db);
+    let http = Scripted {
+        answers: Mutex::new(input.answers.into()),
+        time_out: input.flags & 1 == 1,
+    };
+    // A short budget: a backoff or Retry-After past it ends the run at once instead of sleeping.
+    let result = t.asik_sync(
+        &http,
+        &asik_config(ASIK_BASE, ASIK_AUTH),
+        timbang_core::asik::SyncReason::Manual,
+        std::time::Duration::from_millis(300),
+    );
+    let status = t.asik_status().expect("the upload state reads");
+    let report = t.check(false).expect("the check runs");
+    assert!(
+        report.ok,
+        "the database is not whole after an upload: {report:?}"
+    );
+    (result, status)
 }

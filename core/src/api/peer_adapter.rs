@@ -12,8 +12,10 @@ use crate::peer::{PeerError, SyncStore};
 use crate::store::peers;
 use crate::store::teams::{self, TeamNo};
 
-/// Received documents stored per write transaction.
-const WRITE_CHUNK_DOCS: usize = 4;
+/// Received documents stored per write transaction. One: a kader recording a visit during a long sync
+/// waits for at most one document's write (`cargo bench -p timbang-core --bench load`, 5,000 children
+/// of 60 visits: `record_visit` p99 19 ms at 1 against 35 ms at 4, the sync as fast; docs/BENCHMARKS.md).
+const WRITE_CHUNK_DOCS: usize = 1;
 
 /// The facade's store seen by one sync session.
 pub(super) struct PeerStore<'a> {

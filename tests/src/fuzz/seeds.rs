@@ -21,7 +21,7 @@ use timbang_core::peer::{
     run_session,
 };
 
-use super::{SessionInput, session_store, team};
+use super::{AsikAnswer, AsikInput, SessionInput, session_store, team};
 
 const NOW_MS: i64 = 1_750_000_000_000;
 
@@ -517,6 +517,126 @@ pub fn anthro_csv() -> Named {
         .collect()
 }
 
+/// Register files for `timbang import`: good rows of two children, a baby with the mother's NIK only,
+/// decimal commas and a byte-order mark, bad rows among good ones, and a file missing a column.
+pub fn register_csv() -> Named {
+    let header = "name,sex,birth_date,nik,kk,mother_name,mother_nik,address,visit_date,weight_kg,height_cm,measured,head_circ_cm,muac_cm";
+    let files: Vec<(&str, String)> = vec![
+        (
+            "two-children",
+            format!(
+                "{header}\n\
+                 Anak Satu,P,2024-01-10,3301014101240001,3301010101010001,Ibu Satu,3301014101900001,Dusun Uji,2025-05-10,8.1,70.2,lying,44.0,14.0\n\
+                 Anak Satu,P,2024-01-10,3301014101240001,3301010101010001,Ibu Satu,3301014101900001,Dusun Uji,2025-06-10,8.4,71.0,lying,,\n\
+                 Anak Dua,L,2022-03-02,,,Ibu Dua,3301014101880002,Dusun Uji,2025-06-10,11.9,88.5,standing,,14.5\n"
+            ),
+        ),
+        (
+            "bom-decimal-comma-quoted",
+            format!(
+                "\u{feff}{}\n\"Anak, Tiga\",L,2024-11-30,,,Ibu Tiga,,,2025-06-01,\"6,2\",\"62,5\",H,,\n",
+                header.to_uppercase()
+            ),
+        ),
+        (
+            "bad-rows-among-good",
+            format!(
+                "{header}\n\
+                 Anak Empat,P,2024-02-29,,,,,,2025-06-10,7.9,68.0,lying,,\n\
+                 ,P,2024-02-29,,,,,,2025-06-10,7.9,68.0,lying,,\n\
+                 Anak Lima,X,2099-01-01,12,,,,,2025-13-40,-3,999,sideways,1e9,NA\n\
+                 Anak Enam,L,2023-08-08,,,,,,,,,,,\n"
+            ),
+        ),
+        (
+            "missing-column",
+            "name,sex,birth_date\nAnak Tujuh,L,2024-01-01\n".to_owned(),
+        ),
+    ];
+    files
+        .into_iter()
+        .map(|(n, s)| (n.to_owned(), s.into_bytes()))
+        .collect()
+}
+
+/// Records what a real server (the SATUSEHAT test double) answers while passing it on.
+#[derive(Debug)]
+struct Recorder {
+    inner: timbang_core::host::UreqHttp,
+    answers: std::sync::Mutex<Vec<AsikAnswer>>,
+}
+
+impl timbang_core::host::HttpClient for Recorder {
+    fn send(
+        &self,
+        request: timbang_core::host::HttpRequest,
+    ) -> Result<timbang_core::host::HttpResponse, timbang_core::host::HttpError> {
+        let answer = self.inner.send(request)?;
+        if let Ok(mut a) = self.answers.lock() {
+            a.push(AsikAnswer {
+                status: answer.status,
+                retry_after: answer
+                    .header("Retry-After")
+                    .and_then(|v| v.trim().parse::<u8>().ok()),
+                body: answer.body.clone(),
+            });
+        }
+        Ok(answer)
+    }
+}
+
+/// Conversations of the ASIK harness's phone with the SATUSEHAT test double on 127.0.0.1: a first
+/// upload (token, Patient searches and creations, transaction Bundles), the same upload through the
+/// server's faults (500, 503 and 429 with Retry-After, expired tokens, a body that is not JSON), and
+/// an upload the server refuses (unknown client). Each starts from a copy of the template phone.
+pub fn asik_responses() -> Named {
+    use asik_server::Fault;
+    let mut out = Vec::new();
+    let runs: Vec<(&str, Vec<Fault>, bool)> = vec![
+        ("first-upload", vec![], false),
+        (
+            "through-faults",
+            vec![
+                Fault::ServerError,
+                Fault::Unavailable { retry_after: 0 },
+                Fault::TooManyRequests { retry_after: 0 },
+                Fault::ExpireTokens,
+                Fault::Malformed,
+            ],
+            false,
+        ),
+        ("unknown-client", vec![], true),
+    ];
+    for (name, faults, wrong_client) in runs {
+        let server = asik_server::start().expect("the test double starts on 127.0.0.1");
+        server.add_patient_with_nik(super::CHILD_NIK, "female", "2024-03-10");
+        for f in faults {
+            server.push_fault(f);
+        }
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let db = dir.path().join("hp.db");
+        std::fs::copy(super::asik_template().join("hp.db"), &db).expect("the template copies");
+        let t = super::open_phone(&db);
+        let rec = Recorder {
+            inner: timbang_core::host::UreqHttp::new(),
+            answers: std::sync::Mutex::new(Vec::new()),
+        };
+        let mut cfg = super::asik_config(&server.base_url(), &server.auth_url());
+        if wrong_client {
+            cfg.client_secret = "not-the-secret".into();
+        }
+        let _ = t.asik_sync(
+            &rec,
+            &cfg,
+            timbang_core::asik::SyncReason::Manual,
+            std::time::Duration::from_secs(30),
+        );
+        let answers = rec.answers.into_inner().unwrap_or_default();
+        out.push((name.to_owned(), AsikInput { flags: 0, answers }.encode()));
+    }
+    out
+}
+
 /// Every target's seeds, by target name.
 pub fn all() -> Vec<(&'static str, Named)> {
     vec![
@@ -525,5 +645,7 @@ pub fn all() -> Vec<(&'static str, Named)> {
         ("session_messages", session_messages()),
         ("document", document()),
         ("anthro_csv", anthro_csv()),
+        ("register_csv", register_csv()),
+        ("asik_responses", asik_responses()),
     ]
 }
