@@ -196,6 +196,10 @@ impl Error {
     }
 }
 
+/// [`storage_reason_id`] for damaged contents (a page SQLite finds malformed, a sealed value that no
+/// longer opens).
+pub const STORAGE_DAMAGED: &str = "isinya rusak";
+
 /// Why a storage operation failed, in Bahasa Indonesia, from the English message of a storage error
 /// (SQLite's messages are stable). Used after "Basis data ... tidak bisa dibaca atau ditulis: ".
 pub fn storage_reason_id(message_en: &str) -> &'static str {
@@ -213,7 +217,7 @@ pub fn storage_reason_id(message_en: &str) -> &'static str {
     } else if m.contains("disk i/o") || m.contains("i/o error") {
         "penyimpanan gagal dibaca atau ditulis"
     } else if m.contains("malformed") || m.contains("corrupt") || m.contains("crypto") {
-        "isinya rusak"
+        STORAGE_DAMAGED
     } else {
         "kesalahan penyimpanan"
     }

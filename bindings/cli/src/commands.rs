@@ -276,13 +276,23 @@ fn about_db(e: CliError, cli: &Cli) -> CliError {
             ),
             e.to_string(),
         ),
-        CliError::Core(Error::Storage { message, .. }) => CliError::failed(
-            format!(
-                "Basis data {db_name} tidak bisa dibaca atau ditulis: {}.",
-                timbang_core::error::storage_reason_id(&message)
-            ),
-            message,
-        ),
+        CliError::Core(Error::Storage { message, .. }) => {
+            let reason = timbang_core::error::storage_reason_id(&message);
+            // Damage has a way forward: `check` names what is damaged, `check --repair` rebuilds
+            // the lists from the documents, and another phone of the team or a backup has the rest.
+            let forward = if reason == timbang_core::error::STORAGE_DAMAGED {
+                format!(
+                    "; jalankan `timbang --db {} check` untuk melihat apa yang rusak",
+                    db.display()
+                )
+            } else {
+                String::new()
+            };
+            CliError::failed(
+                format!("Basis data {db_name} tidak bisa dibaca atau ditulis: {reason}{forward}."),
+                message,
+            )
+        }
         other => other,
     }
 }

@@ -516,3 +516,29 @@ fn a_storage_failure_is_one_sentence_naming_the_database() {
     let o = run(&["--db", s(&db), "list"]);
     refused(&o, 1, &["posyandu.db"]);
 }
+
+#[test]
+fn a_damaged_child_document_is_one_sentence_with_a_way_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("posyandu.db");
+    init(&db);
+    let id = add_child(&db, "Anak Uji");
+    // A storage chip returns garbage for the child's sealed document.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE doc_chunks SET data = randomblob(length(data))", [])
+        .unwrap();
+    drop(conn);
+    let o = run(&[
+        "--db",
+        s(&db),
+        "visit",
+        "add",
+        &id,
+        "--date",
+        "2024-06-10",
+        "--weight",
+        "7.4",
+    ]);
+    let line = refused(&o, 1, &["posyandu.db", "rusak", "check"]);
+    assert!(line.ends_with("untuk melihat apa yang rusak."), "{line}");
+}
