@@ -263,11 +263,151 @@ fn a_phone_only_behind_gets_a_morning_of_changes_cheaply() {
     assert_converged(&a, &b);
     assert_eq!(c.docs_received, 50);
     eprintln!("client {c:?}\nserver {s:?}");
-    // Summary, differing buckets, heads, then one turn each way and the finish.
-    assert!(c.rounds <= 5, "{c:?}");
+    // Summary, differing buckets, heads, then one turn each way, the finish and the verify.
+    assert!(c.rounds <= 6, "{c:?}");
+    // The two stores never synced: no checkpoint to start from.
+    assert!(!c.used_checkpoint && c.verified, "{c:?}");
     // With one level of 32-document buckets the client listed about 800 documents' heads (56 KB).
     assert!(c.sent_bytes < 12 * 1024, "{c:?}");
     assert!(s.sent_bytes < 16 * 1024, "{s:?}");
+}
+
+/// A phone that synced with the serving phone before starts from the checkpoint that session left:
+/// after 50 of 1,000 children were weighed there, it is told the 50 by number and answers with their
+/// heads only, with no bucket hashes (the same morning from no checkpoint costs twice the bytes).
+#[test]
+fn a_morning_after_a_verified_session_costs_by_the_changes() {
+    let team = TeamSecret::make().unwrap();
+    let mut server = store_with(0..1000, 6);
+    let mut phone = MemoryStore::default();
+    let (first, _) = sync_pair(&mut phone, &mut server, &team);
+    assert!(first.verified && !first.used_checkpoint, "{first:?}");
+    assert!(phone.checkpoint_of("phone-server").is_some());
+    let mut without = phone.clone();
+    without.set_checkpoint("phone-server", None).unwrap();
+    for n in (0..1000).step_by(20) {
+        let mut doc = server.get(&child_id(n)).unwrap();
+        add_visit(&mut doc, "2024-08-15", 10_200);
+        server.put(&child_id(n), &doc);
+    }
+    let mut server_again = server.clone();
+    let (c, s) = sync_pair(&mut phone, &mut server, &team);
+    assert_converged(&phone, &server);
+    eprintln!("from the checkpoint: client {c:?}\nserver {s:?}");
+    assert!(c.used_checkpoint && !c.fell_back && c.verified, "{c:?}");
+    assert!(s.used_checkpoint && !s.fell_back && s.verified, "{s:?}");
+    assert_eq!(c.docs_received, 50);
+    let (b, _) = sync_pair(&mut without, &mut server_again, &team);
+    assert_converged(&without, &server_again);
+    eprintln!("by buckets: client {b:?}");
+    assert!(!b.used_checkpoint, "{b:?}");
+    let total = |x: &SyncStats| x.sent_bytes + x.received_bytes;
+    assert!(total(&c) * 2 < total(&b), "{c:?} against {b:?}");
+    // And now nothing is left: one round trip.
+    let (c, _) = sync_pair(&mut phone, &mut server, &team);
+    assert_eq!((c.rounds, c.docs_received, c.docs_sent), (1, 0, 0), "{c:?}");
+}
+
+/// Changes on both phones since their checkpoint: the client lists its own with its summary, the
+/// server asks only for the heads of the rest; a document changed on both merges.
+#[test]
+fn changes_on_both_sides_since_the_checkpoint_all_cross() {
+    let team = TeamSecret::make().unwrap();
+    let mut server = store_with(0..300, 4);
+    let mut phone = MemoryStore::default();
+    sync_pair(&mut phone, &mut server, &team);
+    for n in [3, 7, 11] {
+        let mut doc = phone.get(&child_id(n)).unwrap();
+        add_visit(&mut doc, "2024-09-01", 9_000);
+        phone.put(&child_id(n), &doc);
+    }
+    for n in [11, 40] {
+        let mut doc = server.get(&child_id(n)).unwrap();
+        add_visit(&mut doc, "2024-09-02", 9_100);
+        server.put(&child_id(n), &doc);
+    }
+    let new_here = child_doc(500, 1);
+    phone.put(&child_id(500), &new_here);
+    let new_there = child_doc(501, 2);
+    server.put(&child_id(501), &new_there);
+    let (c, s) = sync_pair(&mut phone, &mut server, &team);
+    assert_converged(&phone, &server);
+    assert!(c.used_checkpoint && !c.fell_back && c.verified, "{c:?}");
+    assert_eq!(phone.len(), 302);
+    let merged = json(&phone.get(&child_id(11)).unwrap());
+    assert!(
+        merged.contains("2024-09-01") && merged.contains("2024-09-02"),
+        "{merged}"
+    );
+    assert_eq!((c.docs_sent, s.docs_sent), (4, 3), "{c:?} {s:?}");
+
+    // Only the client changed: the server plans at once, with no list to ask about.
+    let mut doc = phone.get(&child_id(5)).unwrap();
+    add_visit(&mut doc, "2024-10-01", 9_300);
+    phone.put(&child_id(5), &doc);
+    let (c, _) = sync_pair(&mut phone, &mut server, &team);
+    assert_converged(&phone, &server);
+    assert!(c.used_checkpoint && c.verified && !c.fell_back, "{c:?}");
+}
+
+/// A checkpoint promises nothing the session does not check: the serving phone restored from an
+/// older copy of itself (same epoch, its numbers given out again to other writes) leaves the stores
+/// different after the listed documents crossed, and the session goes on by buckets to the end.
+#[test]
+fn a_serving_phone_restored_from_a_copy_is_caught_by_the_verify() {
+    let team = TeamSecret::make().unwrap();
+    let mut server = store_with(0..200, 3);
+    let copy = server.clone();
+    for n in 0..10 {
+        let mut doc = server.get(&child_id(n)).unwrap();
+        add_visit(&mut doc, "2024-09-05", 9_500);
+        server.put(&child_id(n), &doc);
+    }
+    let mut phone = MemoryStore::default();
+    sync_pair(&mut phone, &mut server, &team);
+    assert!(phone.checkpoint_of("phone-server").is_some());
+    // The serving phone goes back to the copy and records as many writes elsewhere: its numbers
+    // pass the checkpoint again, but the 10 weighings the phone holds are not among them.
+    let mut restored = copy;
+    for n in 100..110 {
+        let mut doc = restored.get(&child_id(n)).unwrap();
+        add_visit(&mut doc, "2024-09-06", 9_600);
+        restored.put(&child_id(n), &doc);
+    }
+    restored.put(&child_id(300), &child_doc(300, 1));
+    // A child the phone holds a later weighing of than the copy does: the phone's heads name a
+    // change the restored phone lacks, and automerge sync merges the two.
+    let mut doc = restored.get(&child_id(3)).unwrap();
+    add_visit(&mut doc, "2024-09-07", 9_700);
+    restored.put(&child_id(3), &doc);
+    let (c, s) = sync_pair(&mut phone, &mut restored, &team);
+    assert_converged(&phone, &restored);
+    assert!(c.used_checkpoint && c.fell_back && c.verified, "{c:?}");
+    assert!(s.fell_back, "{s:?}");
+    assert_eq!(restored.len(), 201);
+    let three = json(&restored.get(&child_id(3)).unwrap());
+    assert!(
+        three.contains("2024-09-05") && three.contains("2024-09-07"),
+        "{three}"
+    );
+}
+
+/// A checkpoint naming another store's numbering (another phone answering under the same name) is
+/// not used: the session compares buckets.
+#[test]
+fn a_checkpoint_of_another_store_is_not_used() {
+    let team = TeamSecret::make().unwrap();
+    let mut first = store_with(0..100, 2);
+    let mut phone = MemoryStore::default();
+    sync_pair(&mut phone, &mut first, &team);
+    let mut other = store_with(50..150, 2);
+    // Its numbers pass the checkpoint's: only the epoch tells the two stores apart.
+    for _ in 0..300 {
+        other.put(&child_id(60), &child_doc(60, 3));
+    }
+    let (c, _) = sync_pair(&mut phone, &mut other, &team);
+    assert_converged(&phone, &other);
+    assert!(!c.used_checkpoint && c.verified, "{c:?}");
 }
 
 /// Session version 3 deflates messages: a fresh pull of 200 children moves far fewer bytes than their

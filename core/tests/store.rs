@@ -122,7 +122,9 @@ fn a_wrong_key_changes_nothing_not_even_an_old_schema() {
     // Make it look like a database of schema 1 (before the sync bookkeeping migration).
     let conn = rusqlite::Connection::open(&p.path).unwrap();
     conn.execute_batch(
-        "DROP TABLE teams; DROP INDEX docs_by_team; ALTER TABLE docs DROP COLUMN team; DROP TABLE relay_self; DROP TABLE relay_docs; DROP TABLE relay_cursor; DROP TABLE asik_attempts; DROP TABLE outbox; DROP TABLE peer_docs; DROP TABLE peers; ALTER TABLE audit DROP COLUMN mac; DROP INDEX children_by_merged_into;
+        "DROP TABLE peer_checkpoints; DROP INDEX docs_by_seq; ALTER TABLE docs DROP COLUMN seq;
+         DELETE FROM meta WHERE key IN ('store_epoch', 'doc_seq');
+         DROP TABLE teams; DROP INDEX docs_by_team; ALTER TABLE docs DROP COLUMN team; DROP TABLE relay_self; DROP TABLE relay_docs; DROP TABLE relay_cursor; DROP TABLE asik_attempts; DROP TABLE outbox; DROP TABLE peer_docs; DROP TABLE peers; ALTER TABLE audit DROP COLUMN mac; DROP INDEX children_by_merged_into;
          ALTER TABLE children DROP COLUMN has_kms; ALTER TABLE children DROP COLUMN posyandu; ALTER TABLE children DROP COLUMN village;
          ALTER TABLE children DROP COLUMN rt; ALTER TABLE children DROP COLUMN rw;
          DELETE FROM meta WHERE key = 'audit_head'; PRAGMA user_version = 1;",

@@ -532,3 +532,97 @@ fn a_bidan_phone_in_two_teams_gets_each_posyandu_from_its_own_phones_only() {
     assert_eq!(mawar, source(&b, &[]));
     assert_eq!(melati, source(&a, &[]));
 }
+
+/// A checkpoint row: the peer's epoch, the peer's number, this phone's own number.
+type CheckpointRow = (Vec<u8>, i64, i64);
+
+/// (epoch, last write number) of a phone's database, and the checkpoints it keeps of its peers.
+fn marks(p: &Phone) -> (Vec<u8>, i64, Vec<CheckpointRow>) {
+    let c =
+        rusqlite::Connection::open_with_flags(&p.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let meta = |k: &str| -> rusqlite::types::Value {
+        c.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+            .unwrap()
+    };
+    let rusqlite::types::Value::Blob(epoch) = meta("store_epoch") else {
+        panic!("store_epoch is not a blob")
+    };
+    let rusqlite::types::Value::Integer(seq) = meta("doc_seq") else {
+        panic!("doc_seq is not a number")
+    };
+    let mut stmt = c
+        .prepare("SELECT their_epoch, their_seq, own_seq FROM peer_checkpoints")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    (epoch, seq, rows)
+}
+
+fn weigh(p: &Phone, id: &str, date: &str, kg: &str) {
+    ok(
+        p,
+        &["visit", "add", id, "--date", date, "--weight", kg, "--yes"],
+    );
+}
+
+fn visit_dates(p: &Phone, id: &str) -> Vec<String> {
+    let v = json(p, &["child", "show", id, "--json"]);
+    let mut dates: Vec<String> = v["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["date"].as_str().unwrap().to_owned())
+        .collect();
+    dates.sort();
+    dates
+}
+
+/// The dialling phone keeps where each verified session left both databases (the serving phone's
+/// epoch and write number, its own number), and the next session starts from there. A checkpoint
+/// that claims more than the serving phone sent (a database put back from a copy would) costs a
+/// session by buckets, never a weighing.
+#[test]
+fn the_dialling_phone_starts_from_where_the_last_verified_session_left_both() {
+    let (a, b) = team();
+    let ids: Vec<String> = ["Ani", "Budi", "Citra", "Dewi"]
+        .iter()
+        .map(|n| add(&a, n, &[]))
+        .collect();
+    sync(&a, &b);
+    let (a_epoch, a_seq, _) = marks(&a);
+    let (b_epoch, b_seq, b_cps) = marks(&b);
+    assert_ne!(a_epoch, b_epoch, "each database numbers its own writes");
+    assert_eq!(b_cps, vec![(a_epoch.clone(), a_seq, b_seq)]);
+
+    weigh(&a, &ids[1], "2025-06-14", "9.1");
+    weigh(&b, &ids[2], "2025-06-14", "8.4");
+    sync(&a, &b);
+    for p in [&a, &b] {
+        assert_eq!(visit_dates(p, &ids[1]), ["2025-06-14"]);
+        assert_eq!(visit_dates(p, &ids[2]), ["2025-06-14"]);
+    }
+    let (_, a_seq2, _) = marks(&a);
+    let (_, b_seq2, b_cps) = marks(&b);
+    assert!(a_seq2 > a_seq && b_seq2 > b_seq);
+    assert_eq!(b_cps, vec![(a_epoch.clone(), a_seq2, b_seq2)]);
+
+    // Phone A weighs Dewi; phone B's checkpoint is made to claim it already has that write.
+    weigh(&a, &ids[3], "2025-06-15", "10.2");
+    let (_, a_seq3, _) = marks(&a);
+    rusqlite::Connection::open(&b.db)
+        .unwrap()
+        .execute("UPDATE peer_checkpoints SET their_seq = ?1", [a_seq3])
+        .unwrap();
+    sync(&a, &b);
+    assert_eq!(visit_dates(&b, &ids[3]), ["2025-06-15"]);
+    let (_, _, b_cps) = marks(&b);
+    assert_eq!(
+        b_cps[0].1,
+        marks(&a).1,
+        "the verified session leaves a true checkpoint"
+    );
+}

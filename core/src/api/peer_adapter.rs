@@ -8,7 +8,7 @@ use automerge::{Automerge, ChangeHash};
 
 use super::Timbang;
 use crate::interrupt::InterruptScope;
-use crate::peer::{PeerError, SyncStore};
+use crate::peer::{Checkpoint, Heads, Mark, PeerError, SyncStore};
 use crate::store::peers;
 use crate::store::teams::{self, TeamNo};
 
@@ -112,6 +112,61 @@ impl SyncStore for PeerStore<'_> {
         self.api
             .store
             .write(|tx| peers::set_sync_states(tx, peer, states))
+            .map_err(store_err)
+    }
+
+    fn snapshot(&mut self) -> Result<(Heads, Option<Mark>), PeerError> {
+        self.check()?;
+        // One read transaction: the mark counts exactly the writes the heads show.
+        self.api
+            .store
+            .read(|c| {
+                let tx = c.unchecked_transaction()?;
+                let heads = teams::heads(&tx, self.team)?;
+                let (epoch, seq) = peers::doc_mark(&tx)?;
+                tx.finish()?;
+                Ok((heads, Some(Mark { epoch, seq })))
+            })
+            .map_err(store_err)
+    }
+
+    fn changed_since(&mut self, seq: u64) -> Result<Option<Vec<String>>, PeerError> {
+        self.api
+            .store
+            .read(|c| peers::written_since(c, self.team, seq))
+            .map(Some)
+            .map_err(store_err)
+    }
+
+    fn checkpoint(&mut self, peer: &str) -> Result<Option<Checkpoint>, PeerError> {
+        let row = self
+            .api
+            .store
+            .read(|c| peers::checkpoint(c, peer, self.team))
+            .map_err(store_err)?;
+        // A row that does not read as a checkpoint costs one session by buckets, nothing more.
+        Ok(row.and_then(|(epoch, seq, own_seq)| {
+            Some(Checkpoint {
+                theirs: Mark {
+                    epoch: epoch.try_into().ok()?,
+                    seq,
+                },
+                own_seq,
+            })
+        }))
+    }
+
+    fn set_checkpoint(
+        &mut self,
+        peer: &str,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<(), PeerError> {
+        let row = checkpoint
+            .as_ref()
+            .map(|c| (&c.theirs.epoch[..], c.theirs.seq, c.own_seq));
+        self.api
+            .store
+            .write(|tx| peers::set_checkpoint(tx, peer, self.team, row))
             .map_err(store_err)
     }
 }

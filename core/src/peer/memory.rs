@@ -2,27 +2,52 @@
 //! `save()` bytes with their heads beside them, as the SQLite store keeps them, so `heads()` loads
 //! nothing.
 
-use super::{PeerError, SyncStore};
+use super::{Checkpoint, Heads, Mark, PeerError, SyncStore};
 use automerge::{Automerge, ChangeHash};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone)]
 struct Stored {
     bytes: Vec<u8>,
     heads: Vec<ChangeHash>,
+    /// The write's sequence number.
+    seq: u64,
 }
 
-/// Documents and per-peer sync states in memory.
-#[derive(Debug, Clone, Default)]
+/// Documents and per-peer sync states in memory. A clone keeps the original's epoch, as a database
+/// restored from a copy would.
+#[derive(Debug, Clone)]
 pub struct MemoryStore {
     docs: BTreeMap<String, Stored>,
     peer_states: HashMap<(String, String), Vec<u8>>,
+    checkpoints: HashMap<String, Checkpoint>,
+    mark: Mark,
     /// Calls to [`SyncStore::store`] so far.
     pub store_calls: usize,
     /// Calls to [`SyncStore::load`] so far.
     pub load_calls: usize,
     /// Most documents passed to one [`SyncStore::store`] call.
     pub largest_store_batch: usize,
+}
+
+impl Default for MemoryStore {
+    /// An empty store with an epoch of its own.
+    fn default() -> Self {
+        static STORES: AtomicU64 = AtomicU64::new(1);
+        let mut epoch = [0u8; 16];
+        epoch[..8].copy_from_slice(&STORES.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+        epoch[8..].copy_from_slice(&std::process::id().to_be_bytes().repeat(2));
+        Self {
+            docs: BTreeMap::new(),
+            peer_states: HashMap::new(),
+            checkpoints: HashMap::new(),
+            mark: Mark { epoch, seq: 0 },
+            store_calls: 0,
+            load_calls: 0,
+            largest_store_batch: 0,
+        }
+    }
 }
 
 fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
@@ -34,13 +59,26 @@ fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
 impl MemoryStore {
     /// Put (replace) a document.
     pub fn put(&mut self, doc_id: &str, doc: &Automerge) {
+        self.mark.seq += 1;
         self.docs.insert(
             doc_id.to_string(),
             Stored {
                 bytes: doc.save(),
                 heads: sorted_heads(doc),
+                seq: self.mark.seq,
             },
         );
+    }
+
+    /// Remove a document (as damage repaired away would), counted as a write.
+    pub fn remove(&mut self, doc_id: &str) {
+        self.mark.seq += 1;
+        self.docs.remove(doc_id);
+    }
+
+    /// The checkpoint kept for `peer`.
+    pub fn checkpoint_of(&self, peer: &str) -> Option<Checkpoint> {
+        self.checkpoints.get(peer).copied()
     }
 
     /// A copy of a document.
@@ -129,6 +167,36 @@ impl SyncStore for MemoryStore {
             self.peer_states
                 .insert((peer.to_string(), id.clone()), s.clone());
         }
+        Ok(())
+    }
+
+    fn snapshot(&mut self) -> Result<(Heads, Option<Mark>), PeerError> {
+        Ok((self.all_heads(), Some(self.mark)))
+    }
+
+    fn changed_since(&mut self, seq: u64) -> Result<Option<Vec<String>>, PeerError> {
+        Ok(Some(
+            self.docs
+                .iter()
+                .filter(|(_, s)| s.seq > seq)
+                .map(|(id, _)| id.clone())
+                .collect(),
+        ))
+    }
+
+    fn checkpoint(&mut self, peer: &str) -> Result<Option<Checkpoint>, PeerError> {
+        Ok(self.checkpoints.get(peer).copied())
+    }
+
+    fn set_checkpoint(
+        &mut self,
+        peer: &str,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<(), PeerError> {
+        match checkpoint {
+            Some(c) => self.checkpoints.insert(peer.to_string(), c),
+            None => self.checkpoints.remove(peer),
+        };
         Ok(())
     }
 }

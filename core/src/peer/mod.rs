@@ -84,6 +84,30 @@ pub enum PeerError {
     Crypto(#[from] crate::crypto::CryptoError),
 }
 
+/// A point in one store's history of document writes: which store (`epoch`, 16 random bytes made with
+/// it) and how many document writes it had counted (`seq`). Every write of a document (local or
+/// received) takes the next number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    /// Names the store's sequence of numbers.
+    pub epoch: [u8; 16],
+    /// The last number given out.
+    pub seq: u64,
+}
+
+/// Where the last verified session with one peer left this device (kept by the device that dialled):
+/// both stores held the same documents when the peer was at `theirs` and this device at `own_seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The peer's mark at that moment.
+    pub theirs: Mark,
+    /// This device's sequence number at that moment.
+    pub own_seq: u64,
+}
+
+/// Every document's id and sorted heads, sorted by id.
+pub type Heads = Vec<(String, Vec<ChangeHash>)>;
+
 /// What a sync session needs from storage. The SQLite store implements it; [`memory::MemoryStore`] is
 /// the in-memory one for tests and benchmarks.
 pub trait SyncStore {
@@ -104,4 +128,26 @@ pub trait SyncStore {
         peer: &str,
         states: &[(String, Vec<u8>)],
     ) -> Result<(), PeerError>;
+
+    /// [`SyncStore::heads`] with this store's [`Mark`] read in the same snapshot. A store that counts
+    /// no writes answers None, and its sessions compare buckets every time.
+    fn snapshot(&mut self) -> Result<(Heads, Option<Mark>), PeerError> {
+        Ok((self.heads()?, None))
+    }
+    /// Ids of the documents written after sequence number `seq` (sorted); None when not known.
+    fn changed_since(&mut self, _seq: u64) -> Result<Option<Vec<String>>, PeerError> {
+        Ok(None)
+    }
+    /// The checkpoint kept for `peer`, if any.
+    fn checkpoint(&mut self, _peer: &str) -> Result<Option<Checkpoint>, PeerError> {
+        Ok(None)
+    }
+    /// Keep (or, with None, forget) the checkpoint of `peer`.
+    fn set_checkpoint(
+        &mut self,
+        _peer: &str,
+        _checkpoint: Option<Checkpoint>,
+    ) -> Result<(), PeerError> {
+        Ok(())
+    }
 }

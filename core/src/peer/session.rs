@@ -5,8 +5,13 @@
 //!
 //! | kind | name      | from   | body                                                              |
 //! |------|-----------|--------|-------------------------------------------------------------------|
-//! | 1    | summary   | client | version u8, doc count, SHA-256 over every sorted (id, heads)      |
-//! | 2    | in sync   | server | nothing: the summaries agree, the session is over once acked      |
+//! | 1    | summary   | client | version u8, doc count, SHA-256 over every sorted (id, heads); from version 4 a checkpoint flag, then the server's mark (epoch, seq) and (id, heads) of the client's docs written since |
+//! | 2    | in sync   | server | nothing (from version 4: a mark flag and the server's mark): the summaries agree, the session is over once acked |
+//! | 13   | changed   | server | from a checkpoint: ids of the server's docs written since that the client did not list |
+//! | 14   | its heads | client | for each of them in order, the first 8 bytes of each of the client's heads (none: it lacks the doc) |
+//! | 15   | verify    | client | after the transfer (version 4; answers the server's finish in place of the ack): doc count and summary hash again |
+//! | 16   | verified  | server | the server's mark: the stores agree, the client keeps a checkpoint |
+//! | 17   | unverified| server | the stores still differ (a write during the session): no checkpoint |
 //! | 3    | buckets   | server | bucket count n (power of two), n truncated bucket hashes (8 bytes) |
 //! | 11   | differ    | client | indices of the buckets whose hashes differ                        |
 //! | 12   | fine      | server | for each of them, the hashes of its 16 finer buckets (index b + n j) |
@@ -17,11 +22,22 @@
 //! | 9    | ack       | both   | nothing: I stored everything too; the session completed            |
 //! | 10   | abort     | both   | nothing: the sender failed locally (its store); no detail crosses   |
 //!
+//! From version 4 a session can start from a checkpoint. Every store numbers its document writes (a
+//! [`Mark`]: a random epoch naming the store and the last number given out). A session that ends
+//! with the client's summary equal to the server's (the verify) leaves the client a [`Checkpoint`]:
+//! the server's mark and its own number at that moment. The next session's summary carries it with
+//! the heads of the client's documents written since; the server lists its own documents written
+//! since (by number, not by buckets), asks for the client's heads of those, and plans over the two
+//! lists. What a checkpoint promises is checked, never trusted: after the transfer the stores are
+//! compared whole again, and when they differ (a store restored from a copy, a write during the
+//! session) the session goes on through buckets, once. After 50 of 1,000 children changed on one
+//! phone this costs by the 50, not by the fine hashes of every bucket they fall in.
+//!
 //! From version 3 (the client's summary says which), any message after the summary may travel deflated:
 //! bit 7 of its kind byte set and its body raw DEFLATE, sent so whenever that is shorter. It is inflated
 //! to at most [`MAX_MESSAGE`] bytes, the bound of a plain message, before it is read. The client deflates
-//! only once the server has answered (a server older than version 3 refuses the summary); a server
-//! deflates only for a client of version 3. Deflating under the channel's encryption lets an eavesdropper
+//! only once the server has answered (a server older than the client refuses its summary); a server
+//! deflates only for a client of version 3 or later. Deflating under the channel's encryption lets an eavesdropper
 //! see compressed sizes; what is compressed comes from the two paired phones, never from them.
 //!
 //! The summary costs a few hundred bytes whatever the size of the stores, so phones that agree are
@@ -41,7 +57,7 @@
 
 use super::channel::{MAX_MESSAGE, SecureChannel};
 use super::wire::{Reader, Writer};
-use super::{PeerError, SyncStore};
+use super::{Checkpoint, Mark, PeerError, SyncStore};
 use crate::{crdt, crypto};
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
@@ -60,12 +76,17 @@ const M_ACK: u8 = 9;
 const M_ABORT: u8 = 10;
 const M_DIFFER: u8 = 11;
 const M_FINE: u8 = 12;
+const M_CHANGED: u8 = 13;
+const M_DELTA_HEADS: u8 = 14;
+const M_VERIFY: u8 = 15;
+const M_VERIFIED: u8 = 16;
+const M_UNVERIFIED: u8 = 17;
 const ITEM_DOC: u8 = 1;
 const ITEM_SYNC: u8 = 2;
 const ITEM_CHANGES: u8 = 3;
 /// 2: the server sends changes directly where the client is only behind (item 3).
 /// 3: messages after the summary may travel deflated (kind byte with [`DEFLATED`] set).
-const SESSION_VERSION: u8 = 3;
+const SESSION_VERSION: u8 = 4;
 /// First version whose messages may be deflated.
 const DEFLATE_VERSION: u8 = 3;
 /// Set in the kind byte of a message whose body (everything after the kind byte) is raw DEFLATE.
@@ -74,6 +95,13 @@ const DEFLATED: u8 = 0x80;
 const DEFLATE_MIN: usize = 256;
 /// The oldest client a server still serves (version 1: one level of buckets, no changes item).
 const OLDEST_SESSION_VERSION: u8 = 1;
+/// From this version the client sends its checkpoint and the session ends with a verify.
+const CHECKPOINT_VERSION: u8 = 4;
+/// Most documents listed by number from a checkpoint; more are compared by buckets.
+const MAX_DELTA: usize = 4096;
+/// Bytes of each head the client answers with from a checkpoint (the server resolves them against
+/// its own changes; a wrong match can only leave the stores different, which the verify catches).
+const HEAD_PREFIX: usize = 8;
 const MAX_BUCKETS: usize = 4096;
 const DOCS_PER_BUCKET: usize = 32;
 /// Each differing bucket is split in this many finer ones (about two documents each) before the client
@@ -134,6 +162,13 @@ pub struct SyncStats {
     pub rounds: u64,
     /// Whether the session completed on both sides (always true in an `Ok`).
     pub completed: bool,
+    /// Whether the documents to compare came from the checkpoint of the last verified session
+    /// (listed by number) rather than from buckets.
+    pub used_checkpoint: bool,
+    /// Whether a session from a checkpoint found the stores still different and compared buckets.
+    pub fell_back: bool,
+    /// Whether the session ended with both stores verified the same (and a checkpoint kept).
+    pub verified: bool,
 }
 
 /// Run a session as the device that dialled.
@@ -189,8 +224,10 @@ pub fn run_session<S: Read + Write>(
         sent_changes: HashSet::new(),
         received_changes: HashSet::new(),
         stats: SyncStats::default(),
-        // The client sent version 3: it reads deflated messages from the start, and deflates its own
-        // once the server has answered (a server too old for version 3 refuses the summary).
+        role,
+        version: SESSION_VERSION,
+        // The client sent version 4: it reads deflated messages from the start, and deflates its own
+        // once the server has answered (a server older than version 4 refuses the summary).
         inflate_in: role == Role::Client,
         deflate_out: false,
     };
@@ -230,6 +267,14 @@ impl Summary {
         }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         Self { entries }
+    }
+
+    /// The entry of `id`.
+    fn get(&self, id: &str) -> Option<&(String, Vec<ChangeHash>)> {
+        self.entries
+            .binary_search_by(|e| e.0.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.entries[i])
     }
 
     fn entry_bytes(out: &mut Vec<u8>, id: &str, heads: &[ChangeHash]) {
@@ -323,6 +368,37 @@ fn inflate(kind: u8, body: &[u8]) -> Result<Vec<u8>, PeerError> {
     Ok(out)
 }
 
+/// A mark: its epoch and sequence number.
+fn read_mark_body(r: &mut Reader<'_>) -> Result<Mark, PeerError> {
+    let mut epoch = [0u8; 16];
+    epoch.copy_from_slice(r.raw(16)?);
+    Ok(Mark {
+        epoch,
+        seq: r.uint()?,
+    })
+}
+
+/// A mark that may be absent: a flag byte, then the mark.
+fn read_mark(r: &mut Reader<'_>) -> Result<Option<Mark>, PeerError> {
+    match r.u8() {
+        // Version 4 always sends the flag; a session that knew no marks sent nothing.
+        Ok(0) => Ok(None),
+        Ok(1) => read_mark_body(r).map(Some),
+        _ => Err(PeerError::Protocol("bad mark")),
+    }
+}
+
+fn write_mark(w: &mut Writer, mark: Option<Mark>) {
+    match mark {
+        None => w.raw(&[0]),
+        Some(m) => {
+            w.raw(&[1]);
+            w.raw(&m.epoch);
+            w.uint(m.seq);
+        }
+    }
+}
+
 fn bucket_count(docs: usize) -> usize {
     (docs / DOCS_PER_BUCKET)
         .next_power_of_two()
@@ -359,6 +435,9 @@ struct Session<'a, S> {
     sent_changes: HashSet<String>,
     received_changes: HashSet<String>,
     stats: SyncStats,
+    role: Role,
+    /// The session version both sides speak (the client's).
+    version: u8,
     /// The other side may send deflated messages (both speak version 3).
     inflate_in: bool,
     /// This side deflates the messages it sends where that makes them shorter.
@@ -401,26 +480,94 @@ impl<S: Read + Write> Session<'_, S> {
     }
 
     fn client(&mut self) -> Result<(), PeerError> {
-        let summary = Summary::new(self.store.heads()?);
+        let (entries, mark) = self.store.snapshot()?;
+        let summary = Summary::new(entries);
+        let delta = self.client_checkpoint(mark)?;
         let mut w = Writer::new(M_SUMMARY);
         w.raw(&[SESSION_VERSION]);
         w.uint(summary.entries.len() as u64);
         w.raw(&summary.total());
+        match &delta {
+            None => w.raw(&[0]),
+            Some((cp, changed)) => {
+                w.raw(&[1]);
+                w.raw(&cp.theirs.epoch);
+                w.uint(cp.theirs.seq);
+                let listed: Vec<_> = changed.iter().filter_map(|id| summary.get(id)).collect();
+                w.uint(listed.len() as u64);
+                for (id, heads) in listed {
+                    w.bytes(id.as_bytes());
+                    w.hashes(heads);
+                }
+            }
+        }
         self.send(&w.buf)?;
         self.stats.rounds += 1;
 
         let msg = self.recv()?;
-        // An answer means the server took version 3.
+        // An answer means the server took version 4.
         self.deflate_out = true;
         let mut r = Reader::new(&msg);
         match r.u8()? {
             M_IN_SYNC => {
+                let theirs = read_mark(&mut r)?;
+                r.end()?;
                 self.send(&[M_ACK])?;
-                return Ok(());
+                return self.keep_checkpoint(theirs, mark);
             }
-            M_BUCKETS => {}
+            M_BUCKETS => self.client_buckets(&summary, &mut r)?,
+            M_CHANGED if delta.is_some() => {
+                self.stats.used_checkpoint = true;
+                self.client_changed(&summary, &mut r)?;
+            }
+            M_PLAN if delta.is_some() => {
+                self.stats.used_checkpoint = true;
+                self.client_plan(&mut r)?;
+            }
             k => return Err(unexpected(Some(&k))),
         }
+        drop(summary);
+        let used = self.stats.used_checkpoint;
+        self.client_verify(used)
+    }
+
+    /// The checkpoint of the last verified session with this peer and the ids of the documents
+    /// written here since, when there is one and they are few enough to list.
+    fn client_checkpoint(
+        &mut self,
+        mark: Option<Mark>,
+    ) -> Result<Option<(Checkpoint, Vec<String>)>, PeerError> {
+        if mark.is_none() {
+            return Ok(None);
+        }
+        let Some(cp) = self.store.checkpoint(self.peer)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .changed_since(cp.own_seq)?
+            .filter(|changed| changed.len() <= MAX_DELTA)
+            .map(|changed| (cp, changed)))
+    }
+
+    /// Keep the checkpoint of a session that ended with both stores the same (forget it when
+    /// either store counts no writes).
+    fn keep_checkpoint(
+        &mut self,
+        theirs: Option<Mark>,
+        mine: Option<Mark>,
+    ) -> Result<(), PeerError> {
+        let checkpoint = theirs.zip(mine).map(|(theirs, mine)| Checkpoint {
+            theirs,
+            own_seq: mine.seq,
+        });
+        self.stats.verified = checkpoint.is_some();
+        self.store.set_checkpoint(self.peer, checkpoint)
+    }
+
+    /// Buckets, then the hashes of the finer buckets of those that differ, then our heads in the
+    /// fine buckets that differ; the server's plan; the transfer.
+    fn client_buckets(&mut self, summary: &Summary, r: &mut Reader<'_>) -> Result<(), PeerError> {
         let n = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("bucket count"))?;
         if n == 0 || n > MAX_BUCKETS || !n.is_power_of_two() {
             return Err(PeerError::Protocol("bad bucket count"));
@@ -471,16 +618,44 @@ impl<S: Read + Write> Session<'_, S> {
                 w.hashes(heads);
             }
         }
-        drop(summary);
         self.send(&w.buf)?;
         self.stats.rounds += 1;
+        self.recv_plan()
+    }
 
+    /// The server named the documents written there since the checkpoint: our heads of those we
+    /// hold, then its plan and the transfer.
+    fn client_changed(&mut self, summary: &Summary, r: &mut Reader<'_>) -> Result<(), PeerError> {
+        // In the order asked, the first bytes of our heads of each (none when we do not hold it):
+        // the ids need not travel back, and the server holds every change the prefixes name in the
+        // usual case, only being ahead.
+        let mut w = Writer::new(M_DELTA_HEADS);
+        for _ in 0..r.count(1)? {
+            let id = r.string()?;
+            let heads = summary.get(&id).map_or(&[][..], |(_, heads)| heads);
+            w.uint(heads.len() as u64);
+            for h in heads {
+                w.raw(&h.0[..HEAD_PREFIX]);
+            }
+        }
+        r.end()?;
+        self.send(&w.buf)?;
+        self.stats.rounds += 1;
+        self.recv_plan()
+    }
+
+    fn recv_plan(&mut self) -> Result<(), PeerError> {
         let msg = self.recv()?;
         let mut r = Reader::new(&msg);
         match r.u8()? {
-            M_PLAN => {}
-            k => return Err(unexpected(Some(&k))),
+            M_PLAN => self.client_plan(&mut r),
+            k => Err(unexpected(Some(&k))),
         }
+    }
+
+    /// The server's plan: documents to send whole, documents to run automerge sync on; then the
+    /// transfer, which this side starts.
+    fn client_plan(&mut self, r: &mut Reader<'_>) -> Result<(), PeerError> {
         for _ in 0..r.count(1)? {
             self.full_queue.push_back(r.string()?);
         }
@@ -489,6 +664,41 @@ impl<S: Read + Write> Session<'_, S> {
         }
         r.end()?;
         self.transfer(true)
+    }
+
+    /// After the transfer: both stores must now be the same. The server answers with its mark
+    /// (kept as the checkpoint), or, when a session from a checkpoint left them different (a
+    /// store restored from a copy, a write during the session), with buckets: the session goes
+    /// on as if there were no checkpoint, once.
+    fn client_verify(&mut self, may_fall_back: bool) -> Result<(), PeerError> {
+        let (entries, mark) = self.store.snapshot()?;
+        let summary = Summary::new(entries);
+        let mut w = Writer::new(M_VERIFY);
+        w.uint(summary.entries.len() as u64);
+        w.raw(&summary.total());
+        self.send(&w.buf)?;
+        self.stats.rounds += 1;
+        let msg = self.recv()?;
+        let mut r = Reader::new(&msg);
+        match r.u8()? {
+            M_VERIFIED => {
+                let theirs = read_mark_body(&mut r)?;
+                r.end()?;
+                self.keep_checkpoint(Some(theirs), mark)
+            }
+            M_UNVERIFIED => {
+                r.end()?;
+                self.keep_checkpoint(None, mark)
+            }
+            M_BUCKETS if may_fall_back => {
+                self.stats.fell_back = true;
+                self.states.clear();
+                self.client_buckets(&summary, &mut r)?;
+                drop(summary);
+                self.client_verify(false)
+            }
+            k => Err(unexpected(Some(&k))),
+        }
     }
 
     fn server(&mut self) -> Result<(), PeerError> {
@@ -504,15 +714,68 @@ impl<S: Read + Write> Session<'_, S> {
         }
         let their_count = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("count"))?;
         let their_total = r.raw(32)?;
+        let mut delta = None;
+        if version >= CHECKPOINT_VERSION {
+            match r.u8()? {
+                0 => {}
+                1 => {
+                    let theirs = read_mark_body(&mut r)?;
+                    let mut listed = BTreeMap::new();
+                    for _ in 0..r.count(2)? {
+                        let id = r.string()?;
+                        let heads = r.hashes()?;
+                        listed.insert(id, heads);
+                    }
+                    if listed.len() > MAX_DELTA {
+                        return Err(PeerError::Protocol("too many documents listed"));
+                    }
+                    delta = Some((theirs, listed));
+                }
+                _ => return Err(PeerError::Protocol("bad checkpoint flag")),
+            }
+        }
         r.end()?;
+        self.version = version;
         self.inflate_in = version >= DEFLATE_VERSION;
         self.deflate_out = version >= DEFLATE_VERSION;
-        let summary = Summary::new(self.store.heads()?);
+        let (entries, mark) = self.store.snapshot()?;
+        let summary = Summary::new(entries);
         if summary.entries.len() == their_count && summary.total() == their_total {
-            self.send(&[M_IN_SYNC])?;
+            let mut w = Writer::new(M_IN_SYNC);
+            if version >= CHECKPOINT_VERSION {
+                write_mark(&mut w, mark);
+            }
+            self.send(&w.buf)?;
             self.stats.rounds += 1;
+            self.stats.verified = mark.is_some() && version >= CHECKPOINT_VERSION;
             return self.expect_ack();
         }
+        // Our mark must be in the same sequence as the checkpoint (same store, not rolled back
+        // past it); what was written here since is then listed by number, not found by buckets.
+        if let Some((theirs, listed)) = delta
+            && let Some(mine) = mark
+            && theirs.epoch == mine.epoch
+            && theirs.seq <= mine.seq
+            && let Some(changed) = self.store.changed_since(theirs.seq)?
+            && changed.len() <= MAX_DELTA
+        {
+            self.stats.used_checkpoint = true;
+            self.server_changed(&summary, changed, listed)?;
+            drop(summary);
+            return self.server_verify(true);
+        }
+        self.server_buckets(&summary, their_count)?;
+        drop(summary);
+        if version >= CHECKPOINT_VERSION {
+            self.server_verify(false)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Bucket hashes, the finer ones of those that differ (from version 2), the client's heads in
+    /// those, our plan, the transfer.
+    fn server_buckets(&mut self, summary: &Summary, their_count: usize) -> Result<(), PeerError> {
         let n = bucket_count(their_count.max(summary.entries.len()));
         let mut w = Writer::new(M_BUCKETS);
         w.uint(n as u64);
@@ -523,10 +786,10 @@ impl<S: Read + Write> Session<'_, S> {
         self.stats.rounds += 1;
         // A client of version 1 lists its heads in the buckets that differ at once and knows no
         // changes item.
-        let (n, buckets) = if version == 1 {
+        let (n, buckets) = if self.version == 1 {
             (n, summary.buckets(n))
         } else {
-            self.fine_buckets(&summary, n)?
+            self.fine_buckets(summary, n)?
         };
 
         let msg = self.recv()?;
@@ -550,28 +813,130 @@ impl<S: Read + Write> Session<'_, S> {
             theirs.insert(id, heads);
         }
         r.end()?;
-        let mut want = Vec::new();
-        let mut both = Vec::new();
-        let mut mine = BTreeSet::new();
-        for &b in &differing {
-            for &i in &buckets[b] {
-                let (id, heads) = &summary.entries[i];
-                mine.insert(id.as_str());
-                match theirs.get(id) {
-                    None => self.full_queue.push_back(id.clone()),
-                    Some(h) if h != heads => {
-                        if version > 1 && self.holds_all(id, h)? {
-                            self.push_queue.push_back((id.clone(), h.clone()));
-                        } else {
-                            both.push(id.clone());
-                        }
+        let mine: Vec<_> = differing
+            .iter()
+            .flat_map(|&b| buckets[b].iter().map(|&i| &summary.entries[i]))
+            .collect();
+        self.send_plan(&mine, &theirs, Vec::new())?;
+        self.transfer(false)
+    }
+
+    /// From a checkpoint: ask for the client's heads of the documents written here since that the
+    /// client did not list itself (skipped when there are none), then plan over both lists.
+    fn server_changed(
+        &mut self,
+        summary: &Summary,
+        changed: Vec<String>,
+        mut theirs: BTreeMap<String, Vec<ChangeHash>>,
+    ) -> Result<(), PeerError> {
+        let mut unresolved = Vec::new();
+        let ask: BTreeSet<String> = changed
+            .into_iter()
+            .filter(|id| !theirs.contains_key(id))
+            .collect();
+        if !ask.is_empty() {
+            let mut w = Writer::new(M_CHANGED);
+            w.uint(ask.len() as u64);
+            for id in &ask {
+                w.bytes(id.as_bytes());
+            }
+            self.send(&w.buf)?;
+            self.stats.rounds += 1;
+            let msg = self.recv()?;
+            let mut r = Reader::new(&msg);
+            match r.u8()? {
+                M_DELTA_HEADS => {}
+                k => return Err(unexpected(Some(&k))),
+            }
+            let mut prefixes = Vec::with_capacity(ask.len());
+            for _ in &ask {
+                let n = r.count(HEAD_PREFIX)?;
+                prefixes.push(r.raw(n * HEAD_PREFIX)?);
+            }
+            r.end()?;
+            for (id, prefixes) in ask.iter().zip(prefixes) {
+                // Every stored document has heads: none means the client does not hold it.
+                if prefixes.is_empty() {
+                    continue;
+                }
+                match self.resolve_heads(id, prefixes)? {
+                    Some(heads) => {
+                        theirs.insert(id.clone(), heads);
                     }
-                    Some(_) => {}
+                    // Heads we do not hold: automerge sync finds what each side lacks.
+                    None => unresolved.push(id.clone()),
                 }
             }
         }
+        let candidates: BTreeSet<&str> = ask
+            .iter()
+            .chain(theirs.keys())
+            .map(String::as_str)
+            .filter(|id| !unresolved.iter().any(|u| u == id))
+            .collect();
+        let mine: Vec<_> = candidates
+            .into_iter()
+            .filter_map(|id| summary.get(id))
+            .collect();
+        self.send_plan(&mine, &theirs, unresolved)?;
+        self.transfer(false)
+    }
+
+    /// The full hashes of the changes of our `id` whose first bytes are `prefixes`
+    /// ([`HEAD_PREFIX`] each); None when one names no change of ours or more than one.
+    fn resolve_heads(
+        &mut self,
+        id: &str,
+        prefixes: &[u8],
+    ) -> Result<Option<Vec<ChangeHash>>, PeerError> {
+        let Some(doc) = self.store.load(id)? else {
+            return Ok(None);
+        };
+        let mut found: Vec<Option<ChangeHash>> = vec![None; prefixes.len() / HEAD_PREFIX];
+        for change in doc.get_changes(&[]) {
+            let hash = change.hash();
+            for (k, p) in prefixes.chunks_exact(HEAD_PREFIX).enumerate() {
+                if hash.0[..HEAD_PREFIX] == *p {
+                    if found[k].is_some() {
+                        return Ok(None);
+                    }
+                    found[k] = Some(hash);
+                }
+            }
+        }
+        let mut heads: Option<Vec<ChangeHash>> = found.into_iter().collect();
+        if let Some(h) = &mut heads {
+            h.sort();
+        }
+        Ok(heads)
+    }
+
+    /// Plan over our documents `mine` and the client's heads `theirs` of the same candidates: what
+    /// each side lacks travels whole, changes for a client only behind, automerge sync for the rest.
+    fn send_plan(
+        &mut self,
+        mine: &[&(String, Vec<ChangeHash>)],
+        theirs: &BTreeMap<String, Vec<ChangeHash>>,
+        mut both: Vec<String>,
+    ) -> Result<(), PeerError> {
+        let mut want = Vec::new();
+        let mut held = BTreeSet::new();
+        for &(id, heads) in mine {
+            held.insert(id.as_str());
+            match theirs.get(id) {
+                None => self.full_queue.push_back(id.clone()),
+                Some(h) if h != heads => {
+                    if self.version > 1 && self.holds_all(id, h)? {
+                        self.push_queue.push_back((id.clone(), h.clone()));
+                    } else {
+                        both.push(id.clone());
+                    }
+                }
+                Some(_) => {}
+            }
+        }
         for id in theirs.keys() {
-            if !mine.contains(id.as_str()) {
+            if !held.contains(id.as_str()) {
                 want.push(id.clone());
             }
         }
@@ -585,11 +950,44 @@ impl<S: Read + Write> Session<'_, S> {
         for id in &both {
             w.bytes(id.as_bytes());
         }
-        drop(summary);
         self.send(&w.buf)?;
         self.stats.rounds += 1;
         self.sync_queue.extend(both);
-        self.transfer(false)
+        Ok(())
+    }
+
+    /// The client's stores after the transfer against ours: the same gives it our mark; different
+    /// after a session from a checkpoint falls back to buckets once.
+    fn server_verify(&mut self, may_fall_back: bool) -> Result<(), PeerError> {
+        let msg = self.recv()?;
+        let mut r = Reader::new(&msg);
+        match r.u8()? {
+            M_VERIFY => {}
+            k => return Err(unexpected(Some(&k))),
+        }
+        let their_count = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("count"))?;
+        let their_total = r.raw(32)?;
+        r.end()?;
+        let (entries, mark) = self.store.snapshot()?;
+        let summary = Summary::new(entries);
+        if summary.entries.len() == their_count && summary.total() == their_total {
+            let mut w = Writer::new(M_UNVERIFIED);
+            if let Some(m) = mark {
+                w = Writer::new(M_VERIFIED);
+                w.raw(&m.epoch);
+                w.uint(m.seq);
+                self.stats.verified = true;
+            }
+            return self.send(&w.buf);
+        }
+        if may_fall_back {
+            self.stats.fell_back = true;
+            self.states.clear();
+            self.server_buckets(&summary, their_count)?;
+            drop(summary);
+            return self.server_verify(false);
+        }
+        self.send(&[M_UNVERIFIED])
     }
 
     /// Version 2: the client names the differing buckets; answer with the hashes of their fine
@@ -634,6 +1032,11 @@ impl<S: Read + Write> Session<'_, S> {
             .store
             .load(id)?
             .is_some_and(|doc| doc.get_missing_deps(heads).is_empty()))
+    }
+
+    /// This side is a client of version 4: its verify answers the server's finish.
+    fn verify_follows_finish(&self) -> bool {
+        self.role == Role::Client && self.version >= CHECKPOINT_VERSION
     }
 
     fn expect_ack(&mut self) -> Result<(), PeerError> {
@@ -850,7 +1253,11 @@ impl<S: Read + Write> Session<'_, S> {
                 M_FINISH => {
                     r.end()?;
                     self.flush(true)?;
-                    self.send(&[M_ACK])?;
+                    // From version 4 a client answers a finish with its verify (which says it stored
+                    // everything too), so the two sides still take strict turns.
+                    if !self.verify_follows_finish() {
+                        self.send(&[M_ACK])?;
+                    }
                     return Ok(TurnEnd::Finished);
                 }
                 k => return Err(unexpected(Some(&k))),
@@ -910,7 +1317,10 @@ impl<S: Read + Write> Session<'_, S> {
         {
             self.flush(true)?;
             self.send(&[M_FINISH])?;
-            self.expect_ack()?;
+            // A client of version 4 answers with its verify, which the server reads next.
+            if !(self.role == Role::Server && self.version >= CHECKPOINT_VERSION) {
+                self.expect_ack()?;
+            }
             return Ok(true);
         }
         let budget = self.cfg.frame_budget.clamp(1024, MAX_MESSAGE);

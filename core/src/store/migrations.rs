@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../../schema/sqlite/0006_relay.sql"),
     include_str!("../../../schema/sqlite/0007_rt_rw.sql"),
     include_str!("../../../schema/sqlite/0008_teams.sql"),
+    include_str!("../../../schema/sqlite/0009_doc_seq.sql"),
 ];
 
 /// `PRAGMA application_id` of every Timbang database: the ASCII bytes of "TMBG".

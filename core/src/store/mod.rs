@@ -527,6 +527,13 @@ impl Store {
             tx.prepare_cached("INSERT INTO docs(child_id, heads, chunks, bytes, updated_at) VALUES (?1, ?2, 0, 0, ?3)")?
                 .execute(params![id, heads_blob, now])?;
         }
+        // The write's number, for sessions that start from a checkpoint (`peers::doc_mark`).
+        tx.prepare_cached(
+            "UPDATE docs SET seq = (SELECT value + 1 FROM meta WHERE key = 'doc_seq') WHERE child_id = ?1",
+        )?
+        .execute(params![id])?;
+        tx.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'doc_seq'")?
+            .execute([])?;
         if compact {
             tx.prepare_cached("DELETE FROM doc_chunks WHERE child_id = ?1")?
                 .execute(params![id])?;

@@ -317,8 +317,10 @@ fn relay(
     let Some((mut ours, mut peer)) = relay_channels(to_ours, to_peer, role) else {
         return false;
     };
-    // The client speaks first; kind 7 is "more frames of this turn follow", 9 ack and 10 abort end.
+    // The client speaks first; kind 7 is "more frames of this turn follow"; 10 abort, 16 verified and
+    // 17 unverified end a session, and 9 ack does after 2 in sync.
     let mut peer_speaks = role == Role::Server;
+    let mut last = None;
     for _ in 0..10_000 {
         let from = if peer_speaks { &mut peer } else { &mut ours };
         let Ok(msg) = from.recv() else {
@@ -333,11 +335,14 @@ fn relay(
         if to.send(&msg).is_err() {
             break;
         }
-        match msg.first().map(|k| k & !DEFLATED) {
-            Some(9 | 10) | None => break,
+        let kind = msg.first().map(|k| k & !DEFLATED);
+        match kind {
+            Some(9) if last == Some(2) => break,
+            Some(10 | 16 | 17) | None => break,
             Some(7) => {}
             Some(_) => peer_speaks = !peer_speaks,
         }
+        last = kind;
     }
     true
 }
