@@ -173,7 +173,8 @@ pub fn apply_changed(
 ) -> Res<()> {
     let mut affected: BTreeSet<String> = BTreeSet::new();
     let mut need_roots = false;
-    let mut in_memory: HashMap<&str, &Automerge> = HashMap::new();
+    // Each changed document read once: its group's rebuild reuses what was read here.
+    let mut in_memory: HashMap<&str, ChildDoc> = HashMap::new();
     for (id, doc) in changed {
         let cd = crdt::read_child(doc)?;
         let prev: Option<(String, Option<String>)> = tx
@@ -206,7 +207,7 @@ pub fn apply_changed(
         };
         upsert_child_row(store, tx, &cd, &root)?;
         replace_conflicts(store, tx, id, doc)?;
-        in_memory.insert(id, doc);
+        in_memory.insert(id, cd);
     }
     if need_roots {
         let mut links = HashMap::new();
@@ -649,7 +650,7 @@ fn rebuild_group(
     store: &Store,
     tx: &Transaction<'_>,
     root: &str,
-    in_memory: &HashMap<&str, &Automerge>,
+    in_memory: &HashMap<&str, ChildDoc>,
     kbm: &KbmTable,
 ) -> Res<()> {
     let still_root: Option<String> = tx
@@ -679,7 +680,7 @@ fn rebuild_group(
     let mut docs: Vec<ChildDoc> = Vec::with_capacity(members.len());
     for m in &members {
         let cd = match in_memory.get(m.as_str()) {
-            Some(doc) => crdt::read_child(doc)?,
+            Some(cd) => cd.clone(),
             None => match store.load_doc(tx, m)? {
                 Some(doc) => crdt::read_child(&doc)?,
                 None => continue,
