@@ -544,3 +544,66 @@ fn a_deflated_message_from_a_phone_that_cannot_deflate_is_refused() {
     let err = server.expect_err("a version 2 phone's deflated message was read");
     assert!(err.to_string().contains("unexpected deflated"), "{err}");
 }
+
+/// One session over a pipe with the client offering `client_version` and the server speaking at most
+/// `server_version` (an older phone).
+fn versions_session(
+    client: &mut MemoryStore,
+    server: &mut MemoryStore,
+    client_version: u8,
+    server_version: u8,
+) -> (Result<SyncStats, PeerError>, Result<SyncStats, PeerError>) {
+    let team = TeamSecret::make().unwrap();
+    let (a, b) = pipe::duplex();
+    std::thread::scope(|s| {
+        let srv = s.spawn(|| {
+            let (mut ch, peer) = SecureChannel::accept(b, &team, "old-phone")?;
+            let cfg = SessionConfig {
+                version: server_version,
+                ..SessionConfig::default()
+            };
+            run_session(&mut ch, server, &peer, Role::Server, &cfg)
+        });
+        let cl = (|| {
+            let (mut ch, peer) = SecureChannel::connect(a, &team, "new-phone")?;
+            let cfg = SessionConfig {
+                version: client_version,
+                ..SessionConfig::default()
+            };
+            run_session(&mut ch, client, &peer, Role::Client, &cfg)
+        })();
+        (cl, srv.join().unwrap())
+    })
+}
+
+/// A phone of the team that runs an older Timbang refuses the newest session version; the newer
+/// phone is told so (`SessionRefused`, nothing written on either side) and, offering the older
+/// version, syncs with it: every version down to 1, with changes on both sides.
+#[test]
+fn a_newer_phone_syncs_with_an_older_one_at_the_older_version() {
+    for old in 1..timbang_core::peer::SESSION_VERSION {
+        let mut new_phone = store_with(0..40, 3);
+        let mut old_phone = store_with(20..60, 2);
+        let (c, s) = versions_session(
+            &mut new_phone,
+            &mut old_phone,
+            timbang_core::peer::SESSION_VERSION,
+            old,
+        );
+        assert!(
+            matches!(c, Err(PeerError::SessionRefused(v)) if v == timbang_core::peer::SESSION_VERSION),
+            "{old}: {c:?}"
+        );
+        assert!(s.is_err(), "{old}");
+        assert_eq!((new_phone.len(), old_phone.len()), (40, 40), "{old}");
+        let (c, s) = versions_session(&mut new_phone, &mut old_phone, old, old);
+        let (c, s) = (c.unwrap(), s.unwrap());
+        assert_converged(&new_phone, &old_phone);
+        assert_eq!(new_phone.len(), 60, "{old}");
+        assert!(
+            !c.used_checkpoint && !c.verified && !s.verified,
+            "{old}: {c:?}"
+        );
+        assert!(new_phone.checkpoint_of("old-phone").is_none(), "{old}");
+    }
+}

@@ -287,19 +287,22 @@ impl Timbang {
         posyandu: Option<&str>,
     ) -> Result<PeerReport> {
         let team = posyandu.map(|p| self.team_for(Some(p))).transpose()?;
-        self.peer_session_team(stream, role, team)
+        Ok(self.peer_session_team(stream, role, team, peer::SESSION_VERSION)?)
     }
 
+    /// One session; a failure of the session itself stays a [`peer::PeerError`], so a caller that can
+    /// dial again tells "not paired with this team" and "an older phone" from the rest.
     fn peer_session_team(
         &self,
         stream: &dyn ByteStream,
         role: PeerRole,
         dial_team: Option<TeamNo>,
-    ) -> Result<PeerReport> {
+        version: u8,
+    ) -> std::result::Result<PeerReport, SessionFailure> {
         let device = self.device()?;
         let all = self.teams()?;
         if all.is_empty() {
-            return Err(no_team());
+            return Err(no_team().into());
         }
         let io = StreamIo(stream);
         let id = &device.settings.device_id;
@@ -327,7 +330,10 @@ impl Timbang {
             &mut store,
             &peer_device,
             role,
-            &SessionConfig::default(),
+            &SessionConfig {
+                version,
+                ..SessionConfig::default()
+            },
         )?;
         let at = self.clock.now().to_rfc3339();
         self.store.write(|tx| {
@@ -370,12 +376,58 @@ impl Timbang {
         };
         let mut last = None;
         for n in tries {
-            let stream = crate::host::TcpStream::connect(addr).map_err(peer::PeerError::from)?;
-            match self.peer_session_team(&stream, PeerRole::Dial, Some(n)) {
-                Err(e) if e.to_string().contains("not paired") => last = Some(e),
-                other => return other,
+            // A phone of the team that runs an older Timbang refuses the newest session version:
+            // dial again offering the one before, down to the oldest.
+            let mut version = peer::SESSION_VERSION;
+            loop {
+                let stream =
+                    crate::host::TcpStream::connect(addr).map_err(peer::PeerError::from)?;
+                match self.peer_session_team(&stream, PeerRole::Dial, Some(n), version) {
+                    Err(SessionFailure::Peer(peer::PeerError::SessionRefused(v))) if v > 1 => {
+                        version = v - 1;
+                    }
+                    Err(SessionFailure::Peer(e @ peer::PeerError::NotPaired)) => {
+                        last = Some(Error::from(e));
+                        break;
+                    }
+                    other => return Ok(other?),
+                }
             }
         }
         Err(last.unwrap_or_else(no_team))
+    }
+}
+
+/// Why one session failed: the session's own error, or the facade's (storage, no team...).
+#[derive(Debug)]
+enum SessionFailure {
+    Peer(peer::PeerError),
+    Other(Error),
+}
+
+impl From<peer::PeerError> for SessionFailure {
+    fn from(e: peer::PeerError) -> Self {
+        Self::Peer(e)
+    }
+}
+
+impl From<Error> for SessionFailure {
+    fn from(e: Error) -> Self {
+        Self::Other(e)
+    }
+}
+
+impl From<crate::store::StoreError> for SessionFailure {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Other(e.into())
+    }
+}
+
+impl From<SessionFailure> for Error {
+    fn from(e: SessionFailure) -> Self {
+        match e {
+            SessionFailure::Peer(p) => p.into(),
+            SessionFailure::Other(e) => e,
+        }
     }
 }

@@ -39,7 +39,9 @@ pub use channel::SecureChannel;
 pub use pairing::{
     Invite, TeamSecret, make_invite_code, make_pairing_code, parse_invite_code, parse_pairing_code,
 };
-pub use session::{Role, SessionConfig, SyncStats, run_session, sync_as_client, sync_as_server};
+pub use session::{
+    Role, SESSION_VERSION, SessionConfig, SyncStats, run_session, sync_as_client, sync_as_server,
+};
 
 use automerge::{Automerge, ChangeHash};
 
@@ -67,6 +69,10 @@ pub enum PeerError {
     /// The other side speaks a protocol version we do not.
     #[error("the other device speaks peer protocol version {0}, this one speaks {v}", v = channel::PROTOCOL_VERSION)]
     Version(u8),
+    /// The other device refused the session version this one offered (it may run an older Timbang);
+    /// dialling again offering an older version can succeed.
+    #[error("the other device refused session version {0} (it may run an older Timbang)")]
+    SessionRefused(u8),
     /// The pairing code could not be read.
     #[error("the pairing code is not valid: {0}")]
     PairingCode(&'static str),

@@ -33,6 +33,11 @@
 //! session) the session goes on through buckets, once. After 50 of 1,000 children changed on one
 //! phone this costs by the 50, not by the fine hashes of every bucket they fall in.
 //!
+//! A client offers [`SessionConfig::version`] (the newest by default). A server refuses a version it
+//! does not speak by aborting, and a client whose summary is answered so returns
+//! [`PeerError::SessionRefused`]: it may dial again offering an older version, which every server
+//! since version 1 serves.
+//!
 //! From version 3 (the client's summary says which), any message after the summary may travel deflated:
 //! bit 7 of its kind byte set and its body raw DEFLATE, sent so whenever that is shorter. It is inflated
 //! to at most [`MAX_MESSAGE`] bytes, the bound of a plain message, before it is read. The client deflates
@@ -86,7 +91,9 @@ const ITEM_SYNC: u8 = 2;
 const ITEM_CHANGES: u8 = 3;
 /// 2: the server sends changes directly where the client is only behind (item 3).
 /// 3: messages after the summary may travel deflated (kind byte with [`DEFLATED`] set).
-const SESSION_VERSION: u8 = 4;
+/// The newest session version this code speaks (a client sends it unless told
+/// [`SessionConfig::version`]; a server serves it and every older one).
+pub const SESSION_VERSION: u8 = 4;
 /// First version whose messages may be deflated.
 const DEFLATE_VERSION: u8 = 3;
 /// Set in the kind byte of a message whose body (everything after the kind byte) is raw DEFLATE.
@@ -130,6 +137,10 @@ pub struct SessionConfig {
     /// How many bytes automerge may inflate from one received frame before the session refuses it
     /// ([`crate::inflate`]: a compressed chunk can inflate about 1,000 times).
     pub inflate_budget: u64,
+    /// The session version this side speaks at most: a client offers it, a server refuses a client
+    /// offering more. A client whose offer is refused ([`PeerError::SessionRefused`]) can dial again
+    /// offering less (an older phone of the team).
+    pub version: u8,
 }
 
 impl Default for SessionConfig {
@@ -139,6 +150,7 @@ impl Default for SessionConfig {
             frame_budget: 256 * 1024,
             sync_window: 100,
             inflate_budget: crate::inflate::DEFAULT_BUDGET,
+            version: SESSION_VERSION,
         }
     }
 }
@@ -225,10 +237,12 @@ pub fn run_session<S: Read + Write>(
         received_changes: HashSet::new(),
         stats: SyncStats::default(),
         role,
-        version: SESSION_VERSION,
-        // The client sent version 4: it reads deflated messages from the start, and deflates its own
-        // once the server has answered (a server older than version 4 refuses the summary).
-        inflate_in: role == Role::Client,
+        version: config
+            .version
+            .clamp(OLDEST_SESSION_VERSION, SESSION_VERSION),
+        // A client of version 3 or later reads deflated messages from the start, and deflates its
+        // own once the server has answered (a server older than the client refuses the summary).
+        inflate_in: role == Role::Client && config.version >= DEFLATE_VERSION,
         deflate_out: false,
     };
     let result = match role {
@@ -482,12 +496,17 @@ impl<S: Read + Write> Session<'_, S> {
     fn client(&mut self) -> Result<(), PeerError> {
         let (entries, mark) = self.store.snapshot()?;
         let summary = Summary::new(entries);
-        let delta = self.client_checkpoint(mark)?;
+        let delta = if self.version >= CHECKPOINT_VERSION {
+            self.client_checkpoint(mark)?
+        } else {
+            None
+        };
         let mut w = Writer::new(M_SUMMARY);
-        w.raw(&[SESSION_VERSION]);
+        w.raw(&[self.version]);
         w.uint(summary.entries.len() as u64);
         w.raw(&summary.total());
         match &delta {
+            None if self.version < CHECKPOINT_VERSION => {}
             None => w.raw(&[0]),
             Some((cp, changed)) => {
                 w.raw(&[1]);
@@ -505,16 +524,23 @@ impl<S: Read + Write> Session<'_, S> {
         self.stats.rounds += 1;
 
         let msg = self.recv()?;
-        // An answer means the server took version 4.
-        self.deflate_out = true;
+        // An answer means the server took our version.
+        self.deflate_out = self.version >= DEFLATE_VERSION;
         let mut r = Reader::new(&msg);
         match r.u8()? {
+            M_IN_SYNC if self.version < CHECKPOINT_VERSION => {
+                r.end()?;
+                return self.send(&[M_ACK]);
+            }
             M_IN_SYNC => {
                 let theirs = read_mark(&mut r)?;
                 r.end()?;
                 self.send(&[M_ACK])?;
                 return self.keep_checkpoint(theirs, mark);
             }
+            // The server could not take the summary: an older phone refuses a version it does not
+            // know (and aborts), so the caller may dial again offering an older one.
+            M_ABORT if msg.len() == 1 => return Err(PeerError::SessionRefused(self.version)),
             M_BUCKETS => self.client_buckets(&summary, &mut r)?,
             M_CHANGED if delta.is_some() => {
                 self.stats.used_checkpoint = true;
@@ -527,6 +553,9 @@ impl<S: Read + Write> Session<'_, S> {
             k => return Err(unexpected(Some(&k))),
         }
         drop(summary);
+        if self.version < CHECKPOINT_VERSION {
+            return Ok(());
+        }
         let used = self.stats.used_checkpoint;
         self.client_verify(used)
     }
@@ -578,6 +607,12 @@ impl<S: Read + Write> Session<'_, S> {
         let differ_coarse: Vec<usize> = (0..n)
             .filter(|&b| coarse[b] != theirs[b * 8..b * 8 + 8])
             .collect();
+        if self.version == 1 {
+            // Version 1 has no finer buckets: the heads in the coarse buckets that differ at once.
+            let buckets = summary.buckets(n);
+            self.send_heads(summary, &differ_coarse, &buckets)?;
+            return self.recv_plan();
+        }
         let mut w = Writer::new(M_DIFFER);
         w.uint(differ_coarse.len() as u64);
         for &b in &differ_coarse {
@@ -604,14 +639,25 @@ impl<S: Read + Write> Session<'_, S> {
             .filter(|&(k, _)| ours[k] != theirs[k * 8..k * 8 + 8])
             .map(|(_, &f)| f)
             .collect();
+        self.send_heads(summary, &differing, &buckets)?;
+        self.recv_plan()
+    }
+
+    /// The buckets that differ and our (id, heads) in them.
+    fn send_heads(
+        &mut self,
+        summary: &Summary,
+        differing: &[usize],
+        buckets: &[Vec<usize>],
+    ) -> Result<(), PeerError> {
         let mut w = Writer::new(M_HEADS);
         w.uint(differing.len() as u64);
-        for &b in &differing {
+        for &b in differing {
             w.uint(b as u64);
         }
         let count: usize = differing.iter().map(|&b| buckets[b].len()).sum();
         w.uint(count as u64);
-        for &b in &differing {
+        for &b in differing {
             for &i in &buckets[b] {
                 let (id, heads) = &summary.entries[i];
                 w.bytes(id.as_bytes());
@@ -620,7 +666,7 @@ impl<S: Read + Write> Session<'_, S> {
         }
         self.send(&w.buf)?;
         self.stats.rounds += 1;
-        self.recv_plan()
+        Ok(())
     }
 
     /// The server named the documents written there since the checkpoint: our heads of those we
@@ -709,7 +755,7 @@ impl<S: Read + Write> Session<'_, S> {
             k => return Err(unexpected(Some(&k))),
         }
         let version = r.u8()?;
-        if !(OLDEST_SESSION_VERSION..=SESSION_VERSION).contains(&version) {
+        if !(OLDEST_SESSION_VERSION..=self.version).contains(&version) {
             return Err(PeerError::Protocol("unknown session version"));
         }
         let their_count = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("count"))?;
