@@ -180,6 +180,8 @@ impl Error {
                     "Bucket itu tidak ada di penyimpanan relay; periksa --bucket (tidak ada data yang hilang).".into()
                 } else if m.contains("object store") {
                     "Penyimpanan relay menolak permintaan atau jawabannya tidak bisa dibaca; coba lagi nanti (tidak ada data yang hilang).".into()
+                } else if m.contains("older timbang") {
+                    "Sinkronisasi gagal: HP lain itu memakai versi Timbang yang lebih lama; perbarui aplikasi di HP itu.".into()
                 } else if m.contains("not paired") {
                     "Sinkronisasi gagal: HP lain itu bukan anggota tim posyandu ini.".into()
                 } else if m.contains("authentication") {

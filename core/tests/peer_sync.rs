@@ -607,3 +607,39 @@ fn a_newer_phone_syncs_with_an_older_one_at_the_older_version() {
         assert!(new_phone.checkpoint_of("old-phone").is_none(), "{old}");
     }
 }
+
+/// A server tells "I do not speak your version" (a bare abort, as every version sends) from "I
+/// failed" (an abort with one more byte from version 4), so a client dials again with an older
+/// version only when that can help.
+#[test]
+fn a_refused_version_and_a_failure_abort_differently() {
+    let answer = |summary: Vec<u8>| -> Vec<u8> {
+        let team = TeamSecret::make().unwrap();
+        let mut server = store_with(0..5, 1);
+        let (a, b) = pipe::duplex();
+        std::thread::scope(|s| {
+            let srv = s.spawn(|| {
+                let (mut ch, peer) = SecureChannel::accept(b, &team, "phone-server")?;
+                run_session(
+                    &mut ch,
+                    &mut server,
+                    &peer,
+                    Role::Server,
+                    &SessionConfig::default(),
+                )
+            });
+            let (mut ch, _) = SecureChannel::connect(a, &team, "some-phone").unwrap();
+            ch.send(&summary).unwrap();
+            let got = ch.recv().unwrap();
+            assert!(srv.join().unwrap().is_err());
+            got
+        })
+    };
+    let mut newer = vec![1, timbang_core::peer::SESSION_VERSION + 1, 0];
+    newer.extend([0u8; 32]);
+    assert_eq!(answer(newer), vec![10]);
+    let mut bad_flag = vec![1, timbang_core::peer::SESSION_VERSION, 0];
+    bad_flag.extend([0u8; 32]);
+    bad_flag.push(7);
+    assert_eq!(answer(bad_flag), vec![10, 1]);
+}

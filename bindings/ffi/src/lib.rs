@@ -209,16 +209,27 @@ impl Timbang {
     ///
     /// On a phone in several teams, `posyandu` names the team a dialling phone presents (absent: its
     /// first); an accepting phone serves a phone of any of its teams. Only that team's children cross.
-    #[uniffi::method(default(posyandu = None))]
+    ///
+    /// `session_version` is the session version a dialling phone offers (absent: the newest). A phone
+    /// of an older Timbang refuses a version it does not speak: `Network { service: Peer, retryable:
+    /// false }` whose sentence says the other phone is older; open a new stream and offer one less,
+    /// down to 1. Outside 1 to the newest: `InvalidInput { field: "session_version" }`.
+    #[uniffi::method(default(posyandu = None, session_version = None))]
     pub fn peer_session(
         &self,
         stream: Arc<dyn ByteStream>,
         role: PeerRole,
         posyandu: Option<String>,
+        session_version: Option<u8>,
     ) -> Result<PeerReport> {
         Ok(self
             .core
-            .peer_session_in(&HostStream(stream), role.into(), posyandu.as_deref())?
+            .peer_session_offering(
+                &HostStream(stream),
+                role.into(),
+                posyandu.as_deref(),
+                session_version,
+            )?
             .into())
     }
 

@@ -286,8 +286,35 @@ impl Timbang {
         role: PeerRole,
         posyandu: Option<&str>,
     ) -> Result<PeerReport> {
+        self.peer_session_offering(stream, role, posyandu, None)
+    }
+
+    /// [`Timbang::peer_session_in`] with the session version a dialling phone offers (None: the
+    /// newest, [`peer::SESSION_VERSION`]). A phone of an older Timbang refuses a version it does not
+    /// speak: the session fails with a sentence saying so (`Error::Sync`, not retryable as it is),
+    /// and the host opens a new stream and offers the version before, down to 1, as
+    /// [`Timbang::peer_sync_tcp`] does by itself. An accepting phone serves every version up to the
+    /// one offered here.
+    pub fn peer_session_offering(
+        &self,
+        stream: &dyn ByteStream,
+        role: PeerRole,
+        posyandu: Option<&str>,
+        version: Option<u8>,
+    ) -> Result<PeerReport> {
+        let version = version.unwrap_or(peer::SESSION_VERSION);
+        if !(1..=peer::SESSION_VERSION).contains(&version) {
+            return Err(Error::invalid(
+                "session_version",
+                format!(
+                    "Versi sesi {version} tidak dikenal; pakai 1 sampai {}.",
+                    peer::SESSION_VERSION
+                ),
+                "session version out of range",
+            ));
+        }
         let team = posyandu.map(|p| self.team_for(Some(p))).transpose()?;
-        Ok(self.peer_session_team(stream, role, team, peer::SESSION_VERSION)?)
+        Ok(self.peer_session_team(stream, role, team, version)?)
     }
 
     /// One session; a failure of the session itself stays a [`peer::PeerError`], so a caller that can

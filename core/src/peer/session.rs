@@ -20,7 +20,7 @@
 //! | 6/7  | batch     | both   | items: 1 = whole doc (id, `save()`), 2 = sync message (id, automerge sync message), 3 = changes (id, the server's changes the client lacks); 7 = more frames of this turn follow |
 //! | 8    | finish    | both   | nothing: I have nothing more and stored everything                 |
 //! | 9    | ack       | both   | nothing: I stored everything too; the session completed            |
-//! | 10   | abort     | both   | nothing: the sender failed locally (its store); no detail crosses   |
+//! | 10   | abort     | both   | nothing (a server that does not speak the client's version), or from version 4 the byte 1: the sender failed; no detail crosses |
 //!
 //! From version 4 a session can start from a checkpoint. Every store numbers its document writes (a
 //! [`Mark`]: a random epoch naming the store and the last number given out). A session that ends
@@ -86,6 +86,8 @@ const M_DELTA_HEADS: u8 = 14;
 const M_VERIFY: u8 = 15;
 const M_VERIFIED: u8 = 16;
 const M_UNVERIFIED: u8 = 17;
+/// The byte after [`M_ABORT`] from version 4: the sender failed (not "I do not speak your version").
+const ABORT_FAILED: u8 = 1;
 const ITEM_DOC: u8 = 1;
 const ITEM_SYNC: u8 = 2;
 const ITEM_CHANGES: u8 = 3;
@@ -240,6 +242,7 @@ pub fn run_session<S: Read + Write>(
         version: config
             .version
             .clamp(OLDEST_SESSION_VERSION, SESSION_VERSION),
+        refused_version: false,
         // A client of version 3 or later reads deflated messages from the start, and deflates its
         // own once the server has answered (a server older than the client refuses the summary).
         inflate_in: role == Role::Client && config.version >= DEFLATE_VERSION,
@@ -258,7 +261,14 @@ pub fn run_session<S: Read + Write>(
                 | PeerError::Protocol(_)
         )
     {
-        let _ = s.ch.send(&[M_ABORT]);
+        // A bare abort answering the summary is what every version sends when it does not speak
+        // the client's; from version 4 any other failure says so with one more byte, so a client
+        // dials again with an older version only when that can help.
+        if s.refused_version {
+            let _ = s.ch.send(&[M_ABORT]);
+        } else {
+            let _ = s.ch.send(&[M_ABORT, ABORT_FAILED]);
+        }
     }
     result?;
     s.stats.sent_bytes = s.ch.bytes_sent();
@@ -450,6 +460,8 @@ struct Session<'a, S> {
     received_changes: HashSet<String>,
     stats: SyncStats,
     role: Role,
+    /// The server refused the client's session version (it aborts with a bare abort).
+    refused_version: bool,
     /// The session version both sides speak (the client's).
     version: u8,
     /// The other side may send deflated messages (both speak version 3).
@@ -541,6 +553,7 @@ impl<S: Read + Write> Session<'_, S> {
             // The server could not take the summary: an older phone refuses a version it does not
             // know (and aborts), so the caller may dial again offering an older one.
             M_ABORT if msg.len() == 1 => return Err(PeerError::SessionRefused(self.version)),
+            M_ABORT => return Err(unexpected(Some(&M_ABORT))),
             M_BUCKETS => self.client_buckets(&summary, &mut r)?,
             M_CHANGED if delta.is_some() => {
                 self.stats.used_checkpoint = true;
@@ -756,6 +769,7 @@ impl<S: Read + Write> Session<'_, S> {
         }
         let version = r.u8()?;
         if !(OLDEST_SESSION_VERSION..=self.version).contains(&version) {
+            self.refused_version = true;
             return Err(PeerError::Protocol("unknown session version"));
         }
         let their_count = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("count"))?;
@@ -767,13 +781,14 @@ impl<S: Read + Write> Session<'_, S> {
                 1 => {
                     let theirs = read_mark_body(&mut r)?;
                     let mut listed = BTreeMap::new();
-                    for _ in 0..r.count(2)? {
+                    let n = r.count(2)?;
+                    if n > MAX_DELTA {
+                        return Err(PeerError::Protocol("too many documents listed"));
+                    }
+                    for _ in 0..n {
                         let id = r.string()?;
                         let heads = r.hashes()?;
                         listed.insert(id, heads);
-                    }
-                    if listed.len() > MAX_DELTA {
-                        return Err(PeerError::Protocol("too many documents listed"));
                     }
                     delta = Some((theirs, listed));
                 }

@@ -51,8 +51,10 @@ public final class TimbangStore: @unchecked Sendable {
         try await run { try $0.resolve(conflictId: conflictId, value: value) }
     }
 
-    public func peerSession(_ stream: ByteStream, role: PeerRole) async throws -> PeerReport {
-        try await run { try $0.peerSession(stream: stream, role: role) }
+    /// A dialling phone offers `sessionVersion` (nil: the newest); when an older phone refuses it,
+    /// open a new stream and offer one less.
+    public func peerSession(_ stream: ByteStream, role: PeerRole, sessionVersion: UInt8? = nil) async throws -> PeerReport {
+        try await run { try $0.peerSession(stream: stream, role: role, sessionVersion: sessionVersion) }
     }
 
     /// Upload what is pending to ASIK within `budgetMs`; cancelling interrupts (progress is kept).

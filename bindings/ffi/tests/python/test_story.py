@@ -62,7 +62,7 @@ def duplex():
     return PipeEnd(b_to_a, a_to_b), PipeEnd(a_to_b, b_to_a), (a_to_b, b_to_a)
 
 
-def sync(dialer, acceptor, posyandu=None):
+def sync(dialer, acceptor, posyandu=None, session_version=None):
     """One session over the in-memory pipe: `acceptor` on a thread, `dialer` here (presenting the team
     of `posyandu` when it is in several). Returns (dial, accept, ends)."""
     x, y, pipes = duplex()
@@ -80,7 +80,7 @@ def sync(dialer, acceptor, posyandu=None):
     th = threading.Thread(target=serve)
     th.start()
     try:
-        pulled = dialer.peer_session(x, t.PeerRole.DIAL, posyandu)
+        pulled = dialer.peer_session(x, t.PeerRole.DIAL, posyandu, session_version)
     finally:
         for p in pipes:
             p.close()
@@ -348,6 +348,18 @@ class Story(unittest.TestCase):
         pulled, _, _ = sync(b, self.a)
         self.assertEqual(pulled.docs_received, 12 - part)
         self.assertEqual(len(b.village_list()), 12)
+
+    def test_a_dialling_phone_may_offer_an_older_session_version(self):
+        # What the app does after an older phone refused the newest version: a new stream, one less.
+        b = self.second_phone()
+        kid = self.a.register_child(child("Dewi Lestari", "2024-02-01"), False).child_id
+        self.a.record_visit(kid, weighing("2025-05-10", "8.2"), False)
+        pulled, served, _ = sync(b, self.a, session_version=2)
+        self.assertTrue(pulled.completed and served.completed)
+        self.assertEqual([r.child_id for r in b.village_list()], [kid])
+        with self.assertRaises(t.TimbangError.InvalidInput) as e:
+            b.peer_session(PipeEnd(Pipe(), Pipe()), t.PeerRole.DIAL, None, 9)
+        self.assertEqual(e.exception.field, "session_version")
 
     def test_a_transport_that_breaks_is_a_retryable_network_error(self):
         b = self.second_phone()

@@ -112,8 +112,11 @@ class TimbangClient(
     suspend fun teamInvite(): String = withContext(io) { core.teamInvite() }
 
     /** One session with another phone over [stream]. Cancelling the coroutine interrupts the core:
-     *  the session ends with `TimbangException.Interrupted`, keeping the batches it stored. */
-    suspend fun peerSession(stream: ByteStream, role: PeerRole): PeerReport = interruptible { core.peerSession(stream, role) }
+     *  the session ends with `TimbangException.Interrupted`, keeping the batches it stored. A dialling
+     *  phone offers [sessionVersion] (null: the newest); when an older phone refuses it, open a new
+     *  stream and offer one less. */
+    suspend fun peerSession(stream: ByteStream, role: PeerRole, sessionVersion: UByte? = null): PeerReport =
+        interruptible { core.peerSession(stream, role, sessionVersion = sessionVersion) }
 
     /** SKDN of [month] (`YYYY-MM`) for [posyandu] (by name), or for every child on this phone. */
     suspend fun skdn(month: String, posyandu: String? = null): Skdn = withContext(io) { core.skdn(month, posyandu) }
