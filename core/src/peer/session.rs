@@ -223,6 +223,41 @@ pub fn run_session<S: Read + Write>(
     role: Role,
     config: &SessionConfig,
 ) -> Result<SyncStats, PeerError> {
+    // One copy of the session's code whatever the stream (a host's Bluetooth, TCP, a pipe): the phone
+    // library carries it once, not once per stream type.
+    run(channel, store, peer_id, role, config)
+}
+
+/// The sealed channel as the session sees it.
+trait Messages {
+    fn send(&mut self, message: &[u8]) -> Result<(), PeerError>;
+    fn recv(&mut self) -> Result<Vec<u8>, PeerError>;
+    fn bytes_sent(&self) -> u64;
+    fn bytes_received(&self) -> u64;
+}
+
+impl<S: Read + Write> Messages for SecureChannel<S> {
+    fn send(&mut self, message: &[u8]) -> Result<(), PeerError> {
+        SecureChannel::send(self, message)
+    }
+    fn recv(&mut self) -> Result<Vec<u8>, PeerError> {
+        SecureChannel::recv(self)
+    }
+    fn bytes_sent(&self) -> u64 {
+        SecureChannel::bytes_sent(self)
+    }
+    fn bytes_received(&self) -> u64 {
+        SecureChannel::bytes_received(self)
+    }
+}
+
+fn run(
+    channel: &mut dyn Messages,
+    store: &mut dyn SyncStore,
+    peer_id: &str,
+    role: Role,
+    config: &SessionConfig,
+) -> Result<SyncStats, PeerError> {
     let mut s = Session {
         ch: channel,
         store,
@@ -439,8 +474,8 @@ enum TurnEnd {
     Finished,
 }
 
-struct Session<'a, S> {
-    ch: &'a mut SecureChannel<S>,
+struct Session<'a> {
+    ch: &'a mut dyn Messages,
     store: &'a mut dyn SyncStore,
     peer: &'a str,
     cfg: SessionConfig,
@@ -477,7 +512,7 @@ fn unexpected(kind: Option<&u8>) -> PeerError {
     }
 }
 
-impl<S: Read + Write> Session<'_, S> {
+impl Session<'_> {
     /// Send one message, deflated when both sides speak version 3 and that makes it shorter.
     fn send(&mut self, msg: &[u8]) -> Result<(), PeerError> {
         if self.deflate_out
