@@ -431,21 +431,8 @@ fn raw_client(
     version: u8,
     after_summary: Option<Vec<u8>>,
 ) -> (Vec<Vec<u8>>, Result<SyncStats, PeerError>) {
-    let team = TeamSecret::make().unwrap();
     let mut server = store_with(0..300, 6);
-    let (a, b) = pipe::duplex();
-    std::thread::scope(|s| {
-        let srv = s.spawn(|| {
-            let (mut ch, peer) = SecureChannel::accept(b, &team, "phone-server")?;
-            run_session(
-                &mut ch,
-                &mut server,
-                &peer,
-                Role::Server,
-                &SessionConfig::default(),
-            )
-        });
-        let (mut ch, _) = SecureChannel::connect(a, &team, "old-phone").unwrap();
+    by_hand_against(&mut server, |ch| {
         let mut got = Vec::new();
         let mut summary = vec![1, version, 0];
         summary.extend([0u8; 32]);
@@ -487,8 +474,34 @@ fn raw_client(
                 }
             }
         }
+        got
+    })
+}
+
+/// A real server session on `server` (default configuration) against a phone that `talk`s by hand
+/// over the sealed channel; returns what `talk` returned and how the server ended (once `talk` has
+/// dropped its end).
+fn by_hand_against<T>(
+    server: &mut MemoryStore,
+    talk: impl FnOnce(&mut SecureChannel<pipe::PipeEnd>) -> T,
+) -> (T, Result<SyncStats, PeerError>) {
+    let team = TeamSecret::make().unwrap();
+    let (a, b) = pipe::duplex();
+    std::thread::scope(|s| {
+        let srv = s.spawn(|| {
+            let (mut ch, peer) = SecureChannel::accept(b, &team, "phone-server")?;
+            run_session(
+                &mut ch,
+                server,
+                &peer,
+                Role::Server,
+                &SessionConfig::default(),
+            )
+        });
+        let (mut ch, _) = SecureChannel::connect(a, &team, "old-phone").unwrap();
+        let out = talk(&mut ch);
         drop(ch);
-        (got, srv.join().unwrap())
+        (out, srv.join().unwrap())
     })
 }
 
@@ -614,26 +627,12 @@ fn a_newer_phone_syncs_with_an_older_one_at_the_older_version() {
 #[test]
 fn a_refused_version_and_a_failure_abort_differently() {
     let answer = |summary: Vec<u8>| -> Vec<u8> {
-        let team = TeamSecret::make().unwrap();
-        let mut server = store_with(0..5, 1);
-        let (a, b) = pipe::duplex();
-        std::thread::scope(|s| {
-            let srv = s.spawn(|| {
-                let (mut ch, peer) = SecureChannel::accept(b, &team, "phone-server")?;
-                run_session(
-                    &mut ch,
-                    &mut server,
-                    &peer,
-                    Role::Server,
-                    &SessionConfig::default(),
-                )
-            });
-            let (mut ch, _) = SecureChannel::connect(a, &team, "some-phone").unwrap();
+        let (got, server) = by_hand_against(&mut store_with(0..5, 1), |ch| {
             ch.send(&summary).unwrap();
-            let got = ch.recv().unwrap();
-            assert!(srv.join().unwrap().is_err());
-            got
-        })
+            ch.recv().unwrap()
+        });
+        assert!(server.is_err());
+        got
     };
     let mut newer = vec![1, timbang_core::peer::SESSION_VERSION + 1, 0];
     newer.extend([0u8; 32]);

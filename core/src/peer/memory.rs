@@ -70,12 +70,6 @@ impl MemoryStore {
         );
     }
 
-    /// Remove a document (as damage repaired away would), counted as a write.
-    pub fn remove(&mut self, doc_id: &str) {
-        self.mark.seq += 1;
-        self.docs.remove(doc_id);
-    }
-
     /// The checkpoint kept for `peer`.
     pub fn checkpoint_of(&self, peer: &str) -> Option<Checkpoint> {
         self.checkpoints.get(peer).copied()

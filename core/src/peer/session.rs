@@ -669,12 +669,8 @@ impl Session<'_> {
         self.send(&w.buf)?;
         self.stats.rounds += 1;
 
-        let msg = self.recv()?;
-        let mut r = Reader::new(&msg);
-        match r.u8()? {
-            M_FINE => {}
-            k => return Err(unexpected(Some(&k))),
-        }
+        let msg = self.expect(M_FINE)?;
+        let mut r = Reader::new(&msg[1..]);
         let theirs = r.raw(differ_coarse.len() * FINE_SPLIT * 8)?;
         r.end()?;
         let buckets = summary.buckets(n * FINE_SPLIT);
@@ -739,12 +735,8 @@ impl Session<'_> {
     }
 
     fn recv_plan(&mut self) -> Result<(), PeerError> {
-        let msg = self.recv()?;
-        let mut r = Reader::new(&msg);
-        match r.u8()? {
-            M_PLAN => self.client_plan(&mut r),
-            k => Err(unexpected(Some(&k))),
-        }
+        let msg = self.expect(M_PLAN)?;
+        self.client_plan(&mut Reader::new(&msg[1..]))
     }
 
     /// The server's plan: documents to send whole, documents to run automerge sync on; then the
@@ -796,12 +788,8 @@ impl Session<'_> {
     }
 
     fn server(&mut self) -> Result<(), PeerError> {
-        let msg = self.recv()?;
-        let mut r = Reader::new(&msg);
-        match r.u8()? {
-            M_SUMMARY => {}
-            k => return Err(unexpected(Some(&k))),
-        }
+        let msg = self.expect(M_SUMMARY)?;
+        let mut r = Reader::new(&msg[1..]);
         let version = r.u8()?;
         if !(OLDEST_SESSION_VERSION..=self.version).contains(&version) {
             self.refused_version = true;
@@ -888,12 +876,8 @@ impl Session<'_> {
             self.fine_buckets(summary, n)?
         };
 
-        let msg = self.recv()?;
-        let mut r = Reader::new(&msg);
-        match r.u8()? {
-            M_HEADS => {}
-            k => return Err(unexpected(Some(&k))),
-        }
+        let msg = self.expect(M_HEADS)?;
+        let mut r = Reader::new(&msg[1..]);
         let mut differing = Vec::new();
         for _ in 0..r.count(1)? {
             let b = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("bucket"))?;
@@ -938,12 +922,8 @@ impl Session<'_> {
             }
             self.send(&w.buf)?;
             self.stats.rounds += 1;
-            let msg = self.recv()?;
-            let mut r = Reader::new(&msg);
-            match r.u8()? {
-                M_DELTA_HEADS => {}
-                k => return Err(unexpected(Some(&k))),
-            }
+            let msg = self.expect(M_DELTA_HEADS)?;
+            let mut r = Reader::new(&msg[1..]);
             let mut prefixes = Vec::with_capacity(ask.len());
             for _ in &ask {
                 let n = r.count(HEAD_PREFIX)?;
@@ -1055,12 +1035,8 @@ impl Session<'_> {
     /// The client's stores after the transfer against ours: the same gives it our mark; different
     /// after a session from a checkpoint falls back to buckets once.
     fn server_verify(&mut self, may_fall_back: bool) -> Result<(), PeerError> {
-        let msg = self.recv()?;
-        let mut r = Reader::new(&msg);
-        match r.u8()? {
-            M_VERIFY => {}
-            k => return Err(unexpected(Some(&k))),
-        }
+        let msg = self.expect(M_VERIFY)?;
+        let mut r = Reader::new(&msg[1..]);
         let their_count = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("count"))?;
         let their_total = r.raw(32)?;
         r.end()?;
@@ -1093,12 +1069,8 @@ impl Session<'_> {
         summary: &Summary,
         n: usize,
     ) -> Result<(usize, Vec<Vec<usize>>), PeerError> {
-        let msg = self.recv()?;
-        let mut r = Reader::new(&msg);
-        match r.u8()? {
-            M_DIFFER => {}
-            k => return Err(unexpected(Some(&k))),
-        }
+        let msg = self.expect(M_DIFFER)?;
+        let mut r = Reader::new(&msg[1..]);
         let mut differ_coarse = Vec::new();
         for _ in 0..r.count(1)? {
             let b = usize::try_from(r.uint()?).map_err(|_| PeerError::Protocol("bucket"))?;
@@ -1133,6 +1105,15 @@ impl Session<'_> {
     /// This side is a client of version 4: its verify answers the server's finish.
     fn verify_follows_finish(&self) -> bool {
         self.role == Role::Client && self.version >= CHECKPOINT_VERSION
+    }
+
+    /// Receive one message that must be of `kind` (its body starts after the kind byte).
+    fn expect(&mut self, kind: u8) -> Result<Vec<u8>, PeerError> {
+        let msg = self.recv()?;
+        match msg.first() {
+            Some(&k) if k == kind => Ok(msg),
+            k => Err(unexpected(k)),
+        }
     }
 
     fn expect_ack(&mut self) -> Result<(), PeerError> {
