@@ -404,25 +404,39 @@ fn open_document(data: &[u8]) {
     let Ok(mut doc) = crdt::load(data) else {
         return;
     };
-    // What the core would store (`crdt::reopens`, checked before a session stores anything) opens
-    // again reading the same child, alone and merged into one of ours (as a received document is).
+    // What the core would store (`crdt::save_reopening`, checked before a session stores anything)
+    // opens again reading the same child, alone and merged into one of ours (as a received document
+    // is); so does the deflated save a later compaction writes.
     let child = crdt::read_child(&doc);
-    if crdt::reopens(&doc) {
-        let again = crdt::load(&doc.save()).expect("reopens, so it loads");
-        assert_eq!(
-            crdt::read_child(&again).ok(),
-            child.as_ref().ok().cloned(),
-            "a document read differently once saved and opened again"
-        );
+    let reopened = |doc: &automerge::Automerge, loaded_from: Option<&[u8]>| {
+        let saved = crdt::save_reopening(doc, loaded_from)?;
+        let again = crdt::load(&saved).expect("save_reopening, so it loads");
+        let compacted =
+            crdt::load(&doc.save()).expect("save_reopening, so its deflated save loads");
+        Some((again, compacted))
+    };
+    for from in [None, Some(data)] {
+        if let Some((again, compacted)) = reopened(&doc, from) {
+            for d in [again, compacted] {
+                assert_eq!(
+                    crdt::read_child(&d).ok(),
+                    child.as_ref().ok().cloned(),
+                    "a document read differently once saved and opened again"
+                );
+            }
+        }
     }
     let mut ours = crdt::load(fixture_doc()).expect("the fixture opens");
-    if crdt::merge(&mut ours, &mut doc).is_ok() && crdt::reopens(&ours) {
-        let again = crdt::load(&ours.save()).expect("reopens, so it loads");
-        assert_eq!(
-            crdt::read_child(&again).ok(),
-            crdt::read_child(&ours).ok(),
-            "a merged document read differently once saved and opened again"
-        );
+    if crdt::merge(&mut ours, &mut doc).is_ok()
+        && let Some((again, compacted)) = reopened(&ours, None)
+    {
+        for d in [again, compacted] {
+            assert_eq!(
+                crdt::read_child(&d).ok(),
+                crdt::read_child(&ours).ok(),
+                "a merged document read differently once saved and opened again"
+            );
+        }
     }
     let _ = crdt::conflicts(&doc);
     let Ok(child) = child else {

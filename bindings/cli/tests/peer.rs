@@ -626,3 +626,37 @@ fn the_dialling_phone_starts_from_where_the_last_verified_session_left_both() {
         "the verified session leaves a true checkpoint"
     );
 }
+
+/// A phone receiving many new children stores them many to a write transaction (one audit row per
+/// transaction says how many), not one transaction each: every page a transaction shares with the
+/// next (index pages, the audit chain, the write counter) is written once per transaction. Each
+/// child still lands whole, and the projections equal a rebuild from the documents.
+#[test]
+fn received_children_are_stored_many_to_a_write_transaction() {
+    let (a, b) = team();
+    for i in 0..40 {
+        // Same birth date, similar names: registered anyway.
+        add(&a, &format!("Anak {i}"), &["--yes"]);
+    }
+    sync(&a, &b);
+    assert_eq!(names(&b, &[]).len(), 40);
+    let conn =
+        rusqlite::Connection::open_with_flags(&b.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let (transactions, children): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), sum(CAST(detail AS INTEGER)) FROM audit WHERE action = 'sync_received'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(children, 40);
+    // A transaction is cut after 25 ms (or when a kader's write waits): in a debug build on a busy
+    // machine a child costs a few milliseconds, so 40 take a handful of transactions, never 40.
+    assert!(
+        transactions <= 20,
+        "{transactions} transactions for 40 children"
+    );
+    let check = json(&b, &["check", "--json"]);
+    assert_eq!(check["ok"], true, "{check}");
+}

@@ -237,11 +237,10 @@ impl Timbang {
                 child: None,
                 detail: None,
                 team: crate::store::teams::FIRST,
+                kbm: device.kbm,
             };
             let out = change(&mut edit)?;
-            let refs: Vec<(&str, &Automerge)> =
-                edit.changed.iter().map(|(i, d)| (i.as_str(), d)).collect();
-            projection::apply_changed(&self.store, tx, &refs, device.kbm)?;
+            edit.project()?;
             self.store.audit(
                 tx,
                 &device.settings.device_name,
@@ -274,16 +273,40 @@ struct Edit<'a, 'c> {
     now_ms: i64,
     /// This device's name (recorded in the documents).
     device: &'a str,
-    changed: Vec<(String, Automerge)>,
+    /// Documents saved and not yet projected, with what `read_child` made of each if known.
+    changed: Vec<(String, Automerge, Option<crdt::ChildDoc>)>,
     /// The child the audit row names.
     child: Option<ChildId>,
     /// The audit row's detail (ids, dates, counts; never personal data).
     detail: Option<String>,
     /// The team new documents belong to, and the only team received documents may be merged into.
     team: crate::store::teams::TeamNo,
+    /// The device's KBM table, for the projections.
+    kbm: &'static KbmTable,
 }
 
 impl Edit<'_, '_> {
+    /// Update the projections for the documents changed so far (the commit does it for the rest).
+    /// A long edit that stops early (a sync yielding to a waiting writer) calls it after each
+    /// document, so what it commits is always projected.
+    fn project(&mut self) -> Result<(), StoreError> {
+        if self.changed.is_empty() {
+            return Ok(());
+        }
+        let changed = self
+            .changed
+            .iter_mut()
+            .map(|(id, doc, read)| projection::Changed {
+                id,
+                doc,
+                read: read.take(),
+            })
+            .collect();
+        projection::apply_changed(self.store, self.tx, changed, self.kbm)?;
+        self.changed.clear();
+        Ok(())
+    }
+
     /// Change the stored document `id` as this device. `change` returns false when it had nothing to
     /// change (the document is then left alone). Returns whether it changed.
     fn change(
@@ -301,7 +324,7 @@ impl Edit<'_, '_> {
             return Ok(false);
         }
         self.store.save_doc(self.tx, id, &doc, Some(&before))?;
-        self.changed.push((id.to_owned(), doc));
+        self.changed.push((id.to_owned(), doc, None));
         Ok(true)
     }
 
@@ -309,13 +332,20 @@ impl Edit<'_, '_> {
     fn create(&mut self, id: &ChildId, doc: Automerge) -> Result<(), StoreError> {
         self.store.save_doc(self.tx, id.as_str(), &doc, None)?;
         crate::store::teams::set_doc_team(self.tx, id.as_str(), self.team)?;
-        self.changed.push((id.as_str().to_owned(), doc));
+        self.changed.push((id.as_str().to_owned(), doc, None));
         Ok(())
     }
 
     /// Merge a document received from another device into what is stored now (a local edit may have
-    /// landed since the session loaded it), appending only what is new.
-    fn merge_in(&mut self, id: &str, incoming: &mut Automerge) -> Result<(), StoreError> {
+    /// landed since the session loaded it), appending only what is new. `incoming` is taken.
+    /// `saved` is its full save, checked to open again; `read` what `read_child` made of it.
+    fn merge_in(
+        &mut self,
+        id: &str,
+        incoming: &mut Automerge,
+        saved: &[u8],
+        read: crdt::ChildDoc,
+    ) -> Result<(), StoreError> {
         let team = crate::store::teams::of_doc(self.tx, id)?;
         if team.is_some_and(|t| t != self.team) {
             // Documents travel only within their team; this one arrived through another.
@@ -323,22 +353,27 @@ impl Edit<'_, '_> {
                 "a received document belongs to another team of this device".into(),
             ));
         }
-        let doc = match self.store.load_doc(self.tx, id)? {
+        let (doc, read) = match self.store.load_doc(self.tx, id)? {
             Some(mut current) => {
                 let before = current.get_heads();
                 // What another phone sent: a panic inside automerge is an error that rolls the
                 // transaction back (`crdt::catch_panic`).
                 crate::crdt::merge(&mut current, incoming)?;
-                self.store.save_doc(self.tx, id, &current, Some(&before))?;
-                current
+                // Nothing of ours was new to it: the merge is what arrived, and so is its save.
+                let same = current.get_heads() == incoming.get_heads();
+                let full = same.then_some(saved);
+                self.store
+                    .save_doc_known(self.tx, id, &current, Some(&before), full)?;
+                (current, same.then_some(read))
             }
             None => {
-                self.store.save_doc(self.tx, id, incoming, None)?;
+                self.store
+                    .save_doc_known(self.tx, id, incoming, None, Some(saved))?;
                 crate::store::teams::set_doc_team(self.tx, id, self.team)?;
-                incoming.clone()
+                (std::mem::take(incoming), Some(read))
             }
         };
-        self.changed.push((id.to_owned(), doc));
+        self.changed.push((id.to_owned(), doc, read));
         Ok(())
     }
 }

@@ -1,21 +1,25 @@
 //! The SQLite store as the peer protocol's [`SyncStore`]. It sits above both: the store offers
 //! documents, heads and per-peer state and knows nothing of the protocol; the protocol knows nothing of
 //! SQLite. Incoming documents go through [`Timbang::commit`] like any local edit (merged into what is
-//! stored now, projected and audited, in transactions of a few documents). The interrupt scope is checked
-//! before every batch. See `docs/adr/0002-peer-adapter.md`.
+//! stored now, projected and audited, in transactions of one time slice, cut short when another writer
+//! waits). The interrupt scope is checked after every document. See `docs/adr/0002-peer-adapter.md`.
+
+use std::time::{Duration, Instant};
 
 use automerge::{Automerge, ChangeHash};
 
 use super::Timbang;
 use crate::interrupt::InterruptScope;
-use crate::peer::{Checkpoint, Heads, Mark, PeerError, SyncStore};
+use crate::peer::{Checkpoint, Heads, Mark, PeerError, Received, SyncStore};
 use crate::store::peers;
 use crate::store::teams::{self, TeamNo};
 
-/// Received documents stored per write transaction. One: a kader recording a visit during a long sync
-/// waits for at most one document's write (`cargo bench -p timbang-core --bench load`, 5,000 children
-/// of 60 visits: `record_visit` p99 19 ms at 1 against 35 ms at 4, the sync as fast; docs/BENCHMARKS.md).
-const WRITE_CHUNK_DOCS: usize = 1;
+/// How long one write transaction of received documents may grow before it is committed. A transaction
+/// is committed sooner, after the document in hand, when another writer (a kader recording a visit)
+/// waits for the connection: she waits for at most one document's write and the commit. Fewer, larger
+/// transactions write each shared page once (the indexes, the audit chain, the sequence row) instead of
+/// once per document (docs/BENCHMARKS.md, the peer benchmark; the load bench has the `record_visit` p99).
+const WRITE_SLICE: Duration = Duration::from_millis(25);
 
 /// The facade's store seen by one sync session.
 pub(super) struct PeerStore<'a> {
@@ -63,13 +67,14 @@ impl SyncStore for PeerStore<'_> {
             .map_err(store_err)
     }
 
-    fn store(&mut self, docs: &mut [(String, Automerge)]) -> Result<(), PeerError> {
+    fn store(&mut self, docs: &mut [Received]) -> Result<(), PeerError> {
         self.check()?;
         // Refuse documents that are not child documents, or not the child they claim to be, before
-        // anything is written: the other phone broke the protocol.
-        for (id, incoming) in docs.iter() {
-            match crate::crdt::read_child(incoming) {
-                Ok(child) if child.id.as_str() == id => {}
+        // anything is written: the other phone broke the protocol. What was read is projected.
+        let mut read = Vec::with_capacity(docs.len());
+        for r in docs.iter() {
+            match crate::crdt::read_child(&r.doc) {
+                Ok(child) if child.id.as_str() == r.id => read.push(child),
                 _ => {
                     return Err(PeerError::Protocol(
                         "a received document does not match its id",
@@ -77,21 +82,38 @@ impl SyncStore for PeerStore<'_> {
                 }
             }
         }
-        // Stored in small transactions, letting a waiting writer in between them, so a kader recording a
-        // visit on this phone during a long sync waits for one small batch, not for a large one.
-        for chunk in docs.chunks_mut(WRITE_CHUNK_DOCS) {
+        let mut read = read.into_iter();
+        // Stored in transactions of at most one time slice, each ended early when another writer
+        // waits, which then gets the connection first: a kader recording a visit on this phone during
+        // a long sync waits for one document, not for a batch.
+        let mut rest = &mut docs[..];
+        while !rest.is_empty() {
             self.check()?;
-            let n = chunk.len();
-            self.api
+            let started = Instant::now();
+            let store = &self.api.store;
+            let scope = &self.scope;
+            let team = self.team;
+            let stored = self
+                .api
                 .commit_bulk("sync_received", |e| {
-                    e.detail = Some(n.to_string());
-                    e.team = self.team;
-                    for (id, incoming) in chunk.iter_mut() {
-                        e.merge_in(id, incoming)?;
+                    e.team = team;
+                    let mut n = 0;
+                    for (r, child) in rest.iter_mut().zip(read.by_ref()) {
+                        e.merge_in(&r.id, &mut r.doc, &r.saved, child)?;
+                        e.project()?;
+                        n += 1;
+                        if store.writer_waiting()
+                            || started.elapsed() >= WRITE_SLICE
+                            || scope.was_interrupted()
+                        {
+                            break;
+                        }
                     }
-                    Ok(())
+                    e.detail = Some(n.to_string());
+                    Ok(n)
                 })
                 .map_err(store_err)?;
+            rest = &mut rest[stored..];
             self.api.store.yield_to_waiting_writers();
         }
         Ok(())

@@ -14,7 +14,7 @@ use super::peer_adapter::PeerStore;
 use crate::error::{Error, Result};
 use crate::host::HttpClient;
 use crate::interrupt::InterruptScope;
-use crate::peer::SyncStore;
+use crate::peer::{Received, SyncStore};
 use crate::relay::keys::make_device_id;
 use crate::relay::s3::Listed;
 use crate::relay::{Bundle, BundleKind, ObjectName, RelayError, RelayKeys, S3Config, S3Relay};
@@ -431,23 +431,24 @@ impl Run<'_, '_> {
         }
         // Only documents that are whole child documents under their own id are stored; an object that
         // brought anything else is refused (what it brought to other documents still applies).
-        let mut changed: Vec<(String, Automerge)> = Vec::new();
+        let mut changed: Vec<Received> = Vec::new();
         let mut relay_known: DocHeads = Vec::new();
         let mut bad: BTreeSet<String> = BTreeSet::new();
         for (id, doc) in working {
             let heads = sorted_heads(&doc);
-            let valid = matches!(crate::crdt::read_child(&doc), Ok(c) if c.id.as_str() == id)
-                && crate::crdt::reopens(&doc);
-            if !valid {
+            let saved = matches!(crate::crdt::read_child(&doc), Ok(c) if c.id.as_str() == id)
+                .then(|| crate::crdt::save_reopening(&doc, None))
+                .flatten();
+            let Some(saved) = saved else {
                 bad.extend(touched_by.remove(&id).unwrap_or_default());
                 continue;
-            }
+            };
             // Nothing of this phone's own was waiting to be pushed: the relay holds all of it now.
             if relay_heads.get(&id) == before.get(&id) {
                 relay_known.push((id.clone(), heads.clone()));
             }
             if before.get(&id) != Some(&heads) {
-                changed.push((id, doc));
+                changed.push(Received { id, doc, saved });
             }
         }
         for key in bad {

@@ -1,6 +1,5 @@
 //! Setting a database up as a posyandu phone, its settings, the KBM table, rebuilding projections.
 
-use automerge::Automerge;
 use rusqlite::Transaction;
 
 use super::{DeviceSettings, Timbang};
@@ -238,8 +237,11 @@ impl Timbang {
                     docs.push((id.as_str(), d));
                 }
             }
-            let refs: Vec<(&str, &Automerge)> = docs.iter().map(|(i, d)| (*i, d)).collect();
-            projection::apply_changed(&self.store, tx, &refs, kbm)?;
+            let changed = docs
+                .iter()
+                .map(|(i, d)| projection::Changed::new(i, d))
+                .collect();
+            projection::apply_changed(&self.store, tx, changed, kbm)?;
         }
         outbox::restore_after_rebuild(tx)?;
         // Version pairs no assessment uses any more (a new KBM table, new rules) are forgotten, so

@@ -2,7 +2,7 @@
 //! `save()` bytes with their heads beside them, as the SQLite store keeps them, so `heads()` loads
 //! nothing.
 
-use super::{Checkpoint, Heads, Mark, PeerError, SyncStore};
+use super::{Checkpoint, Heads, Mark, PeerError, Received, SyncStore};
 use automerge::{Automerge, ChangeHash};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +29,8 @@ pub struct MemoryStore {
     pub load_calls: usize,
     /// Most documents passed to one [`SyncStore::store`] call.
     pub largest_store_batch: usize,
+    /// The ids passed to [`SyncStore::store`], in the order they came.
+    pub stored_order: Vec<String>,
 }
 
 impl Default for MemoryStore {
@@ -46,6 +48,7 @@ impl Default for MemoryStore {
             store_calls: 0,
             load_calls: 0,
             largest_store_batch: 0,
+            stored_order: Vec::new(),
         }
     }
 }
@@ -59,11 +62,15 @@ fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
 impl MemoryStore {
     /// Put (replace) a document.
     pub fn put(&mut self, doc_id: &str, doc: &Automerge) {
+        self.put_saved(doc_id, doc, doc.save());
+    }
+
+    fn put_saved(&mut self, doc_id: &str, doc: &Automerge, bytes: Vec<u8>) {
         self.mark.seq += 1;
         self.docs.insert(
             doc_id.to_string(),
             Stored {
-                bytes: doc.save(),
+                bytes,
                 heads: sorted_heads(doc),
                 seq: self.mark.seq,
             },
@@ -110,7 +117,12 @@ impl MemoryStore {
         self.docs.is_empty()
     }
 
-    /// Sum of the stored (compact `save()`) sizes of every document.
+    /// The bytes stored for `doc_id`.
+    pub fn bytes_of(&self, doc_id: &str) -> Option<&[u8]> {
+        self.docs.get(doc_id).map(|s| s.bytes.as_slice())
+    }
+
+    /// Sum of the stored sizes of every document (`save()` for those put by hand).
     pub fn saved_bytes(&self) -> usize {
         self.docs.values().map(|s| s.bytes.len()).sum()
     }
@@ -136,11 +148,12 @@ impl SyncStore for MemoryStore {
         }
     }
 
-    fn store(&mut self, docs: &mut [(String, Automerge)]) -> Result<(), PeerError> {
+    fn store(&mut self, docs: &mut [Received]) -> Result<(), PeerError> {
         self.store_calls += 1;
         self.largest_store_batch = self.largest_store_batch.max(docs.len());
-        for (id, doc) in docs.iter() {
-            self.put(id, doc);
+        for r in docs.iter() {
+            self.put_saved(&r.id, &r.doc, r.saved.clone());
+            self.stored_order.push(r.id.clone());
         }
         Ok(())
     }

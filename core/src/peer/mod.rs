@@ -111,6 +111,16 @@ pub struct Checkpoint {
     pub own_seq: u64,
 }
 
+/// A document a session hands to [`SyncStore::store`].
+#[derive(Debug)]
+pub struct Received {
+    pub id: String,
+    pub doc: Automerge,
+    /// `doc`'s full save, checked to open again ([`crate::crdt::save_reopening`]): what the store
+    /// writes when it writes the document whole, so it need not save it again.
+    pub saved: Vec<u8>,
+}
+
 /// Every document's id and sorted heads, sorted by id.
 pub type Heads = Vec<(String, Vec<ChangeHash>)>;
 
@@ -122,10 +132,11 @@ pub trait SyncStore {
     fn heads(&mut self) -> Result<Vec<(String, Vec<ChangeHash>)>, PeerError>;
     /// Load one document; None when absent.
     fn load(&mut self, doc_id: &str) -> Result<Option<Automerge>, PeerError>;
-    /// Persist documents that received changes (called once per batch; the store writes them and their
-    /// projections in ONE transaction). `docs` holds each changed doc after the incoming changes were
-    /// applied.
-    fn store(&mut self, docs: &mut [(String, Automerge)]) -> Result<(), PeerError>;
+    /// Persist documents that received changes (called once per batch, with each document after the
+    /// incoming changes were applied). A document is written whole or not at all, with its
+    /// projections; the store may split the batch into several transactions, and may take each
+    /// document out of `docs` (the session does not use them after).
+    fn store(&mut self, docs: &mut [Received]) -> Result<(), PeerError>;
     /// Per-peer, per-document automerge sync state (sync::State::encode / decode) to resume cheaply.
     fn load_peer_state(&mut self, peer: &str, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError>;
     /// Save per-peer, per-document sync states (one transaction).

@@ -62,7 +62,7 @@
 
 use super::channel::{MAX_MESSAGE, SecureChannel};
 use super::wire::{Reader, Writer};
-use super::{Checkpoint, Mark, PeerError, SyncStore};
+use super::{Checkpoint, Mark, PeerError, Received, SyncStore};
 use crate::{crdt, crypto};
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
@@ -481,8 +481,9 @@ struct Session<'a> {
     cfg: SessionConfig,
     /// Documents running automerge sync now.
     active: BTreeMap<String, Active>,
-    /// Documents with received changes waiting to be stored.
-    dirty: HashMap<String, Automerge>,
+    /// Documents with received changes waiting to be stored, each with the bytes it was loaded from
+    /// when it is exactly what the other phone sent whole.
+    dirty: HashMap<String, (Automerge, Option<Vec<u8>>)>,
     /// Sync states of every document synced in this session.
     states: HashMap<String, sync::State>,
     /// Encoded sync states waiting to be saved (after `dirty` is stored).
@@ -1011,6 +1012,10 @@ impl Session<'_> {
                 Some(_) => {}
             }
         }
+        // Sent in id order (the buckets scatter them), as `want` is: a phone receiving many new
+        // documents then appends to the end of each table and index it writes, instead of touching
+        // one page per document in each of them in every transaction.
+        self.full_queue.make_contiguous().sort();
         for id in theirs.keys() {
             if !held.contains(id.as_str()) {
                 want.push(id.clone());
@@ -1148,7 +1153,7 @@ impl Session<'_> {
 
     /// Take a document out of the session's buffers or the store.
     fn take_doc(&mut self, id: &str) -> Result<Option<(Automerge, bool)>, PeerError> {
-        if let Some(doc) = self.dirty.remove(id) {
+        if let Some((doc, _)) = self.dirty.remove(id) {
             return Ok(Some((doc, true)));
         }
         Ok(self.store.load(id)?.map(|d| (d, false)))
@@ -1181,7 +1186,7 @@ impl Session<'_> {
     fn deactivate(&mut self, id: &str) {
         if let Some(a) = self.active.remove(id) {
             if a.changed {
-                self.dirty.insert(id.to_string(), a.doc);
+                self.dirty.insert(id.to_string(), (a.doc, None));
             }
             if let Some(st) = self.states.get(id) {
                 self.pending_states.push((id.to_string(), st.encode()));
@@ -1199,16 +1204,20 @@ impl Session<'_> {
             }
         }
         if !self.dirty.is_empty() {
-            let mut docs: Vec<(String, Automerge)> = self.dirty.drain().collect();
-            docs.sort_by(|a, b| a.0.cmp(&b.0));
             // Nothing is stored that would not open again: automerge accepts some documents from
             // another phone whose save does not load (`crdt::reopens`); merged into ours and stored,
-            // one would make the child's document unopenable, our own weighings with it.
-            if !docs.iter().all(|(_, doc)| crdt::reopens(doc)) {
-                return Err(PeerError::Document(
-                    "a received document would not open again once stored".into(),
-                ));
+            // one would make the child's document unopenable, our own weighings with it. The checked
+            // save is what the store writes.
+            let mut docs = Vec::with_capacity(self.dirty.len());
+            for (id, (doc, loaded_from)) in self.dirty.drain() {
+                let Some(saved) = crdt::save_reopening(&doc, loaded_from.as_deref()) else {
+                    return Err(PeerError::Document(
+                        "a received document would not open again once stored".into(),
+                    ));
+                };
+                docs.push(Received { id, doc, saved });
             }
+            docs.sort_by(|a, b| a.id.cmp(&b.id));
             self.store.store(&mut docs)?;
             self.stats.docs_stored += docs.len();
             self.stats.store_batches += 1;
@@ -1243,12 +1252,12 @@ impl Session<'_> {
                     if local.get_heads() != before {
                         self.received_changes.insert(id.clone());
                     }
-                    self.dirty.insert(id, local);
+                    self.dirty.insert(id, (local, None));
                 }
             }
             None => {
                 self.received_changes.insert(id.clone());
-                self.dirty.insert(id, incoming);
+                self.dirty.insert(id, (incoming, Some(bytes.to_vec())));
             }
         }
         Ok(())
@@ -1289,7 +1298,7 @@ impl Session<'_> {
             self.received_changes.insert(id.clone());
         }
         if grew || changed {
-            self.dirty.insert(id, local);
+            self.dirty.insert(id, (local, None));
         }
         Ok(())
     }
@@ -1409,7 +1418,7 @@ impl Session<'_> {
             let Some(doc) = self.store.load(&id)? else {
                 continue;
             };
-            let bytes = doc.save();
+            let bytes = self.whole(&doc);
             drop(doc);
             self.push_item(&mut frame, ITEM_DOC, &id, &bytes, budget)?;
             self.stats.docs_sent += 1;
@@ -1426,7 +1435,7 @@ impl Session<'_> {
             drop(changes);
             if bytes.len() + id.len() + 32 > MAX_MESSAGE {
                 // Very many changes: the whole document, compact, merges the same.
-                let whole = doc.save();
+                let whole = self.whole(&doc);
                 self.push_item(&mut frame, ITEM_DOC, &id, &whole, budget)?;
             } else {
                 self.push_item(&mut frame, ITEM_CHANGES, &id, &bytes, budget)?;
@@ -1435,6 +1444,17 @@ impl Session<'_> {
         }
         self.send(&frame.buf)?;
         Ok(false)
+    }
+
+    /// A whole document to send. When messages travel deflated its columns are not deflated a second
+    /// time: cheaper to save here and to load there, and the receiver's check that it opens again is
+    /// then a comparison with its own save (`crdt::save_reopening`).
+    fn whole(&self, doc: &Automerge) -> Vec<u8> {
+        if self.deflate_out {
+            doc.save_nocompress()
+        } else {
+            doc.save()
+        }
     }
 
     /// The next sync message for `id`, if any. A sync state the other phone's messages made

@@ -399,6 +399,12 @@ impl Store {
         self.write_with(f, true)
     }
 
+    /// Whether another writer is waiting for the write connection (long work inside a write
+    /// transaction checks it to commit early; see [`Store::yield_to_waiting_writers`]).
+    pub fn writer_waiting(&self) -> bool {
+        self.waiting.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
     /// Long work that writes in many small transactions (a peer session) calls this between them: when
     /// another writer (a kader's entry) is waiting, it gets the write connection first, so a short write
     /// never queues behind a long sync. Waits at most a few milliseconds.
@@ -508,6 +514,19 @@ impl Store {
         doc: &Automerge,
         before: Option<&[ChangeHash]>,
     ) -> Res<bool> {
+        self.save_doc_known(tx, id, doc, before, None)
+    }
+
+    /// [`Store::save_doc`] with `full`, `doc`'s full save when the caller has it (written in place of
+    /// saving again when the document is written whole).
+    pub fn save_doc_known(
+        &self,
+        tx: &Transaction<'_>,
+        id: &str,
+        doc: &Automerge,
+        before: Option<&[ChangeHash]>,
+        full: Option<&[u8]>,
+    ) -> Res<bool> {
         let heads = sorted_heads(doc);
         let existing: Option<(Vec<u8>, i64)> = tx
             .prepare_cached("SELECT heads, chunks FROM docs WHERE child_id = ?1")?
@@ -537,8 +556,15 @@ impl Store {
         if compact {
             tx.prepare_cached("DELETE FROM doc_chunks WHERE child_id = ?1")?
                 .execute(params![id])?;
-            let full = doc.save();
-            let sealed = self.sealer.seal(aad.as_bytes(), &full)?;
+            let saved;
+            let full = match full {
+                Some(f) => f,
+                None => {
+                    saved = doc.save();
+                    &saved
+                }
+            };
+            let sealed = self.sealer.seal(aad.as_bytes(), full)?;
             tx.prepare_cached("INSERT INTO doc_chunks(child_id, data) VALUES (?1, ?2)")?
                 .execute(params![id, sealed])?;
             tx.prepare_cached("UPDATE docs SET heads = ?2, chunks = 1, bytes = ?3, updated_at = ?4 WHERE child_id = ?1")?

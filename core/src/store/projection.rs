@@ -164,19 +164,42 @@ fn compute_roots(links: &HashMap<String, Option<String>>) -> HashMap<String, Str
     out
 }
 
+/// A document saved in the transaction, for [`apply_changed`].
+#[derive(Debug)]
+pub struct Changed<'a> {
+    pub id: &'a str,
+    pub doc: &'a Automerge,
+    /// What [`crdt::read_child`] makes of `doc`, when the caller has read it already.
+    pub read: Option<ChildDoc>,
+}
+
+impl<'a> Changed<'a> {
+    pub fn new(id: &'a str, doc: &'a Automerge) -> Self {
+        Self {
+            id,
+            doc,
+            read: None,
+        }
+    }
+}
+
 /// Update every projection after `changed` documents were saved in `tx`.
 pub fn apply_changed(
     store: &Store,
     tx: &Transaction<'_>,
-    changed: &[(&str, &Automerge)],
+    changed: Vec<Changed<'_>>,
     kbm: &KbmTable,
 ) -> Res<()> {
     let mut affected: BTreeSet<String> = BTreeSet::new();
     let mut need_roots = false;
     // Each changed document read once: its group's rebuild reuses what was read here.
     let mut in_memory: HashMap<&str, ChildDoc> = HashMap::new();
-    for (id, doc) in changed {
-        let cd = crdt::read_child(doc)?;
+    let ids: Vec<&str> = changed.iter().map(|c| c.id).collect();
+    for Changed { id, doc, read } in changed {
+        let cd = match read {
+            Some(cd) => cd,
+            None => crdt::read_child(doc)?,
+        };
         let prev: Option<(String, Option<String>)> = tx
             .prepare_cached("SELECT root_id, merged_into FROM children WHERE child_id = ?1")?
             .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -240,7 +263,7 @@ pub fn apply_changed(
             }
         }
     }
-    for (id, _) in changed {
+    for id in ids {
         let root: String = tx
             .prepare_cached("SELECT root_id FROM children WHERE child_id = ?1")?
             .query_row(params![id], |r| r.get(0))?;
@@ -715,14 +738,15 @@ fn rebuild_group(
         Some(a) => version_id(tx, &a.standard_version, &a.rules_version)?,
         None => 0,
     };
+    // A child new to this phone (a first sync brings a thousand) has nothing queued yet.
+    let first_queue = old.is_empty() && !outbox::has_rows(tx, root)?;
     for ((date, v), a) in visits.iter().zip(assessments.iter()) {
         let row = VisitRow::build(*date, v, a, version);
         match old.get(date) {
             Some(o) if *o == row => continue,
             Some(o) if o.same_measurements(&row) => {}
-            _ => {
-                outbox::queue(tx, root, *date, &row.content_hash())?;
-            }
+            _ if first_queue => outbox::queue_first(tx, root, *date, &row.content_hash())?,
+            _ => outbox::queue(tx, root, *date, &row.content_hash())?,
         }
         row.write(tx, root)?;
     }

@@ -4,6 +4,7 @@ Run by bindings/ffi/tests/bindings.rs (cargo test), which generates `timbang.py`
 library and puts that folder first on PYTHONPATH. Synthetic people only.
 """
 
+import datetime
 import os
 import queue
 import tempfile
@@ -333,8 +334,17 @@ class Story(unittest.TestCase):
         self.assertEqual(stranger.village_list(), [], "a stranger gets nothing")
 
     def test_interrupt_stops_a_session_and_the_next_one_fetches_the_rest(self):
-        for i in range(12):
-            self.a.register_child(child(f"Anak Uji {i}", "2024-03-01"), True)
+        # Enough children that they travel in more than one frame (a frame's documents are stored in
+        # as few transactions as a time slice allows).
+        header = "name,sex,birth_date,nik,kk,mother_name,mother_nik,address,visit_date,weight_kg,height_cm,measured,head_circ_cm,muac_cm"
+        rows = []
+        for i in range(300):
+            born = datetime.date(2023, 1, 1) + datetime.timedelta(days=i)
+            for month in (4, 5, 6):
+                rows.append(f"Anak Uji {i},P,{born},,,,,,2025-0{month}-10,{8 + i % 3}.{month},,,,")
+        imported = self.a.import_register("register.csv", ("\n".join([header] + rows) + "\n").encode())
+        n = imported.children
+        self.assertGreater(n, 250, imported)
         b = self.second_phone()
         handle = b.interrupt_handle()
         # The host interrupts as soon as the first batch is stored (from inside the listener).
@@ -343,11 +353,11 @@ class Story(unittest.TestCase):
             sync(b, self.a)
         self.assertTrue(e.exception.message_id)
         part = len(b.village_list())
-        self.assertTrue(0 < part < 12, part)
+        self.assertTrue(0 < part < n, (part, n))
         b.set_change_listener(None)
         pulled, _, _ = sync(b, self.a)
-        self.assertEqual(pulled.docs_received, 12 - part)
-        self.assertEqual(len(b.village_list()), 12)
+        self.assertEqual(pulled.docs_received, n - part)
+        self.assertEqual(len(b.village_list()), n)
 
     def test_a_dialling_phone_may_offer_an_older_session_version(self):
         # What the app does after an older phone refused the newest version: a new stream, one less.
