@@ -72,24 +72,19 @@ pub fn reopens(doc: &Automerge) -> bool {
     save_reopening(doc, None).is_some()
 }
 
-/// `doc`'s full save when it opens again ([`reopens`]), else None. The save has its columns not
-/// deflated: cheaper to make and to load (on a first sync automerge spent a fifth of the receiving
-/// phone's time deflating and inflating them), at about 2.7 times the size at rest (docs/BENCHMARKS.md);
-/// a later compaction of the document stores it deflated again. `loaded_from`: the bytes `doc` was
+/// `doc`'s full save when it opens again ([`reopens`]), else None. `loaded_from`: the bytes `doc` was
 /// just loaded from, if it was; a save equal to them (a document another phone sent whole, saved by the
-/// same automerge) opens again without being loaded a second time.
+/// same automerge) opens again without being loaded a second time. Otherwise the check loads a save
+/// with its columns not deflated (cheaper to make and to load than `save()`; the decoding is the same),
+/// and that save is returned.
 pub fn save_reopening(doc: &Automerge, loaded_from: Option<&[u8]>) -> Option<Vec<u8>> {
-    let plain = catch_panic(|| doc.save_nocompress())?;
     if let Some(from) = loaded_from {
-        if plain == from {
-            return Some(plain);
-        }
-        // An older phone sends documents with their columns deflated.
-        let deflated = catch_panic(|| doc.save())?;
-        if deflated == from {
-            return Some(deflated);
+        let saved = catch_panic(|| doc.save())?;
+        if saved == from {
+            return Some(saved);
         }
     }
+    let plain = catch_panic(|| doc.save_nocompress())?;
     catch_panic(|| Automerge::load(&plain).is_ok())
         .unwrap_or(false)
         .then_some(plain)

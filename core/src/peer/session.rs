@@ -1418,7 +1418,7 @@ impl Session<'_> {
             let Some(doc) = self.store.load(&id)? else {
                 continue;
             };
-            let bytes = self.whole(&doc);
+            let bytes = doc.save();
             drop(doc);
             self.push_item(&mut frame, ITEM_DOC, &id, &bytes, budget)?;
             self.stats.docs_sent += 1;
@@ -1435,7 +1435,7 @@ impl Session<'_> {
             drop(changes);
             if bytes.len() + id.len() + 32 > MAX_MESSAGE {
                 // Very many changes: the whole document, compact, merges the same.
-                let whole = self.whole(&doc);
+                let whole = doc.save();
                 self.push_item(&mut frame, ITEM_DOC, &id, &whole, budget)?;
             } else {
                 self.push_item(&mut frame, ITEM_CHANGES, &id, &bytes, budget)?;
@@ -1444,17 +1444,6 @@ impl Session<'_> {
         }
         self.send(&frame.buf)?;
         Ok(false)
-    }
-
-    /// A whole document to send. When messages travel deflated its columns are not deflated a second
-    /// time: cheaper to save here and to load there, and the receiver's check that it opens again is
-    /// then a comparison with its own save (`crdt::save_reopening`).
-    fn whole(&self, doc: &Automerge) -> Vec<u8> {
-        if self.deflate_out {
-            doc.save_nocompress()
-        } else {
-            doc.save()
-        }
     }
 
     /// The next sync message for `id`, if any. A sync state the other phone's messages made
