@@ -438,7 +438,7 @@ impl Timbang {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         ctx.update(b"timbang-agregat/1\0");
         ctx.update(&team);
-        let hex = data_encoding::HEXLOWER.encode(ctx.finish().as_ref());
+        let hex = hex::encode(ctx.finish().as_ref());
         Ok(hex[..16].to_owned())
     }
 

@@ -141,9 +141,7 @@ impl Timbang {
                         (Some(p), Some(v).filter(|v| !v.is_empty()))
                     });
                 TeamInfo {
-                    team: r
-                        .team
-                        .map(|(id, _)| data_encoding::HEXLOWER.encode(&id[..4])),
+                    team: r.team.map(|(id, _)| hex::encode(&id[..4])),
                     posyandu,
                     village,
                     children: counts.get(&r.team_no).copied().unwrap_or(0),
@@ -189,7 +187,7 @@ impl Timbang {
             )?;
             Ok(())
         })?;
-        let short = data_encoding::HEXLOWER.encode(&team.team_id[..4]);
+        let short = hex::encode(&team.team_id[..4]);
         self.team_list()?
             .into_iter()
             .find(|t| t.team.as_deref() == Some(short.as_str()))

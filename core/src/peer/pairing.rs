@@ -10,7 +10,6 @@
 
 use super::PeerError;
 use crate::crypto::{self, Key};
-use data_encoding::{DecodeKind, Encoding, Specification};
 
 /// Version byte of the pairing code payload.
 pub const PAIRING_CODE_VERSION: u8 = 1;
@@ -44,7 +43,7 @@ pub struct TeamSecret {
 impl std::fmt::Debug for TeamSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TeamSecret")
-            .field("team_id", &data_encoding::HEXLOWER.encode(&self.team_id))
+            .field("team_id", &hex::encode(self.team_id))
             .field("secret", &self.secret)
             .finish()
     }
@@ -60,14 +59,76 @@ impl TeamSecret {
     }
 }
 
-fn crockford() -> Result<Encoding, PeerError> {
-    let mut spec = Specification::new();
-    spec.symbols.push_str("0123456789ABCDEFGHJKMNPQRSTVWXYZ");
-    spec.translate.from.push_str("abcdefghjkmnpqrstvwxyziIlLoO");
-    spec.translate.to.push_str("ABCDEFGHJKMNPQRSTVWXYZ111100");
-    spec.ignore.push_str("- \t\r\n");
-    spec.encoding()
-        .map_err(|_| PeerError::PairingCode("internal alphabet error"))
+/// Crockford's base32 alphabet: no I, L, O or U.
+const SYMBOLS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Characters a reader skips anywhere in a code.
+const IGNORED: &[u8] = b"- \t\r\n";
+
+/// `bytes` in Crockford base32, most significant bit first, without padding (the last symbol's
+/// unused bits are zero). Written here rather than with `data-encoding`, whose run-time alphabets
+/// cost the phone library about 44 KB for these few lines (docs/BENCHMARKS.md, the bindings).
+fn encode_base32(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut acc, mut bits) = (0u16, 0u32);
+    for &b in bytes {
+        acc = (acc << 8) | u16::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(SYMBOLS[usize::from((acc >> bits) & 31)]));
+        }
+        acc &= (1 << bits) - 1;
+    }
+    if bits > 0 {
+        out.push(char::from(SYMBOLS[usize::from((acc << (5 - bits)) & 31)]));
+    }
+    out
+}
+
+/// The value of one symbol, reading lower case as upper case, `I` and `L` as 1 and `O` as 0.
+fn symbol_value(c: u8) -> Option<u8> {
+    let c = match c.to_ascii_uppercase() {
+        b'I' | b'L' => b'1',
+        b'O' => b'0',
+        c => c,
+    };
+    SYMBOLS.iter().position(|&s| s == c).map(|v| v as u8)
+}
+
+/// Why a code does not read as base32 at all.
+enum Base32Error {
+    Symbol,
+    Length,
+    /// The last symbol carries bits that no byte holds: a mistyped last symbol.
+    Trailing,
+}
+
+/// [`encode_base32`] read back, skipping [`IGNORED`] characters.
+fn decode_base32(text: &[u8]) -> Result<Vec<u8>, Base32Error> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let (mut acc, mut bits, mut symbols) = (0u16, 0u32, 0usize);
+    for &c in text {
+        if IGNORED.contains(&c) {
+            continue;
+        }
+        let v = symbol_value(c).ok_or(Base32Error::Symbol)?;
+        symbols += 1;
+        acc = (acc << 5) | u16::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // 1, 3 or 6 symbols past a whole group of 8 cannot come from whole bytes.
+    if matches!(symbols % 8, 1 | 3 | 6) {
+        return Err(Base32Error::Length);
+    }
+    if acc != 0 {
+        return Err(Base32Error::Trailing);
+    }
+    Ok(out)
 }
 
 fn checksum(payload: &[u8]) -> [u8; CHECK_LEN] {
@@ -110,8 +171,7 @@ fn encode_payload(team: &TeamSecret, kbm: Option<u8>) -> String {
     }
     let check = checksum(&payload);
     payload.extend_from_slice(&check);
-    // The alphabet is a constant valid specification, so this never falls back.
-    let plain = crockford().map(|e| e.encode(&payload)).unwrap_or_default();
+    let plain = encode_base32(&payload);
     let chars: Vec<char> = plain.chars().collect();
     chars
         .chunks(GROUP)
@@ -127,20 +187,15 @@ pub fn parse_pairing_code(code: &str) -> Result<TeamSecret, PeerError> {
 
 /// Read a pairing or invite code with the settings it carries.
 pub fn parse_invite_code(code: &str) -> Result<Invite, PeerError> {
-    let enc = crockford()?;
-    let bytes = enc
-        .decode(code.trim().as_bytes())
-        .map_err(|e| match e.kind {
-            DecodeKind::Symbol => {
-                PeerError::PairingCode("it contains a character that is not in the code")
-            }
-            DecodeKind::Length | DecodeKind::Padding => {
-                PeerError::PairingCode("it has the wrong length (characters missing or extra)")
-            }
-            DecodeKind::Trailing => {
-                PeerError::PairingCode("it has a typo (checksum does not match)")
-            }
-        })?;
+    let bytes = decode_base32(code.trim().as_bytes()).map_err(|e| match e {
+        Base32Error::Symbol => {
+            PeerError::PairingCode("it contains a character that is not in the code")
+        }
+        Base32Error::Length => {
+            PeerError::PairingCode("it has the wrong length (characters missing or extra)")
+        }
+        Base32Error::Trailing => PeerError::PairingCode("it has a typo (checksum does not match)"),
+    })?;
     let payload_len = match bytes.len() {
         n if n == PAYLOAD_LEN + CHECK_LEN => PAYLOAD_LEN,
         n if n == PAYLOAD_LEN + 1 + CHECK_LEN => PAYLOAD_LEN + 1,
@@ -195,6 +250,33 @@ mod tests {
         let sloppy = format!("  {} ", code.to_lowercase().replace('-', " "));
         assert_eq!(parse_pairing_code(&sloppy)?, team);
         Ok(())
+    }
+
+    #[test]
+    fn base32_is_crockford_msb_first() {
+        // RFC 4648's test vectors in Crockford's alphabet, without padding.
+        let cases: &[(&[u8], &str)] = &[
+            (b"", ""),
+            (b"f", "CR"),
+            (b"fo", "CSQG"),
+            (b"foo", "CSQPY"),
+            (b"foob", "CSQPYRG"),
+            (b"fooba", "CSQPYRK1"),
+            (b"foobar", "CSQPYRK1E8"),
+        ];
+        for (bytes, text) in cases {
+            assert_eq!(encode_base32(bytes), *text);
+            assert_eq!(decode_base32(text.as_bytes()).ok().as_deref(), Some(*bytes));
+        }
+        assert_eq!(
+            decode_base32(b"csqpy-rk1e8").ok().as_deref(),
+            Some(&b"foobar"[..])
+        );
+        assert_eq!(decode_base32(b"iIlLoO").ok(), decode_base32(b"111100").ok());
+        assert!(matches!(decode_base32(b"CSU"), Err(Base32Error::Symbol)));
+        assert!(matches!(decode_base32(b"CSQ"), Err(Base32Error::Length)));
+        // "CS" holds 10 bits: the last two must be zero.
+        assert!(matches!(decode_base32(b"CT"), Err(Base32Error::Trailing)));
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl std::fmt::Debug for RelayKeys {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    data_encoding::HEXLOWER.encode(bytes)
+    hex::encode(bytes)
 }
 
 impl RelayKeys {
