@@ -246,6 +246,23 @@ fn fresh_pull_costs_little_more_than_the_saved_documents() {
     assert_eq!(c.docs_received, 200);
 }
 
+/// Documents the other phone lacks go out as the store keeps them (its full saves): the serving
+/// phone loads none of them into automerge, and the fresh one still ends with every document.
+#[test]
+fn documents_sent_whole_go_as_stored_without_being_loaded() {
+    let team = TeamSecret::make().unwrap();
+    let mut source = store_with(0..200, 24);
+    let mut fresh = MemoryStore::default();
+    source.load_calls = 0;
+    let (c, _) = sync_pair(&mut fresh, &mut source, &team);
+    assert_converged(&fresh, &source);
+    assert_eq!(c.docs_received, 200);
+    assert_eq!(
+        source.load_calls, 0,
+        "the server loaded documents it sent whole"
+    );
+}
+
 /// After a posyandu morning (50 of 1,000 children weighed on the serving phone) the other phone,
 /// only behind, lists the heads of few more documents than changed and gets the changes in the
 /// server's first turn: no automerge sync round per document.

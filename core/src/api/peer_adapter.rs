@@ -67,6 +67,16 @@ impl SyncStore for PeerStore<'_> {
             .map_err(store_err)
     }
 
+    fn stored_save(&mut self, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        self.api
+            .store
+            .read(|c| match teams::of_doc(c, doc_id)? {
+                Some(t) if t == self.team => self.api.store.stored_full_save(c, doc_id),
+                _ => Ok(None),
+            })
+            .map_err(store_err)
+    }
+
     fn store(&mut self, docs: &mut [Received]) -> Result<(), PeerError> {
         self.check()?;
         // Refuse documents that are not child documents, or not the child they claim to be, before

@@ -148,6 +148,10 @@ impl SyncStore for MemoryStore {
         }
     }
 
+    fn stored_save(&mut self, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        Ok(self.docs.get(doc_id).map(|s| s.bytes.clone()))
+    }
+
     fn store(&mut self, docs: &mut [Received]) -> Result<(), PeerError> {
         self.store_calls += 1;
         self.largest_store_batch = self.largest_store_batch.max(docs.len());

@@ -132,11 +132,23 @@ pub trait SyncStore {
     fn heads(&mut self) -> Result<Vec<(String, Vec<ChangeHash>)>, PeerError>;
     /// Load one document; None when absent.
     fn load(&mut self, doc_id: &str) -> Result<Option<Automerge>, PeerError>;
+    /// The document's full save as stored, when the store keeps it as one (no incremental changes
+    /// after it): sent whole without loading and saving it again. None: the session loads and saves.
+    fn stored_save(&mut self, _doc_id: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        Ok(None)
+    }
     /// Persist documents that received changes (called once per batch, with each document after the
     /// incoming changes were applied). A document is written whole or not at all, with its
     /// projections; the store may split the batch into several transactions, and may take each
     /// document out of `docs` (the session does not use them after).
     fn store(&mut self, docs: &mut [Received]) -> Result<(), PeerError>;
+    /// Wait until every document handed to [`SyncStore::store`] is written, and fail with the first
+    /// failure among those writes. A store that writes in `store` itself has nothing to wait for; one
+    /// that writes on a thread of its own (so that the session reads the next frame meanwhile) waits
+    /// here. The session calls it before it tells the other phone that it stored everything.
+    fn stored(&mut self) -> Result<(), PeerError> {
+        Ok(())
+    }
     /// Per-peer, per-document automerge sync state (sync::State::encode / decode) to resume cheaply.
     fn load_peer_state(&mut self, peer: &str, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError>;
     /// Save per-peer, per-document sync states (one transaction).

@@ -1222,6 +1222,10 @@ impl Session<'_> {
             self.stats.docs_stored += docs.len();
             self.stats.store_batches += 1;
         }
+        if all || !self.pending_states.is_empty() {
+            // Everything handed to the store is written before a sync state that may claim it is.
+            self.store.stored()?;
+        }
         if !self.pending_states.is_empty() {
             let states = std::mem::take(&mut self.pending_states);
             self.store.save_peer_states(self.peer, &states)?;
@@ -1415,11 +1419,13 @@ impl Session<'_> {
             self.push_item(&mut frame, ITEM_SYNC, &id, &m, budget)?;
         }
         while let Some(id) = self.full_queue.pop_front() {
-            let Some(doc) = self.store.load(&id)? else {
-                continue;
+            let bytes = match self.store.stored_save(&id)? {
+                Some(bytes) => bytes,
+                None => match self.store.load(&id)? {
+                    Some(doc) => doc.save(),
+                    None => continue,
+                },
             };
-            let bytes = doc.save();
-            drop(doc);
             self.push_item(&mut frame, ITEM_DOC, &id, &bytes, budget)?;
             self.stats.docs_sent += 1;
         }

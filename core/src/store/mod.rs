@@ -130,6 +130,18 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
+    stable_plans(conn)
+}
+
+/// Plans fixed when a statement is prepared: without this SQLite prepares a cached statement again
+/// whenever a new value is bound to a parameter its planner looked at (`WHERE child_id = ?1 ORDER BY
+/// visit_date` and the group query did so for every received document: 2,000 prepares in a first sync
+/// of 1,000 children, 6 % of the receiving phone's time; docs/BENCHMARKS.md).
+fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(())
 }
 
@@ -269,6 +281,7 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        stable_plans(&reader)?;
         Ok(Self {
             path: path.to_owned(),
             writer: Mutex::new(writer),
@@ -484,6 +497,24 @@ impl Store {
             cache.put(id, encode_heads(&sorted_heads(d)), d.clone());
         }
         Ok(doc)
+    }
+
+    /// The document's full save as stored, when it is stored as one (`chunks = 1`: a new document, or
+    /// one just compacted, has one chunk holding a full save; appended changes add more). None when it
+    /// is absent or has changes after its save. The bytes are opened (authenticated) like a load's.
+    pub fn stored_full_save(&self, conn: &Connection, id: &str) -> Res<Option<Vec<u8>>> {
+        let sealed: Option<Vec<u8>> = conn
+            .prepare_cached(
+                "SELECT c.data FROM docs d JOIN doc_chunks c ON c.child_id = d.child_id
+                 WHERE d.child_id = ?1 AND d.chunks = 1",
+            )?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?;
+        let aad = format!("doc/{id}");
+        sealed
+            .map(|s| self.sealer.open(aad.as_bytes(), &s))
+            .transpose()
+            .map_err(Into::into)
     }
 
     fn load_doc_uncached(&self, conn: &Connection, id: &str) -> Res<Option<Automerge>> {
@@ -733,4 +764,81 @@ pub(crate) fn decode_heads(blob: &[u8]) -> Vec<ChangeHash> {
     blob.chunks_exact(32)
         .filter_map(|c| <[u8; 32]>::try_from(c).ok().map(ChangeHash))
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key::from_bytes(&[7u8; 32]).unwrap();
+        let store = Store::open(&dir.path().join("t.db"), &key).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_cached_statement_is_not_prepared_again_for_each_new_value() {
+        let (_dir, store) = store();
+        // The two reads a group rebuild makes for every received document.
+        const QUERIES: [&str; 2] = [
+            "SELECT visit_date FROM visits WHERE child_id = ?1 ORDER BY visit_date",
+            "SELECT child_id FROM children WHERE root_id = ?1 AND deleted = 0 ORDER BY child_id = ?1 DESC, child_id",
+        ];
+        store
+            .write(|tx| {
+                for sql in QUERIES {
+                    for id in ["a", "b", "c", "d"] {
+                        let mut stmt = tx.prepare_cached(sql)?;
+                        let n = stmt.query_map(params![id], |_| Ok(()))?.count();
+                        assert_eq!(n, 0);
+                    }
+                    let stmt = tx.prepare_cached(sql)?;
+                    let again = stmt.get_status(rusqlite::StatementStatus::RePrepare);
+                    assert_eq!(again, 0, "prepared again {again} times: {sql}");
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn a_full_save_is_read_as_stored_only_while_nothing_follows_it() {
+        let (_dir, store) = store();
+        let mut doc = Automerge::new();
+        doc.transact::<_, _, automerge::AutomergeError>(|t| t.put(automerge::ROOT, "w", 1_i64))
+            .unwrap();
+        let read = |store: &Store| store.read(|c| store.stored_full_save(c, "c1")).unwrap();
+        assert_eq!(read(&store), None);
+        store
+            .write(|tx| store.save_doc(tx, "c1", &doc, None))
+            .unwrap();
+        let saved = read(&store).unwrap();
+        assert_eq!(
+            Automerge::load(&saved).unwrap().get_heads(),
+            doc.get_heads()
+        );
+        // A change appended after the save: the stored bytes are no longer the whole document.
+        let before = doc.get_heads();
+        doc.transact::<_, _, automerge::AutomergeError>(|t| t.put(automerge::ROOT, "w", 2_i64))
+            .unwrap();
+        store
+            .write(|tx| store.save_doc(tx, "c1", &doc, Some(&before)))
+            .unwrap();
+        assert_eq!(read(&store), None);
+        // Compacted again (saved whole): one full save.
+        store
+            .write(|tx| {
+                tx.execute("UPDATE docs SET heads = x'' WHERE child_id = 'c1'", [])?;
+                store.save_doc(tx, "c1", &doc, None)
+            })
+            .unwrap();
+        let saved = read(&store).unwrap();
+        assert_eq!(
+            Automerge::load(&saved).unwrap().get_heads(),
+            doc.get_heads()
+        );
+    }
 }
