@@ -54,7 +54,8 @@ impl Clock for FixedDate {
 }
 
 /// Told after every commit of child documents (a registration, a visit, a merge, a resolved conflict,
-/// each batch a peer session stores), on the thread that committed, after the transaction is durable.
+/// each batch a peer session stores), on the thread that committed, after the transaction is durable:
+/// for a peer session that is the session's own writer thread, not the thread that called it.
 /// It should return quickly (post to the app's own queue); it may call back into the core.
 pub trait ChangeListener: Send + Sync + std::fmt::Debug {
     /// Something in the children or their visits changed.

@@ -110,3 +110,45 @@ fn a_peer_session_tells_the_receiving_phone_for_the_batches_it_stores() {
     );
     assert_eq!(b.village_list().unwrap().len(), 3);
 }
+
+/// Notes the thread of every call.
+#[derive(Debug, Default)]
+struct Threads(Mutex<Vec<std::thread::ThreadId>>);
+
+impl ChangeListener for Threads {
+    fn changed(&self) {
+        self.0.lock().unwrap().push(std::thread::current().id());
+    }
+}
+
+#[test]
+fn a_receiving_phone_stores_on_a_writer_thread_while_the_session_reads_on() {
+    let a = phone("hp-1");
+    for i in 0..3 {
+        a.t.register_child(
+            child(&format!("Anak Uji {i}"), Sex::Female, "2024-03-01"),
+            true,
+        )
+        .unwrap();
+    }
+    let code = a.t.team_invite().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b = open(
+        &dir.path().join("hp2.db"),
+        &timbang_core::crypto::Key::make_random().unwrap(),
+    );
+    b.team_join(&code, "hp-2").unwrap();
+    let threads = Arc::new(Threads::default());
+    b.set_change_listener(Some(threads.clone()));
+    // B dials on this thread; its commits of what arrives are told on the thread that made them.
+    sync(&b, &a.t);
+    let seen = threads.0.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "B stored children");
+    let session = std::thread::current().id();
+    assert!(
+        seen.iter().all(|t| *t != session),
+        "received documents are written off the session's thread"
+    );
+    // Everything was written before the session reported completion.
+    assert_eq!(b.village_list().unwrap().len(), 3);
+}

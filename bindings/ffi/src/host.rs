@@ -65,8 +65,9 @@ impl core::ByteStream for HostStream {
     }
 }
 
-/// Told after every commit of child documents (on the committing thread, after it is durable): post
-/// to the app's own queue and re-read what is shown. It may call back into the core.
+/// Told after every commit of child documents (on the committing thread, after it is durable; during a
+/// peer session that is a writer thread of the core's): post to the app's own queue and re-read what
+/// is shown. It may call back into the core.
 #[uniffi::export(with_foreign)]
 pub trait ChangeListener: Send + Sync {
     fn changed(&self);

@@ -3,7 +3,13 @@
 //! SQLite. Incoming documents go through [`Timbang::commit`] like any local edit (merged into what is
 //! stored now, projected and audited, in transactions of one time slice, cut short when another writer
 //! waits). The interrupt scope is checked after every document. See `docs/adr/0002-peer-adapter.md`.
+//!
+//! In a session ([`PipelinedStore`]) received documents are written on a thread of their own while the
+//! session reads, opens and checks the next frame: a first sync keeps both cores busy instead of one.
 
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::Scope;
 use std::time::{Duration, Instant};
 
 use automerge::{Automerge, ChangeHash};
@@ -200,5 +206,155 @@ impl SyncStore for PeerStore<'_> {
             .store
             .write(|tx| peers::set_checkpoint(tx, peer, self.team, row))
             .map_err(store_err)
+    }
+}
+
+/// Batches of received documents waiting for the writer thread: one being read while one is written.
+const QUEUED_BATCHES: usize = 2;
+
+/// What the session asks of the writer thread.
+enum Job {
+    Store(Vec<Received>),
+    /// Answer once everything before it is written.
+    Written(SyncSender<()>),
+}
+
+/// [`PeerStore`] for one session, writing received documents on a writer thread of `scope` (started
+/// with the first batch). [`SyncStore::store`] queues a batch and returns; [`SyncStore::stored`] waits
+/// for the queue and returns the first failure of its writes, after which nothing more is written.
+/// Everything else reads on the session's thread, through the store's read connection; a document read
+/// while its newer version waits in the queue is merged into what is stored when it is written, so
+/// nothing is lost. Dropped with a failed session, the queue is still written: what arrived stays.
+pub(super) struct PipelinedStore<'a, 'scope, 'env> {
+    reads: PeerStore<'a>,
+    scope: &'scope Scope<'scope, 'env>,
+    writer: Option<SyncSender<Job>>,
+    failed: Arc<Mutex<Option<PeerError>>>,
+}
+
+impl<'a: 'scope, 'scope, 'env> PipelinedStore<'a, 'scope, 'env> {
+    pub(super) fn new(scope: &'scope Scope<'scope, 'env>, store: PeerStore<'a>) -> Self {
+        Self {
+            reads: store,
+            scope,
+            writer: None,
+            failed: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    fn writer(&mut self) -> &SyncSender<Job> {
+        self.writer.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
+            let mut store =
+                PeerStore::new(self.reads.api, self.reads.scope.clone(), self.reads.team);
+            let failed = Arc::clone(&self.failed);
+            self.scope
+                .spawn(move || write_queue(&mut store, &rx, &failed));
+            tx
+        })
+    }
+
+    /// The first failure of the writer thread, taken.
+    fn failure(&self) -> Result<(), PeerError> {
+        match self.failed.lock().ok().and_then(|mut f| f.take()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+fn write_queue(store: &mut PeerStore<'_>, jobs: &Receiver<Job>, failed: &Mutex<Option<PeerError>>) {
+    let mut ok = true;
+    for job in jobs {
+        match job {
+            Job::Store(mut docs) if ok => {
+                if let Err(e) = store.store(&mut docs) {
+                    ok = false;
+                    if let Ok(mut f) = failed.lock() {
+                        *f = Some(e);
+                    }
+                }
+            }
+            Job::Store(_) => {}
+            Job::Written(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// The writer thread ended without answering: it can only have panicked.
+fn writer_gone() -> PeerError {
+    PeerError::Store("the writer of received documents stopped".into())
+}
+
+impl<'a: 'scope, 'scope, 'env> SyncStore for PipelinedStore<'a, 'scope, 'env> {
+    fn heads(&mut self) -> Result<Vec<(String, Vec<ChangeHash>)>, PeerError> {
+        self.reads.heads()
+    }
+
+    fn load(&mut self, doc_id: &str) -> Result<Option<Automerge>, PeerError> {
+        self.reads.load(doc_id)
+    }
+
+    fn stored_save(&mut self, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        self.reads.stored_save(doc_id)
+    }
+
+    fn store(&mut self, docs: &mut [Received]) -> Result<(), PeerError> {
+        self.failure()?;
+        self.reads.check()?;
+        let batch: Vec<Received> = docs
+            .iter_mut()
+            .map(|r| Received {
+                id: std::mem::take(&mut r.id),
+                doc: std::mem::take(&mut r.doc),
+                saved: std::mem::take(&mut r.saved),
+            })
+            .collect();
+        self.writer()
+            .send(Job::Store(batch))
+            .map_err(|_| writer_gone())
+    }
+
+    fn stored(&mut self) -> Result<(), PeerError> {
+        if let Some(w) = &self.writer {
+            let (done, wait) = mpsc::sync_channel(1);
+            w.send(Job::Written(done)).map_err(|_| writer_gone())?;
+            wait.recv().map_err(|_| writer_gone())?;
+        }
+        self.failure()
+    }
+
+    fn load_peer_state(&mut self, peer: &str, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        self.reads.load_peer_state(peer, doc_id)
+    }
+
+    fn save_peer_states(
+        &mut self,
+        peer: &str,
+        states: &[(String, Vec<u8>)],
+    ) -> Result<(), PeerError> {
+        self.reads.save_peer_states(peer, states)
+    }
+
+    fn snapshot(&mut self) -> Result<(Heads, Option<Mark>), PeerError> {
+        self.reads.snapshot()
+    }
+
+    fn changed_since(&mut self, seq: u64) -> Result<Option<Vec<String>>, PeerError> {
+        self.reads.changed_since(seq)
+    }
+
+    fn checkpoint(&mut self, peer: &str) -> Result<Option<Checkpoint>, PeerError> {
+        self.reads.checkpoint(peer)
+    }
+
+    fn set_checkpoint(
+        &mut self,
+        peer: &str,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<(), PeerError> {
+        self.reads.set_checkpoint(peer, checkpoint)
     }
 }

@@ -1,6 +1,6 @@
 //! The team: pairing codes, joining, and phone-to-phone sessions over any host byte pipe.
 
-use super::peer_adapter::PeerStore;
+use super::peer_adapter::{PeerStore, PipelinedStore};
 use super::setup::new_device;
 use super::{DeviceSettings, PeerReport, PeerRole, Timbang};
 use crate::crypto::Key;
@@ -344,22 +344,21 @@ impl Timbang {
                 (ch, peer, all[i].0)
             }
         };
-        let mut store = PeerStore::new(self, self.interrupt.begin(), team_no);
         stream.paired();
         let role = match role {
             PeerRole::Dial => Role::Client,
             PeerRole::Accept => Role::Server,
         };
-        let stats = peer::run_session(
-            &mut ch,
-            &mut store,
-            &peer_device,
-            role,
-            &SessionConfig {
-                version,
-                ..SessionConfig::default()
-            },
-        )?;
+        let config = SessionConfig {
+            version,
+            ..SessionConfig::default()
+        };
+        // Received documents are written on a second thread, joined before this returns.
+        let stats = std::thread::scope(|scope| {
+            let reads = PeerStore::new(self, self.interrupt.begin(), team_no);
+            let mut store = PipelinedStore::new(scope, reads);
+            peer::run_session(&mut ch, &mut store, &peer_device, role, &config)
+        })?;
         let at = self.clock.now().to_rfc3339();
         self.store.write(|tx| {
             peers::record_session(tx, &peer_device, &at)?;
