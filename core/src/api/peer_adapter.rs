@@ -7,8 +7,8 @@
 //! In a session ([`PipelinedStore`]) received documents are written on a thread of their own while the
 //! session reads, opens and checks the next frame: a first sync keeps both cores busy instead of one.
 
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::Scope;
 use std::time::{Duration, Instant};
 
@@ -212,11 +212,86 @@ impl SyncStore for PeerStore<'_> {
 /// Batches of received documents waiting for the writer thread: one being read while one is written.
 const QUEUED_BATCHES: usize = 2;
 
-/// What the session asks of the writer thread.
-enum Job {
-    Store(Vec<Received>),
-    /// Answer once everything before it is written.
-    Written(SyncSender<()>),
+/// The batches between the session and the writer thread. A mutex and a condition variable rather
+/// than `std::sync::mpsc`, whose three channel kinds per message type cost the phone library 23 KB.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<Waiting>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Waiting {
+    batches: VecDeque<Vec<Received>>,
+    /// The writer holds a batch it has not finished writing.
+    writing: bool,
+    /// The session is over: the writer writes what is queued and ends.
+    closed: bool,
+    /// A write failed: nothing more is written, and the session ends with `failed`.
+    stopped: bool,
+    failed: Option<PeerError>,
+}
+
+impl Waiting {
+    /// The failure that stopped the writer, once: the session ends with it.
+    fn failure(&mut self) -> Result<(), PeerError> {
+        if !self.stopped {
+            return Ok(());
+        }
+        Err(self
+            .failed
+            .take()
+            .unwrap_or_else(|| PeerError::Store("a write of received documents failed".into())))
+    }
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        // Nothing panics while holding the lock; a poisoned one still holds consistent state.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait<'g>(&self, guard: MutexGuard<'g, Waiting>) -> MutexGuard<'g, Waiting> {
+        self.changed
+            .wait(guard)
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The writer thread: each batch in turn until the session closes the queue.
+    fn write_all(&self, store: &mut PeerStore<'_>) {
+        loop {
+            let mut batch = {
+                let mut w = self.lock();
+                loop {
+                    if let Some(b) = w.batches.pop_front().filter(|_| !w.stopped) {
+                        w.writing = true;
+                        break b;
+                    }
+                    if w.closed {
+                        return;
+                    }
+                    w = self.wait(w);
+                }
+            };
+            // A panic here would leave the session waiting for this batch for ever: it is a failure.
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.store(&mut batch)))
+                    .unwrap_or_else(|_| {
+                        Err(PeerError::Store(
+                            "writing received documents panicked".into(),
+                        ))
+                    });
+            drop(batch);
+            let mut w = self.lock();
+            w.writing = false;
+            if let Err(e) = result {
+                w.batches.clear();
+                w.stopped = true;
+                w.failed.get_or_insert(e);
+            }
+            self.changed.notify_all();
+        }
+    }
 }
 
 /// [`PeerStore`] for one session, writing received documents on a writer thread of `scope` (started
@@ -228,8 +303,8 @@ enum Job {
 pub(super) struct PipelinedStore<'a, 'scope, 'env> {
     reads: PeerStore<'a>,
     scope: &'scope Scope<'scope, 'env>,
-    writer: Option<SyncSender<Job>>,
-    failed: Arc<Mutex<Option<PeerError>>>,
+    queue: Arc<Queue>,
+    started: bool,
 }
 
 impl<'a: 'scope, 'scope, 'env> PipelinedStore<'a, 'scope, 'env> {
@@ -237,55 +312,17 @@ impl<'a: 'scope, 'scope, 'env> PipelinedStore<'a, 'scope, 'env> {
         Self {
             reads: store,
             scope,
-            writer: None,
-            failed: Arc::new(Mutex::new(None)),
-        }
-    }
-
-    fn writer(&mut self) -> &SyncSender<Job> {
-        self.writer.get_or_insert_with(|| {
-            let (tx, rx) = mpsc::sync_channel(QUEUED_BATCHES);
-            let mut store =
-                PeerStore::new(self.reads.api, self.reads.scope.clone(), self.reads.team);
-            let failed = Arc::clone(&self.failed);
-            self.scope
-                .spawn(move || write_queue(&mut store, &rx, &failed));
-            tx
-        })
-    }
-
-    /// The first failure of the writer thread, taken.
-    fn failure(&self) -> Result<(), PeerError> {
-        match self.failed.lock().ok().and_then(|mut f| f.take()) {
-            Some(e) => Err(e),
-            None => Ok(()),
+            queue: Arc::default(),
+            started: false,
         }
     }
 }
 
-fn write_queue(store: &mut PeerStore<'_>, jobs: &Receiver<Job>, failed: &Mutex<Option<PeerError>>) {
-    let mut ok = true;
-    for job in jobs {
-        match job {
-            Job::Store(mut docs) if ok => {
-                if let Err(e) = store.store(&mut docs) {
-                    ok = false;
-                    if let Ok(mut f) = failed.lock() {
-                        *f = Some(e);
-                    }
-                }
-            }
-            Job::Store(_) => {}
-            Job::Written(done) => {
-                let _ = done.send(());
-            }
-        }
+impl Drop for PipelinedStore<'_, '_, '_> {
+    fn drop(&mut self) {
+        self.queue.lock().closed = true;
+        self.queue.changed.notify_all();
     }
-}
-
-/// The writer thread ended without answering: it can only have panicked.
-fn writer_gone() -> PeerError {
-    PeerError::Store("the writer of received documents stopped".into())
 }
 
 impl<'a: 'scope, 'scope, 'env> SyncStore for PipelinedStore<'a, 'scope, 'env> {
@@ -302,8 +339,14 @@ impl<'a: 'scope, 'scope, 'env> SyncStore for PipelinedStore<'a, 'scope, 'env> {
     }
 
     fn store(&mut self, docs: &mut [Received]) -> Result<(), PeerError> {
-        self.failure()?;
         self.reads.check()?;
+        if !self.started {
+            self.started = true;
+            let mut store =
+                PeerStore::new(self.reads.api, self.reads.scope.clone(), self.reads.team);
+            let queue = Arc::clone(&self.queue);
+            self.scope.spawn(move || queue.write_all(&mut store));
+        }
         let batch: Vec<Received> = docs
             .iter_mut()
             .map(|r| Received {
@@ -312,18 +355,22 @@ impl<'a: 'scope, 'scope, 'env> SyncStore for PipelinedStore<'a, 'scope, 'env> {
                 saved: std::mem::take(&mut r.saved),
             })
             .collect();
-        self.writer()
-            .send(Job::Store(batch))
-            .map_err(|_| writer_gone())
+        let mut w = self.queue.lock();
+        while w.batches.len() >= QUEUED_BATCHES && !w.stopped {
+            w = self.queue.wait(w);
+        }
+        w.failure()?;
+        w.batches.push_back(batch);
+        self.queue.changed.notify_all();
+        Ok(())
     }
 
     fn stored(&mut self) -> Result<(), PeerError> {
-        if let Some(w) = &self.writer {
-            let (done, wait) = mpsc::sync_channel(1);
-            w.send(Job::Written(done)).map_err(|_| writer_gone())?;
-            wait.recv().map_err(|_| writer_gone())?;
+        let mut w = self.queue.lock();
+        while (!w.batches.is_empty() || w.writing) && !w.stopped {
+            w = self.queue.wait(w);
         }
-        self.failure()
+        w.failure()
     }
 
     fn load_peer_state(&mut self, peer: &str, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError> {
