@@ -68,6 +68,7 @@ pub fn load(bytes: &[u8]) -> Res<Automerge> {
 /// Whether `doc` opens again after saving, as everything stored must. automerge 0.12 loads (and
 /// merges) some malformed documents whose save then does not load ("mismatching heads") or makes it
 /// panic (found by fuzzing); a document from another phone is checked with this before it is stored.
+#[cfg(any(test, feature = "testing"))]
 pub fn reopens(doc: &Automerge) -> bool {
     save_reopening(doc, None).is_some()
 }
