@@ -79,8 +79,8 @@ fn told_after_each_commit_and_not_for_refused_or_read_only_calls() {
     assert_eq!(calls(), 4, "no longer told");
 }
 
-#[test]
-fn a_peer_session_tells_the_receiving_phone_for_the_batches_it_stores() {
+/// Phone A with three children, and a fresh phone B (in its own folder) that joined A's team.
+fn three_children_and_a_fresh_phone() -> (Phone, tempfile::TempDir, Timbang) {
     let a = phone("hp-1");
     for i in 0..3 {
         a.t.register_child(
@@ -96,6 +96,12 @@ fn a_peer_session_tells_the_receiving_phone_for_the_batches_it_stores() {
         &timbang_core::crypto::Key::make_random().unwrap(),
     );
     b.team_join(&code, "hp-2").unwrap();
+    (a, dir, b)
+}
+
+#[test]
+fn a_peer_session_tells_the_receiving_phone_for_the_batches_it_stores() {
+    let (a, _dir, b) = three_children_and_a_fresh_phone();
     let on_b = Arc::new(Recorder::default());
     let on_a = Arc::new(Recorder::default());
     b.set_change_listener(Some(on_b.clone()));
@@ -123,21 +129,7 @@ impl ChangeListener for Threads {
 
 #[test]
 fn a_receiving_phone_stores_on_a_writer_thread_while_the_session_reads_on() {
-    let a = phone("hp-1");
-    for i in 0..3 {
-        a.t.register_child(
-            child(&format!("Anak Uji {i}"), Sex::Female, "2024-03-01"),
-            true,
-        )
-        .unwrap();
-    }
-    let code = a.t.team_invite().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let b = open(
-        &dir.path().join("hp2.db"),
-        &timbang_core::crypto::Key::make_random().unwrap(),
-    );
-    b.team_join(&code, "hp-2").unwrap();
+    let (a, _dir, b) = three_children_and_a_fresh_phone();
     let threads = Arc::new(Threads::default());
     b.set_change_listener(Some(threads.clone()));
     // B dials on this thread; its commits of what arrives are told on the thread that made them.

@@ -40,6 +40,22 @@ impl<'a> PeerStore<'a> {
         Self { api, scope, team }
     }
 
+    /// `read` of document `doc_id` when it belongs to the session's team; a document of another team
+    /// is not there for this session.
+    fn read_own<T>(
+        &self,
+        doc_id: &str,
+        read: impl FnOnce(&rusqlite::Connection) -> Result<Option<T>, crate::store::StoreError>,
+    ) -> Result<Option<T>, PeerError> {
+        self.api
+            .store
+            .read(|c| match teams::of_doc(c, doc_id)? {
+                Some(t) if t == self.team => read(c),
+                _ => Ok(None),
+            })
+            .map_err(store_err)
+    }
+
     fn check(&self) -> Result<(), PeerError> {
         if self.scope.was_interrupted() {
             Err(PeerError::Interrupted)
@@ -63,24 +79,11 @@ impl SyncStore for PeerStore<'_> {
     }
 
     fn load(&mut self, doc_id: &str) -> Result<Option<Automerge>, PeerError> {
-        // A document of another team is not there for this session.
-        self.api
-            .store
-            .read(|c| match teams::of_doc(c, doc_id)? {
-                Some(t) if t == self.team => self.api.store.load_doc(c, doc_id),
-                _ => Ok(None),
-            })
-            .map_err(store_err)
+        self.read_own(doc_id, |c| self.api.store.load_doc(c, doc_id))
     }
 
     fn stored_save(&mut self, doc_id: &str) -> Result<Option<Vec<u8>>, PeerError> {
-        self.api
-            .store
-            .read(|c| match teams::of_doc(c, doc_id)? {
-                Some(t) if t == self.team => self.api.store.stored_full_save(c, doc_id),
-                _ => Ok(None),
-            })
-            .map_err(store_err)
+        self.read_own(doc_id, |c| self.api.store.stored_full_save(c, doc_id))
     }
 
     fn store(&mut self, docs: &mut [Received]) -> Result<(), PeerError> {
